@@ -1,0 +1,55 @@
+//! `rskill`: find, install and check robot skills. A thin clap front over the library:
+//! each subcommand lives in its own module; errors are rendered with a hint.
+
+mod render;
+mod tags_cmd;
+mod validate_cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes: 0 ok, 1 failure (a check failed, or an operation did), 2 usage error.
+#[derive(Parser)]
+#[command(
+    name = "rskill",
+    version,
+    about = "Find, install and check robot skills (rSkills) on a Hugging Face Hub"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate skills: manifest schema and rules, model card, reserved tags.
+    Validate(validate_cmd::Args),
+    /// Check or rewrite the reserved tags and license metadata of model cards.
+    Tags(tags_cmd::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate(args) => validate_cmd::run(args),
+        Command::Tags(args) => tags_cmd::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            render::error(&e);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// The default paths when none is given.
+fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from(rskill::corpus::DEFAULT_CORPUS)]
+    } else {
+        paths
+    }
+}

@@ -1,0 +1,58 @@
+//! How the binary talks to people: errors with a `hint:` on stderr, colour only on a
+//! terminal and never with NO_COLOR.
+
+use std::io::IsTerminal;
+
+/// A failure the binary reports: what failed, and what to try.
+#[derive(Debug)]
+pub struct CliError {
+    pub message: String,
+    pub hint: Option<String>,
+    pub code: u8,
+}
+
+impl CliError {
+    pub fn new(message: impl Into<String>) -> Self {
+        CliError {
+            message: message.into(),
+            hint: None,
+            code: 1,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        self.code
+    }
+}
+
+impl From<rskill::corpus::DiscoverError> for CliError {
+    fn from(e: rskill::corpus::DiscoverError) -> Self {
+        CliError::new(e.to_string()).hint(e.hint())
+    }
+}
+
+/// Whether to colour a stream.
+pub fn use_color(is_terminal: bool) -> bool {
+    is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+pub fn paint(text: &str, ansi: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[{ansi}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+pub fn error(e: &CliError) {
+    let color = use_color(std::io::stderr().is_terminal());
+    eprintln!("{} {}", paint("error:", "1;31", color), e.message);
+    if let Some(h) = &e.hint {
+        eprintln!("{} {h}", paint("hint:", "1;36", color));
+    }
+}

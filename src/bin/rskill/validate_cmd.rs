@@ -1,0 +1,87 @@
+//! `rskill validate [PATH…] [--json]`: schema + rules + card checks, one report per skill.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use rskill::skill::{self, CheckOptions, SkillReport};
+
+use crate::render::{CliError, paint, use_color};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Skill directories, rskill.yaml files, or corpus directories [default: rskills/]
+    paths: Vec<PathBuf>,
+    /// Print `[{path, name, valid, errors:[{file, field, message, rule, line, column}]}]`
+    #[arg(long)]
+    json: bool,
+    /// Check the manifest only (no model card, tags, SKILL.md or eval checks)
+    #[arg(long)]
+    manifest_only: bool,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, CliError> {
+    let manifests = rskill::corpus::discover_all(&crate::default_paths(args.paths))?;
+    let opts = CheckOptions {
+        manifest_only: args.manifest_only,
+    };
+    let reports: Vec<SkillReport> = manifests.iter().map(|m| skill::check(m, opts)).collect();
+    if args.json {
+        print_json(&reports);
+    } else {
+        print_text(&reports);
+    }
+    let all_valid = reports.iter().all(SkillReport::is_valid);
+    Ok(if all_valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_json(reports: &[SkillReport]) {
+    let items: Vec<serde_json::Value> = reports
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "path": r.path,
+                "name": r.name,
+                "valid": r.is_valid(),
+                "errors": r.findings,
+            })
+        })
+        .collect();
+    println!("{}", serde_json::to_string_pretty(&items).expect("JSON"));
+}
+
+fn print_text(reports: &[SkillReport]) {
+    let color = use_color(std::io::stdout().is_terminal());
+    for r in reports {
+        let name = r.name.as_deref().unwrap_or("(no name)");
+        if r.is_valid() {
+            println!(
+                "{} {name}  {}",
+                paint("ok     ", "32", color),
+                r.path.display()
+            );
+        } else {
+            println!(
+                "{} {name}  {} ({} problem{})",
+                paint("invalid", "31", color),
+                r.path.display(),
+                r.findings.len(),
+                if r.findings.len() == 1 { "" } else { "s" }
+            );
+            for f in &r.findings {
+                println!("    {}", f.render());
+            }
+        }
+    }
+    let invalid = reports.iter().filter(|r| !r.is_valid()).count();
+    eprintln!(
+        "{} skill{} checked: {} valid, {invalid} invalid",
+        reports.len(),
+        if reports.len() == 1 { "" } else { "s" },
+        reports.len() - invalid
+    );
+}

@@ -1,0 +1,167 @@
+//! Validating one manifest: bytes → YAML → schema → typed model → rules.
+//!
+//! The fast path (a valid manifest) loads the YAML once without a position index;
+//! only a manifest with findings is loaded again to put line:column on each one.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::diagnostic::Violation;
+use crate::manifest::Manifest;
+use crate::{rules, schema, yaml};
+
+/// Largest manifest accepted: a manifest is a few KiB; anything near this is not one.
+pub const MAX_MANIFEST_BYTES: u64 = 1024 * 1024;
+
+/// The outcome of validating one manifest.
+#[derive(Debug, Clone)]
+pub struct ManifestCheck {
+    /// The typed manifest, when the document has the right shape (even if rules fail).
+    pub manifest: Option<Manifest>,
+    /// The `name` field as written, when there is one (for reports on invalid files).
+    pub name: Option<String>,
+    pub violations: Vec<Violation>,
+}
+
+impl ManifestCheck {
+    pub fn is_valid(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    fn fail(v: Violation) -> ManifestCheck {
+        ManifestCheck {
+            manifest: None,
+            name: None,
+            violations: vec![v],
+        }
+    }
+}
+
+/// Reads and validates a manifest file.
+pub fn check_file(path: &Path) -> ManifestCheck {
+    match read_manifest_bytes(path) {
+        Ok(bytes) => check_bytes(&bytes),
+        Err(v) => ManifestCheck::fail(v),
+    }
+}
+
+/// Reads at most [`MAX_MANIFEST_BYTES`] (+1 to detect larger files) from `path`.
+fn read_manifest_bytes(path: &Path) -> Result<Vec<u8>, Violation> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| Violation::file("file", format!("cannot read {}: {e}", path.display())))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_MANIFEST_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Violation::file("file", format!("cannot read {}: {e}", path.display())))?;
+    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(Violation::file(
+            "file",
+            format!(
+                "file is larger than {} KiB; a manifest is a few KiB of YAML",
+                MAX_MANIFEST_BYTES / 1024
+            ),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Validates manifest bytes (UTF-8 YAML).
+pub fn check_bytes(bytes: &[u8]) -> ManifestCheck {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => check_text(text),
+        Err(e) => {
+            let line = bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1;
+            let mut v = Violation::file(
+                "file",
+                format!(
+                    "not valid UTF-8 (invalid byte at offset {})",
+                    e.valid_up_to()
+                ),
+            );
+            v.line = Some(line);
+            ManifestCheck::fail(v)
+        }
+    }
+}
+
+/// Validates manifest text.
+pub fn check_text(text: &str) -> ManifestCheck {
+    if text.trim().is_empty() {
+        return ManifestCheck::fail(Violation::file("file", "the file is empty"));
+    }
+    let value = match yaml::load(text, false) {
+        Ok((value, _)) => value,
+        Err(e) => {
+            let mut v = Violation::file("yaml", e.message);
+            if let Some(p) = e.pos {
+                v.line = Some(p.line);
+                v.column = Some(p.column);
+            }
+            return ManifestCheck::fail(v);
+        }
+    };
+    let mut check = check_value(&value);
+    if !check.violations.is_empty()
+        && let Ok((_, positions)) = yaml::load(text, true)
+    {
+        for v in &mut check.violations {
+            v.locate(&positions);
+        }
+    }
+    check
+}
+
+/// Validates an already-parsed document (schema, then the rules).
+pub fn check_value(value: &Value) -> ManifestCheck {
+    let name = value.get("name").and_then(Value::as_str).map(str::to_owned);
+    if !value.is_object() {
+        return ManifestCheck {
+            manifest: None,
+            name,
+            violations: vec![Violation::file(
+                "schema/type",
+                "the manifest must be a YAML mapping of fields (name, version, kind, …)",
+            )],
+        };
+    }
+    let violations = schema::check(value);
+    if !violations.is_empty() {
+        return ManifestCheck {
+            manifest: None,
+            name,
+            violations,
+        };
+    }
+    match Manifest::from_value(value) {
+        Ok(manifest) => ManifestCheck {
+            violations: rules::check(&manifest),
+            manifest: Some(manifest),
+            name,
+        },
+        // The schema and the typed model disagree: a bug, but report it, never panic.
+        Err(e) => ManifestCheck {
+            manifest: None,
+            name,
+            violations: vec![Violation::file(
+                "schema/model",
+                format!("passes the schema but not the typed model: {e}"),
+            )],
+        },
+    }
+}
+
+/// Parses a manifest for callers that need a valid one (publish, install, search):
+/// the typed model, or every finding.
+pub fn parse_valid(text: &str) -> Result<Manifest, Vec<Violation>> {
+    let check = check_text(text);
+    match check.manifest {
+        Some(m) if check.violations.is_empty() => Ok(m),
+        _ => Err(check.violations),
+    }
+}
