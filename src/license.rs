@@ -6,6 +6,7 @@ use crate::string_enum;
 
 string_enum! {
     /// A manifest's `license` field: a posture, not an SPDX expression.
+    #[derive(Default)]
     pub enum LicensePosture {
         Apache2 = "apache-2.0",
         Mit = "mit",
@@ -15,13 +16,8 @@ string_enum! {
         NvidiaOpenModel = "nvidia_open_model",
         RlwrldNonCommercial = "rlwrld_non_commercial",
         Proprietary = "proprietary",
+        #[default]
         Unknown = "unknown",
-    }
-}
-
-impl Default for LicensePosture {
-    fn default() -> Self {
-        LicensePosture::Unknown
     }
 }
 

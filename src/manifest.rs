@@ -255,8 +255,9 @@ fn default_runtime() -> Runtime {
 }
 
 impl Manifest {
-    /// Builds the typed model from a document that already passed the schema.
-    pub fn from_value(value: &Value) -> Result<Manifest, serde_json::Error> {
+    /// Builds the typed model from a document that already passed the schema
+    /// (consuming it: its strings move into the model instead of being copied).
+    pub fn from_value(value: Value) -> Result<Manifest, serde_json::Error> {
         Manifest::deserialize(value)
     }
 

@@ -7,11 +7,11 @@
 macro_rules! string_enum {
     (
         $(#[$meta:meta])*
-        pub enum $name:ident { $($variant:ident = $text:literal),+ $(,)? }
+        pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {
             /// Every value, in declaration order.

@@ -43,26 +43,31 @@ impl ManifestCheck {
 pub fn check_file(path: &Path) -> ManifestCheck {
     match read_manifest_bytes(path) {
         Ok(bytes) => check_bytes(&bytes),
-        Err(v) => ManifestCheck::fail(v),
+        Err(v) => ManifestCheck::fail(*v),
     }
 }
 
 /// Reads at most [`MAX_MANIFEST_BYTES`] (+1 to detect larger files) from `path`.
-fn read_manifest_bytes(path: &Path) -> Result<Vec<u8>, Violation> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| Violation::file("file", format!("cannot read {}: {e}", path.display())))?;
+fn read_manifest_bytes(path: &Path) -> Result<Vec<u8>, Box<Violation>> {
+    let cannot_read = |e: std::io::Error| {
+        Box::new(Violation::file(
+            "file",
+            format!("cannot read {}: {e}", path.display()),
+        ))
+    };
+    let file = std::fs::File::open(path).map_err(cannot_read)?;
     let mut bytes = Vec::new();
     file.take(MAX_MANIFEST_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| Violation::file("file", format!("cannot read {}: {e}", path.display())))?;
+        .map_err(cannot_read)?;
     if bytes.len() as u64 > MAX_MANIFEST_BYTES {
-        return Err(Violation::file(
+        return Err(Box::new(Violation::file(
             "file",
             format!(
                 "file is larger than {} KiB; a manifest is a few KiB of YAML",
                 MAX_MANIFEST_BYTES / 1024
             ),
-        ));
+        )));
     }
     Ok(bytes)
 }
@@ -98,6 +103,8 @@ pub fn check_text(text: &str) -> ManifestCheck {
     let value = match yaml::load(text, false) {
         Ok((value, _)) => value,
         Err(e) => {
+            // Loading again with positions lets a duplicate key name its first line.
+            let e = yaml::load(text, true).err().unwrap_or(e);
             let mut v = Violation::file("yaml", e.message);
             if let Some(p) = e.pos {
                 v.line = Some(p.line);
@@ -106,7 +113,7 @@ pub fn check_text(text: &str) -> ManifestCheck {
             return ManifestCheck::fail(v);
         }
     };
-    let mut check = check_value(&value);
+    let mut check = check_value(value);
     if !check.violations.is_empty()
         && let Ok((_, positions)) = yaml::load(text, true)
     {
@@ -118,7 +125,7 @@ pub fn check_text(text: &str) -> ManifestCheck {
 }
 
 /// Validates an already-parsed document (schema, then the rules).
-pub fn check_value(value: &Value) -> ManifestCheck {
+pub fn check_value(value: Value) -> ManifestCheck {
     let name = value.get("name").and_then(Value::as_str).map(str::to_owned);
     if !value.is_object() {
         return ManifestCheck {
@@ -130,7 +137,7 @@ pub fn check_value(value: &Value) -> ManifestCheck {
             )],
         };
     }
-    let violations = schema::check(value);
+    let violations = schema::check(&value);
     if !violations.is_empty() {
         return ManifestCheck {
             manifest: None,

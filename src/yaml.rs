@@ -270,15 +270,21 @@ impl Builder {
         if !self.count_nodes(1, mark) {
             return;
         }
-        let pointer = match self.next_pointer() {
-            Some(p) => p,
-            None => {
-                self.fail(
-                    "mapping keys must be plain strings, not lists or mappings".into(),
-                    mark,
-                );
-                return;
-            }
+        if let Some(Frame::Map {
+            pending_key: None, ..
+        }) = self.stack.last()
+        {
+            self.fail(
+                "mapping keys must be plain strings, not lists or mappings".into(),
+                mark,
+            );
+            return;
+        }
+        // Pointers are only needed for the position index.
+        let pointer = if self.track {
+            self.next_pointer().unwrap_or_default()
+        } else {
+            String::new()
         };
         if self.track {
             // A container is best shown by the key that introduces it.
@@ -453,10 +459,11 @@ fn resolve_plain(t: &str) -> Option<Value> {
         return i64::from_str_radix(oct, 8).ok().map(Value::from);
     }
     let body = t.strip_prefix(['-', '+']).unwrap_or(t);
-    if !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(i) = t.parse::<i64>() {
-            return Some(Value::from(i));
-        }
+    if !body.is_empty()
+        && body.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(i) = t.parse::<i64>()
+    {
+        return Some(Value::from(i));
     }
     // Core schema float: [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
     if is_core_float(body) {

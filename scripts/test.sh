@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, from a clean clone: formatting, lints, Rust tests, and the
+# Python compatibility suite (official huggingface_hub client against rskill-hub).
+# Installs what it needs itself (Python packages into .venv-compat).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy -D warnings"
+cargo clippy --all-targets --quiet -- -D warnings
+
+echo "== cargo test"
+cargo test
+
+if [ -x tests/compat/run.sh ]; then
+  echo "== huggingface_hub compatibility suite"
+  tests/compat/run.sh
+fi
