@@ -1,0 +1,330 @@
+//! The one Hub client of rskill: the `hf-hub` crate for what it covers (repo
+//! creation, settings, commits, tags, refs), and the few calls it lacks (multi-filter
+//! listings, repo info with file metadata, collections, resumable verified downloads)
+//! written on the same `reqwest` client, with the same token and retry policy.
+
+use std::time::Duration;
+
+use hf_hub::{HFClient, HFError, RepoTypeModel};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::env::{HubEnv, TokenSource};
+use super::error::HubError;
+use super::repo::RepoId;
+
+/// Attempts for a request the Hub answers with 429 or 5xx.
+const MAX_ATTEMPTS: usize = 4;
+/// Longest wait between attempts, whatever Retry-After says.
+const MAX_BACKOFF: Duration = Duration::from_secs(20);
+
+/// What a request is about, to turn a failure into the right error.
+#[derive(Debug, Clone, Default)]
+pub struct Ctx {
+    /// What the request does, in words ("read rskill.yaml", "create the repo").
+    pub action: String,
+    pub repo: Option<String>,
+    pub revision: Option<String>,
+    pub path: Option<String>,
+}
+
+impl Ctx {
+    pub fn new(action: impl Into<String>) -> Ctx {
+        Ctx {
+            action: action.into(),
+            ..Ctx::default()
+        }
+    }
+    pub fn repo(mut self, repo: &RepoId) -> Ctx {
+        self.repo = Some(repo.to_string());
+        self
+    }
+    pub fn revision(mut self, rev: impl Into<String>) -> Ctx {
+        self.revision = Some(rev.into());
+        self
+    }
+    pub fn path(mut self, path: impl Into<String>) -> Ctx {
+        self.path = Some(path.into());
+        self
+    }
+}
+
+/// A connection to one Hub.
+#[derive(Clone, Debug)]
+pub struct HubClient {
+    env: HubEnv,
+    http: reqwest::Client,
+    hf: HFClient,
+}
+
+impl HubClient {
+    /// A client for the Hub the environment names.
+    pub fn new(env: HubEnv) -> Result<HubClient, HubError> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("rskill/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| HubError::Other(format!("cannot build the HTTP client: {e}")))?;
+        let mut builder = HFClient::builder()
+            .endpoint(env.endpoint.clone())
+            .cache_dir(env.hub_cache.clone())
+            .client(http.clone());
+        if let Some((token, _)) = &env.token {
+            builder = builder.token(token.expose());
+        }
+        let hf = builder
+            .build()
+            .map_err(|e| HubError::Other(format!("invalid Hub endpoint {}: {e}", env.endpoint)))?;
+        Ok(HubClient { env, http, hf })
+    }
+
+    pub fn env(&self) -> &HubEnv {
+        &self.env
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.env.endpoint
+    }
+
+    /// The hf-hub handle of a model repo.
+    pub fn model(&self, repo: &RepoId) -> hf_hub::HFRepository<RepoTypeModel> {
+        self.hf.model(repo.org(), repo.name())
+    }
+
+    /// The underlying HTTP client (shared connection pool).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.env.endpoint)
+    }
+
+    /// Fails at once in offline mode: no HTTP at all.
+    pub fn ensure_online(&self, what: &str) -> Result<(), HubError> {
+        if self.env.offline {
+            return Err(HubError::Offline { what: what.into() });
+        }
+        Ok(())
+    }
+
+    fn token_source(&self) -> Option<&TokenSource> {
+        self.env.token.as_ref().map(|(_, s)| s)
+    }
+
+    /// Adds the `Authorization` header when there is a token.
+    pub fn authorize(&self, req: RequestBuilder) -> RequestBuilder {
+        match &self.env.token {
+            Some((t, _)) => req.bearer_auth(t.expose()),
+            None => req,
+        }
+    }
+
+    /// Sends a request (built anew for each attempt), retrying 429 and 5xx answers
+    /// with backoff that honours Retry-After, and maps failures to [`HubError`].
+    pub async fn send(
+        &self,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        ctx: &Ctx,
+    ) -> Result<Response, HubError> {
+        self.ensure_online(&ctx.action)?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self.authorize(build(&self.http)).send().await;
+            let response = match result {
+                Ok(r) => r,
+                Err(e) if attempt < MAX_ATTEMPTS && (e.is_connect() || e.is_timeout()) => {
+                    tokio::time::sleep(backoff(attempt, None)).await;
+                    continue;
+                }
+                Err(e) => {
+                    return Err(HubError::Unreachable {
+                        endpoint: self.env.endpoint.clone(),
+                        reason: describe_transport_error(&e),
+                    });
+                }
+            };
+            let status = response.status();
+            if status.is_success() || status == StatusCode::PARTIAL_CONTENT {
+                return Ok(response);
+            }
+            let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+            if retryable && attempt < MAX_ATTEMPTS {
+                let retry_after = response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                tokio::time::sleep(backoff(attempt, retry_after)).await;
+                continue;
+            }
+            return Err(self.error_from_response(response, ctx).await);
+        }
+    }
+
+    /// Sends and parses a JSON answer.
+    pub async fn send_json<T: DeserializeOwned>(
+        &self,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        ctx: &Ctx,
+    ) -> Result<T, HubError> {
+        let response = self.send(build, ctx).await?;
+        let url = response.url().to_string();
+        let bytes = response.bytes().await.map_err(|e| HubError::Unreachable {
+            endpoint: self.env.endpoint.clone(),
+            reason: describe_transport_error(&e),
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| HubError::Protocol {
+            url: redact_url(&url),
+            message: format!("invalid JSON: {e}"),
+        })
+    }
+
+    async fn error_from_response(&self, response: Response, ctx: &Ctx) -> HubError {
+        let status = response.status();
+        let url = redact_url(response.url().as_str());
+        let code = header(&response, "x-error-code");
+        let header_message = header(&response, "x-error-message");
+        let body = response.text().await.unwrap_or_default();
+        let message = header_message
+            .or_else(|| {
+                serde_json::from_str::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+            })
+            .unwrap_or_else(|| body.chars().take(200).collect());
+        self.classify(status.as_u16(), code.as_deref(), message, url, ctx)
+    }
+
+    fn classify(
+        &self,
+        status: u16,
+        code: Option<&str>,
+        message: String,
+        url: String,
+        ctx: &Ctx,
+    ) -> HubError {
+        let repo = ctx.repo.clone().unwrap_or_default();
+        let revision = ctx.revision.clone().unwrap_or_else(|| "main".into());
+        match (status, code) {
+            (_, Some("RepoNotFound")) => HubError::RepoNotFound { repo },
+            (_, Some("RevisionNotFound")) => HubError::RevisionNotFound { repo, revision },
+            (_, Some("EntryNotFound")) => HubError::EntryNotFound {
+                repo,
+                revision,
+                path: ctx.path.clone().unwrap_or_default(),
+            },
+            (401, _) => match self.token_source() {
+                Some(source) => HubError::TokenInvalid {
+                    token_source: source.clone(),
+                    endpoint: self.env.endpoint.clone(),
+                },
+                None => HubError::TokenMissing {
+                    action: ctx.action.clone(),
+                },
+            },
+            (403, _) => match self.token_source() {
+                Some(source) => HubError::Forbidden {
+                    token_source: source.clone(),
+                    action: ctx.action.clone(),
+                    message,
+                },
+                None => HubError::TokenMissing {
+                    action: ctx.action.clone(),
+                },
+            },
+            (404, _) if ctx.path.is_some() => HubError::EntryNotFound {
+                repo,
+                revision,
+                path: ctx.path.clone().unwrap_or_default(),
+            },
+            (404, _) if ctx.repo.is_some() => HubError::RepoNotFound { repo },
+            (409 | 412, _) => HubError::Conflict { message },
+            (429 | 500..=599, _) => HubError::Overloaded { status, url },
+            _ => HubError::Status {
+                status,
+                url,
+                message,
+            },
+        }
+    }
+
+    /// Maps an error of the hf-hub crate to ours.
+    pub fn map_hf_error(&self, e: HFError, ctx: &Ctx) -> HubError {
+        match e {
+            HFError::Http { context }
+            | HFError::AuthRequired { context }
+            | HFError::Forbidden { context }
+            | HFError::Conflict { context }
+            | HFError::RateLimited { context, .. } => {
+                let message = context
+                    .server_message
+                    .clone()
+                    .unwrap_or_else(|| context.body.chars().take(200).collect());
+                self.classify(
+                    context.status.as_u16(),
+                    context.error_code.as_deref(),
+                    message,
+                    redact_url(&context.url),
+                    ctx,
+                )
+            }
+            HFError::RepoNotFound { .. } => HubError::RepoNotFound {
+                repo: ctx.repo.clone().unwrap_or_default(),
+            },
+            HFError::RevisionNotFound { revision, .. } => HubError::RevisionNotFound {
+                repo: ctx.repo.clone().unwrap_or_default(),
+                revision,
+            },
+            HFError::EntryNotFound { path, .. } => HubError::EntryNotFound {
+                repo: ctx.repo.clone().unwrap_or_default(),
+                revision: ctx.revision.clone().unwrap_or_else(|| "main".into()),
+                path,
+            },
+            HFError::Request { source, .. } => HubError::Unreachable {
+                endpoint: self.env.endpoint.clone(),
+                reason: describe_transport_error(&source),
+            },
+            other => HubError::Other(format!("{}: {other}", ctx.action)),
+        }
+    }
+}
+
+fn header(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn backoff(attempt: usize, retry_after: Option<Duration>) -> Duration {
+    let exp = Duration::from_millis(250 * (1u64 << attempt.min(6)));
+    retry_after.unwrap_or(exp).min(MAX_BACKOFF)
+}
+
+/// A transport error in words, without the URL's query (which never holds a token,
+/// but may be long).
+fn describe_transport_error(e: &reqwest::Error) -> String {
+    let mut msg = if e.is_connect() {
+        "connection failed".to_string()
+    } else if e.is_timeout() {
+        "timed out".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+/// A URL fit for an error message: no query string.
+pub fn redact_url(url: &str) -> String {
+    url.split('?').next().unwrap_or(url).to_string()
+}

@@ -1,0 +1,127 @@
+//! Everything that can go wrong talking to a Hub, each case with the value at fault
+//! and a hint a user can act on. Tokens never appear in these messages.
+
+use std::path::PathBuf;
+
+use super::env::TokenSource;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error("offline mode (HF_HUB_OFFLINE) forbids HTTP: cannot {what}")]
+    Offline { what: String },
+    #[error("cannot reach the Hub at {endpoint}: {reason}")]
+    Unreachable { endpoint: String, reason: String },
+    #[error("{action} needs a token, and none is set")]
+    TokenMissing { action: String },
+    #[error("the token from {token_source} was rejected by {endpoint} (invalid or expired)")]
+    TokenInvalid {
+        token_source: TokenSource,
+        endpoint: String,
+    },
+    #[error("the token from {token_source} may not {action}: {message}")]
+    Forbidden {
+        token_source: TokenSource,
+        action: String,
+        message: String,
+    },
+    #[error("repository {repo} not found (or not visible to this token)")]
+    RepoNotFound { repo: String },
+    #[error("revision {revision} not found in {repo}")]
+    RevisionNotFound { repo: String, revision: String },
+    #[error("{path} not found in {repo}@{revision}")]
+    EntryNotFound {
+        repo: String,
+        revision: String,
+        path: String,
+    },
+    #[error("conflict: {message}")]
+    Conflict { message: String },
+    #[error("the Hub kept answering {status} (rate limited or unavailable) for {url}")]
+    Overloaded { status: u16, url: String },
+    #[error("the Hub answered {status} for {url}: {message}")]
+    Status {
+        status: u16,
+        url: String,
+        message: String,
+    },
+    #[error("unexpected answer from {url}: {message}")]
+    Protocol { url: String, message: String },
+    #[error(
+        "{path}: checksum mismatch (expected sha256 {expected}, got {actual}); the file was discarded"
+    )]
+    Integrity {
+        path: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("refusing unsafe path {path:?} from {repo}: it would escape the cache")]
+    UnsafePath { repo: String, path: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl HubError {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> HubError {
+        HubError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn io_at(path: &std::path::Path, source: std::io::Error) -> HubError {
+        HubError::io(path.display().to_string(), source)
+    }
+
+    /// What to try next.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            HubError::Offline { .. } => {
+                "unset HF_HUB_OFFLINE to go online, or use what is already cached".into()
+            }
+            HubError::Unreachable { .. } => {
+                "check HF_ENDPOINT and the network; HF_HUB_OFFLINE=1 works from the local cache"
+                    .into()
+            }
+            HubError::TokenMissing { .. } => {
+                "pass --token, set HF_TOKEN, or write the token to $HF_HOME/token".into()
+            }
+            HubError::TokenInvalid { token_source, .. } => {
+                format!("replace the token in {token_source}")
+            }
+            HubError::Forbidden { .. } => {
+                "use a token with write rights for the repository's organisation".into()
+            }
+            HubError::RepoNotFound { .. } => {
+                "check the id (org/name); a private repo needs a token of one of its members".into()
+            }
+            HubError::RevisionNotFound { .. } => {
+                "use a branch, a tag (e.g. v1.2.0) or a full commit SHA".into()
+            }
+            HubError::Overloaded { .. } => "try again later".into(),
+            HubError::Integrity { .. } => {
+                "run the command again; if it persists the upstream file is corrupt".into()
+            }
+            _ => return None,
+        })
+    }
+
+    /// True when the Hub could not be asked at all (offline mode or no connection).
+    pub fn is_unreachable(&self) -> bool {
+        matches!(
+            self,
+            HubError::Offline { .. } | HubError::Unreachable { .. }
+        )
+    }
+}
+
+impl From<(PathBuf, std::io::Error)> for HubError {
+    fn from((path, e): (PathBuf, std::io::Error)) -> Self {
+        HubError::io_at(&path, e)
+    }
+}

@@ -1,0 +1,210 @@
+//! Repo ids and what the Hub says about one repo at one revision (commit SHA, files
+//! with their sizes and checksums, visibility, tags, card data).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::client::{Ctx, HubClient};
+use super::error::HubError;
+
+/// `org/name`, validated like a manifest `name`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RepoId {
+    id: String,
+    slash: usize,
+}
+
+impl RepoId {
+    pub fn org(&self) -> &str {
+        &self.id[..self.slash]
+    }
+    pub fn name(&self) -> &str {
+        &self.id[self.slash + 1..]
+    }
+    pub fn as_str(&self) -> &str {
+        &self.id
+    }
+}
+
+fn valid_part(s: &str, first_alnum: bool) -> bool {
+    !s.is_empty()
+        && s != "."
+        && s != ".."
+        && (!first_alnum || s.starts_with(|c: char| c.is_ascii_alphanumeric()))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+impl FromStr for RepoId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let Some((org, name)) = s.split_once('/') else {
+            return Err(format!("\"{s}\" is not a repo id of the form org/name"));
+        };
+        if !valid_part(org, true) || !valid_part(name, false) {
+            return Err(format!(
+                "\"{s}\" is not a valid repo id (letters, digits, '.', '_', '-' in org/name)"
+            ));
+        }
+        Ok(RepoId {
+            id: s.to_string(),
+            slash: org.len(),
+        })
+    }
+}
+
+impl TryFrom<String> for RepoId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<RepoId> for String {
+    fn from(r: RepoId) -> String {
+        r.id
+    }
+}
+
+impl fmt::Display for RepoId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.id)
+    }
+}
+
+/// LFS metadata of a file: its SHA-256 is its identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LfsInfo {
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// One file of a repo at a revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sibling {
+    pub rfilename: String,
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// Git blob SHA-1 (the ETag of a non-LFS file).
+    #[serde(default)]
+    pub blob_id: Option<String>,
+    #[serde(default)]
+    pub lfs: Option<LfsInfo>,
+}
+
+/// A repo at one revision.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepoInfo {
+    pub id: String,
+    pub sha: String,
+    #[serde(default)]
+    pub private: bool,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub siblings: Vec<Sibling>,
+    #[serde(default)]
+    pub card_data: Option<serde_json::Value>,
+    #[serde(default)]
+    pub last_modified: Option<String>,
+}
+
+impl RepoInfo {
+    pub fn file(&self, path: &str) -> Option<&Sibling> {
+        self.siblings.iter().find(|s| s.rfilename == path)
+    }
+}
+
+/// Percent-encodes a revision for a URL path segment (branches may hold `/`).
+pub fn encode_rev(rev: &str) -> String {
+    rev.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Percent-encodes a file path, keeping `/` separators.
+pub fn encode_path(path: &str) -> String {
+    path.split('/')
+        .map(encode_rev)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+impl HubClient {
+    /// Repo info with file metadata (sizes, blob ids, LFS SHA-256) at `revision`
+    /// (default branch when `None`).
+    pub async fn repo_info(
+        &self,
+        repo: &RepoId,
+        revision: Option<&str>,
+    ) -> Result<RepoInfo, HubError> {
+        let mut path = format!("/api/models/{repo}");
+        if let Some(rev) = revision {
+            path.push_str(&format!("/revision/{}", encode_rev(rev)));
+        }
+        let url = self.url(&path);
+        let mut ctx = Ctx::new(format!("read {repo}")).repo(repo);
+        if let Some(rev) = revision {
+            ctx = ctx.revision(rev);
+        }
+        self.send_json(|c| c.get(&url).query(&[("blobs", "true")]), &ctx)
+            .await
+    }
+
+    /// A small file of a repo (a manifest, a card), read whole into memory.
+    pub async fn read_file(
+        &self,
+        repo: &RepoId,
+        revision: &str,
+        path: &str,
+    ) -> Result<Vec<u8>, HubError> {
+        let url = self.url(&format!(
+            "/{repo}/resolve/{}/{}",
+            encode_rev(revision),
+            encode_path(path)
+        ));
+        let ctx = Ctx::new(format!("read {path} of {repo}"))
+            .repo(repo)
+            .revision(revision)
+            .path(path);
+        let response = self.send(|c| c.get(&url), &ctx).await?;
+        response
+            .bytes()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| HubError::Unreachable {
+                endpoint: self.endpoint().to_string(),
+                reason: e.to_string(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_ids() {
+        let r: RepoId = "rskill-project/rskill-x".parse().unwrap();
+        assert_eq!((r.org(), r.name()), ("rskill-project", "rskill-x"));
+        for bad in ["x", "a/b/c", "/b", "a/", "-a/b", "a/..", "a b/c", "a/b\0"] {
+            assert!(bad.parse::<RepoId>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn encoding() {
+        assert_eq!(encode_rev("refs/pr/1"), "refs%2Fpr%2F1");
+        assert_eq!(encode_path("eval/a b.json"), "eval/a%20b.json");
+    }
+}
