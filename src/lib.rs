@@ -4,12 +4,16 @@
 //! are thin command-line fronts over it.
 
 pub mod card;
+pub mod cli;
 pub mod corpus;
 pub mod diagnostic;
+pub mod digest;
+pub mod drift;
 pub mod fsutil;
 pub mod hub;
 pub mod license;
 pub mod manifest;
+pub mod publish;
 pub mod rules;
 pub mod schema;
 pub mod skill;

@@ -78,6 +78,13 @@ impl HubClient {
         Ok(HubClient { env, http, hf })
     }
 
+    /// The same Hub, asked without a token (to see what anonymous users see).
+    pub fn anonymous(&self) -> Result<HubClient, HubError> {
+        let mut env = self.env.clone();
+        env.token = None;
+        HubClient::new(env)
+    }
+
     pub fn env(&self) -> &HubEnv {
         &self.env
     }

@@ -97,11 +97,14 @@ impl HubClient {
             .map_err(|e| self.map_hf_error(e, &ctx))
     }
 
-    /// Commits `files` to the main branch in one atomic commit; returns its SHA.
+    /// Commits `files` (and the deletion of `deletes`) to the main branch in one
+    /// atomic commit; returns its SHA. With `parent_commit`, the Hub refuses the commit
+    /// if the branch moved meanwhile.
     pub async fn commit(
         &self,
         repo: &RepoId,
         files: Vec<UploadFile>,
+        deletes: Vec<String>,
         message: &str,
         parent_commit: Option<&str>,
     ) -> Result<String, HubError> {
@@ -113,6 +116,11 @@ impl HubClient {
                 path_in_repo: f.path_in_repo,
                 source: hf_hub::repository::AddSource::Bytes(f.content),
             })
+            .chain(
+                deletes
+                    .into_iter()
+                    .map(|path_in_repo| CommitOperation::Delete { path_in_repo }),
+            )
             .collect();
         let info = self
             .model(repo)
@@ -200,5 +208,44 @@ impl HubClient {
             Ok(_) | Err(HubError::Conflict { .. }) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// Who a token belongs to.
+#[derive(Debug, Clone)]
+pub struct WhoAmI {
+    pub name: String,
+    pub orgs: Vec<String>,
+    /// `Some(false)` when the Hub says the token is read-only.
+    pub can_write: Option<bool>,
+}
+
+impl HubClient {
+    /// `GET /api/whoami-v2`: the token's user, organisations and role.
+    pub async fn whoami(&self) -> Result<WhoAmI, HubError> {
+        let ctx = Ctx::new("check the token");
+        let url = self.url("/api/whoami-v2");
+        let v: serde_json::Value = self.send_json(|c| c.get(&url), &ctx).await?;
+        let role = v
+            .pointer("/auth/accessToken/role")
+            .and_then(|r| r.as_str())
+            .map(str::to_owned);
+        Ok(WhoAmI {
+            name: v
+                .get("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or_default()
+                .to_string(),
+            orgs: v
+                .get("orgs")
+                .and_then(|o| o.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|o| o.get("name").and_then(|n| n.as_str()).map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            can_write: role.map(|r| r != "read"),
+        })
     }
 }

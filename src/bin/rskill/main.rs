@@ -1,7 +1,7 @@
 //! `rskill`: find, install and check robot skills. A thin clap front over the library:
 //! each subcommand lives in its own module; errors are rendered with a hint.
 
-mod render;
+mod drift_cmd;
 mod tags_cmd;
 mod validate_cmd;
 
@@ -32,6 +32,8 @@ enum Command {
     Validate(validate_cmd::Args),
     /// Check or rewrite the reserved tags and license metadata of model cards.
     Tags(tags_cmd::Args),
+    /// Compare in-repo manifests with their Hub twins (the CI drift check).
+    Drift(drift_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -39,11 +41,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => validate_cmd::run(args),
         Command::Tags(args) => tags_cmd::run(args),
+        Command::Drift(args) => drift_cmd::run(args),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
-            render::error(&e);
+            rskill::cli::error(&e);
             ExitCode::from(e.exit_code())
         }
     }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use rskill::corpus::{CARD_FILE, skill_dir};
 use rskill::{card, tags, validate};
 
-use crate::render::CliError;
+use rskill::cli::CliError;
 
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("mode").required(true).args(["check", "write"])))]

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use rskill::skill::{self, CheckOptions, SkillReport};
 
-use crate::render::{CliError, paint, use_color};
+use rskill::cli::{CliError, paint, use_color};
 
 #[derive(clap::Args)]
 pub struct Args {

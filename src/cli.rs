@@ -1,5 +1,5 @@
-//! How the binary talks to people: errors with a `hint:` on stderr, colour only on a
-//! terminal and never with NO_COLOR.
+//! How the binaries talk to people: errors with a `hint:` on stderr, colour only on a
+//! terminal and never with NO_COLOR, and the async runtime they share.
 
 use std::io::IsTerminal;
 
@@ -30,10 +30,33 @@ impl CliError {
     }
 }
 
-impl From<rskill::corpus::DiscoverError> for CliError {
-    fn from(e: rskill::corpus::DiscoverError) -> Self {
+impl From<crate::corpus::DiscoverError> for CliError {
+    fn from(e: crate::corpus::DiscoverError) -> Self {
         CliError::new(e.to_string()).hint(e.hint())
     }
+}
+
+impl From<crate::hub::HubError> for CliError {
+    fn from(e: crate::hub::HubError) -> Self {
+        let hint = e.hint();
+        let mut err = CliError::new(e.to_string());
+        err.hint = hint;
+        err
+    }
+}
+
+/// A tokio runtime for a command's network work.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(format!("cannot start the async runtime: {e}")))
+}
+
+/// Reads the Hub settings and builds a client.
+pub fn hub_client(token_flag: Option<&str>) -> Result<crate::hub::HubClient, CliError> {
+    let env = crate::hub::HubEnv::from_env(token_flag);
+    Ok(crate::hub::HubClient::new(env)?)
 }
 
 /// Whether to colour a stream.

@@ -1,0 +1,304 @@
+//! Publishing for real: private repo, one atomic commit, read-back verification, the
+//! immutable `v<version>` tag, and only then (when asked) the flip to public, itself
+//! verified. Several skills go at once, bounded; one failure hides no other.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::digest::sha256_hex;
+use crate::hub::write::UploadFile;
+use crate::hub::{HubClient, HubError, RepoId, RepoInfo};
+
+use super::plan::{Plan, PublishOptions};
+
+/// How a skill's publish ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublishStatus {
+    /// A new commit was made, verified and tagged.
+    Published,
+    /// The version was already on the Hub with exactly this content: no commit.
+    Unchanged,
+    /// Refused or failed; see the message.
+    Failed,
+}
+
+/// One row of the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub skill: String,
+    pub version: Option<String>,
+    pub commit: Option<String>,
+    pub visibility: Option<&'static str>,
+    pub result: PublishStatus,
+    pub message: String,
+    /// Bytes sent in commits.
+    pub uploaded_bytes: u64,
+    pub commits: u32,
+    #[serde(skip)]
+    pub error: Option<Arc<HubError>>,
+}
+
+impl Outcome {
+    fn failed(plan: &Plan, message: impl Into<String>) -> Outcome {
+        Outcome {
+            skill: plan.label(),
+            version: plan.manifest().map(|m| m.version.clone()),
+            commit: None,
+            visibility: None,
+            result: PublishStatus::Failed,
+            message: message.into(),
+            uploaded_bytes: 0,
+            commits: 0,
+            error: None,
+        }
+    }
+}
+
+/// Publishes every plan, at most `opts.concurrency` at once; outcomes in input order.
+pub async fn publish_all(
+    client: &HubClient,
+    plans: Vec<Plan>,
+    opts: &PublishOptions,
+) -> Vec<Outcome> {
+    let limit = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    let count = plans.len();
+    for (i, plan) in plans.into_iter().enumerate() {
+        let client = client.clone();
+        let opts = opts.clone();
+        let limit = limit.clone();
+        set.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            (i, publish(&client, &plan, &opts).await)
+        });
+    }
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; count];
+    while let Some(joined) = set.join_next().await {
+        if let Ok((i, outcome)) = joined {
+            outcomes[i] = Some(outcome);
+        }
+    }
+    outcomes.into_iter().flatten().collect()
+}
+
+/// Publishes one skill.
+pub async fn publish(client: &HubClient, plan: &Plan, opts: &PublishOptions) -> Outcome {
+    if !plan.can_publish() {
+        return Outcome::failed(plan, format!("refused: {}", plan.blockers.join("; ")));
+    }
+    let (Some(repo), Some(manifest)) = (plan.repo.as_ref(), plan.manifest()) else {
+        return Outcome::failed(plan, "refused: no valid manifest");
+    };
+    let mut outcome = Outcome {
+        skill: repo.to_string(),
+        version: Some(manifest.version.clone()),
+        commit: None,
+        visibility: None,
+        result: PublishStatus::Failed,
+        message: String::new(),
+        uploaded_bytes: 0,
+        commits: 0,
+        error: None,
+    };
+    match run(client, plan, repo, &manifest.version, opts, &mut outcome).await {
+        Ok(()) => {}
+        Err(e) => {
+            outcome.result = PublishStatus::Failed;
+            outcome.message = match e.hint() {
+                Some(h) => format!("{e} (hint: {h})"),
+                None => e.to_string(),
+            };
+            outcome.error = Some(Arc::new(e));
+        }
+    }
+    outcome
+}
+
+async fn run(
+    client: &HubClient,
+    plan: &Plan,
+    repo: &RepoId,
+    version: &str,
+    opts: &PublishOptions,
+    out: &mut Outcome,
+) -> Result<(), HubError> {
+    let existing = match client.repo_info(repo, None).await {
+        Ok(info) => Some(info),
+        Err(HubError::RepoNotFound { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    let mut private = match &existing {
+        Some(info) if !info.private && !opts.public => {
+            return Err(HubError::Other(format!(
+                "{repo} is public on the Hub but a private publish was asked: pass --public to update a public skill"
+            )));
+        }
+        Some(info) => info.private,
+        None => {
+            client.create_repo(repo, true).await?;
+            let info = client.repo_info(repo, None).await?;
+            if !info.private {
+                return Err(HubError::Other(format!(
+                    "{repo} was created by someone else meanwhile and is public; refusing to upload into it"
+                )));
+            }
+            true
+        }
+    };
+    let main = match existing {
+        Some(info) => Some(info),
+        None => Some(client.repo_info(repo, None).await?),
+    };
+
+    let tag = format!("v{version}");
+    let refs = client.refs(repo).await?;
+    let commit = if let Some(tagged) = refs.tag(&tag) {
+        let at_tag = client.repo_info(repo, Some(tagged)).await?;
+        if !same_content(&at_tag, plan) {
+            return Err(HubError::Other(format!(
+                "version {version} is already published ({tag} at {}) with different content; \
+                 versions are immutable: bump `version` in rskill.yaml",
+                short(tagged)
+            )));
+        }
+        out.result = PublishStatus::Unchanged;
+        out.message = format!("{tag} already published with this content: no commit");
+        tagged.to_string()
+    } else if let Some(main) = main.as_ref().filter(|m| same_content(m, plan)) {
+        client
+            .create_tag(repo, &tag, &main.sha, &format!("rskill {version}"))
+            .await?;
+        out.result = PublishStatus::Unchanged;
+        out.message = format!("content already on main: tagged it {tag}, no commit");
+        main.sha.clone()
+    } else {
+        let commit = upload(client, plan, repo, version, main.as_ref(), out).await?;
+        verify(client, plan, repo, &commit).await?;
+        client
+            .create_tag(repo, &tag, &commit, &format!("rskill {version}"))
+            .await?;
+        out.result = PublishStatus::Published;
+        out.message = format!(
+            "published {tag}, {} file(s) verified",
+            plan.selection.files.len()
+        );
+        commit
+    };
+    out.commit = Some(commit);
+
+    if opts.public && private {
+        client.set_private(repo, false).await?;
+        let info = client.repo_info(repo, None).await?;
+        let anonymous = client.anonymous()?.repo_info(repo, None).await;
+        if info.private || anonymous.is_err() {
+            return Err(HubError::Other(format!(
+                "{repo} still reads as private after the flip to public"
+            )));
+        }
+        private = false;
+        out.message.push_str("; made public");
+    }
+    out.visibility = Some(if private { "private" } else { "public" });
+    Ok(())
+}
+
+/// Commits the skill files (deleting remote files the skill no longer has).
+async fn upload(
+    client: &HubClient,
+    plan: &Plan,
+    repo: &RepoId,
+    version: &str,
+    main: Option<&RepoInfo>,
+    out: &mut Outcome,
+) -> Result<String, HubError> {
+    let mut files = Vec::new();
+    for f in &plan.selection.files {
+        let bytes = std::fs::read(&f.abs_path).map_err(|e| HubError::io_at(&f.abs_path, e))?;
+        if sha256_hex(&bytes) != f.sha256 {
+            return Err(HubError::Other(format!(
+                "{} changed while publishing; run again",
+                f.abs_path.display()
+            )));
+        }
+        out.uploaded_bytes += bytes.len() as u64;
+        files.push(UploadFile {
+            path_in_repo: f.path_in_repo.clone(),
+            content: Bytes::from(bytes),
+        });
+    }
+    let local: BTreeSet<&str> = plan
+        .selection
+        .files
+        .iter()
+        .map(|f| f.path_in_repo.as_str())
+        .collect();
+    let deletes: Vec<String> = main
+        .map(|m| {
+            m.siblings
+                .iter()
+                .filter(|s| {
+                    !local.contains(s.rfilename.as_str()) && s.rfilename != ".gitattributes"
+                })
+                .map(|s| s.rfilename.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let commit = client
+        .commit(
+            repo,
+            files,
+            deletes,
+            &format!("Publish {repo} {version}"),
+            main.map(|m| m.sha.as_str()),
+        )
+        .await?;
+    out.commits += 1;
+    Ok(commit)
+}
+
+/// Reads every published file back at `commit` and compares its SHA-256.
+async fn verify(
+    client: &HubClient,
+    plan: &Plan,
+    repo: &RepoId,
+    commit: &str,
+) -> Result<(), HubError> {
+    for f in &plan.selection.files {
+        let remote = client.read_file(repo, commit, &f.path_in_repo).await?;
+        let actual = sha256_hex(&remote);
+        if actual != f.sha256 {
+            return Err(HubError::Integrity {
+                path: format!("{repo}/{}", f.path_in_repo),
+                expected: f.sha256.clone(),
+                actual,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Whether a revision holds exactly the skill's files (by git blob id or LFS SHA-256).
+pub fn same_content(info: &RepoInfo, plan: &Plan) -> bool {
+    let remote: Vec<_> = info
+        .siblings
+        .iter()
+        .filter(|s| s.rfilename != ".gitattributes")
+        .collect();
+    remote.len() == plan.selection.files.len()
+        && plan.selection.files.iter().all(|f| {
+            info.file(&f.path_in_repo)
+                .is_some_and(|s| match (&s.lfs, &s.blob_id) {
+                    (Some(lfs), _) => lfs.sha256 == f.sha256,
+                    (None, Some(blob)) => *blob == f.git_sha1,
+                    (None, None) => false,
+                })
+        })
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(10)]
+}
