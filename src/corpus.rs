@@ -79,9 +79,13 @@ pub fn discover(path: &Path) -> Result<Vec<PathBuf>, DiscoverError> {
 /// Manifest files for several paths, in order, without repeats.
 pub fn discover_all(paths: &[PathBuf]) -> Result<Vec<PathBuf>, DiscoverError> {
     let mut out: Vec<PathBuf> = Vec::new();
+    let mut seen: Vec<PathBuf> = Vec::new();
     for p in paths {
         for s in discover(p)? {
-            if !out.contains(&s) {
+            // The same file spelt two ways (`x`, `./x`, an absolute path) counts once.
+            let canonical = std::fs::canonicalize(&s).unwrap_or_else(|_| s.clone());
+            if !seen.contains(&canonical) {
+                seen.push(canonical);
                 out.push(s);
             }
         }

@@ -256,9 +256,23 @@ fn default_runtime() -> Runtime {
 
 impl Manifest {
     /// Builds the typed model from a document that already passed the schema
-    /// (consuming it: its strings move into the model instead of being copied).
-    pub fn from_value(value: Value) -> Result<Manifest, serde_json::Error> {
-        Manifest::deserialize(value)
+    /// (consuming it: its strings move into the model instead of being copied). An
+    /// error names the JSON pointer of the field at fault.
+    pub fn from_value(value: Value) -> Result<Manifest, (String, String)> {
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let pointer: String = e
+                .path()
+                .iter()
+                .filter_map(|seg| match seg {
+                    serde_path_to_error::Segment::Seq { index } => Some(format!("/{index}")),
+                    serde_path_to_error::Segment::Map { key } => {
+                        Some(format!("/{}", crate::yaml::escape_pointer(key)))
+                    }
+                    _ => None,
+                })
+                .collect();
+            (pointer, e.into_inner().to_string())
+        })
     }
 
     /// The organisation part of `name`.

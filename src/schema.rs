@@ -75,6 +75,23 @@ fn translate(schema: &Value, err: &ValidationError<'_>, out: &mut Vec<Violation>
             out.push(v);
             return;
         }
+        ValidationErrorKind::PropertyNames { error } => {
+            // The key itself broke a rule (e.g. an unknown benchmark name).
+            let key = error.instance().as_str().unwrap_or_default().to_string();
+            let reason = match error.kind() {
+                ValidationErrorKind::Enum { options } => {
+                    format!("is not one of {}", list(options))
+                }
+                _ => error.to_string(),
+            };
+            let child = format!("{pointer}/{}", crate::yaml::escape_pointer(&key));
+            out.push(Violation::at(
+                child,
+                rule,
+                format!("key \"{key}\" {reason}"),
+            ));
+            return;
+        }
         ValidationErrorKind::Enum { options } => {
             format!("{} is not one of {}", show(instance), list(options))
         }
@@ -94,11 +111,14 @@ fn translate(schema: &Value, err: &ValidationError<'_>, out: &mut Vec<Violation>
                     .collect::<Vec<_>>()
                     .join(" or "),
             };
-            format!(
-                "expected {expected}, found {} {}",
-                json_type(instance),
-                show(instance)
-            )
+            match instance.as_ref() {
+                Value::Null | Value::Bool(_) => format!("expected {expected}, found {instance}"),
+                _ => format!(
+                    "expected {expected}, found {} {}",
+                    json_type(instance),
+                    show(instance)
+                ),
+            }
         }
         ValidationErrorKind::Pattern { pattern } => {
             format!(

@@ -207,6 +207,9 @@ fn eval_checks(dir: &Path, m: &Manifest, out: &mut Vec<Finding>) {
             (None, _) => fail(format!(
                 "reports benchmark `{bench}`, which the manifest's `benchmarks` does not list"
             )),
+            (Some(_), None) => fail(format!(
+                "reports benchmark `{bench}` without a numeric `value`"
+            )),
             (Some(want), Some(got)) if (want - got).abs() > 1e-9 => fail(format!(
                 "reports {got} for `{bench}` but the manifest says {want}"
             )),

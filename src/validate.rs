@@ -97,6 +97,8 @@ pub fn check_bytes(bytes: &[u8]) -> ManifestCheck {
 
 /// Validates manifest text.
 pub fn check_text(text: &str) -> ManifestCheck {
+    // Editors on some systems start files with a byte order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
         return ManifestCheck::fail(Violation::file("file", "the file is empty"));
     }
@@ -145,21 +147,39 @@ pub fn check_value(value: Value) -> ManifestCheck {
             violations,
         };
     }
-    match Manifest::from_value(value) {
+    match Manifest::from_value(normalize_integral_floats(value)) {
         Ok(manifest) => ManifestCheck {
             violations: rules::check(&manifest),
             manifest: Some(manifest),
             name,
         },
-        // The schema and the typed model disagree: a bug, but report it, never panic.
-        Err(e) => ManifestCheck {
+        // Only numbers beyond the typed model's range get here (e.g. 1e20 as a count).
+        Err((pointer, e)) => ManifestCheck {
             manifest: None,
             name,
-            violations: vec![Violation::file(
-                "schema/model",
-                format!("passes the schema but not the typed model: {e}"),
-            )],
+            violations: vec![Violation::at(pointer, "schema/type", e)],
         },
+    }
+}
+
+/// JSON Schema counts `1.0` as an integer; so does the typed model after this pass,
+/// which rewrites whole-number floats (within ±2^53) as integers.
+fn normalize_integral_floats(value: Value) -> Value {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() <= EXACT => Value::from(f as i64),
+            _ => Value::Number(n),
+        },
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(normalize_integral_floats).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, normalize_integral_floats(v)))
+                .collect(),
+        ),
+        other => other,
     }
 }
 

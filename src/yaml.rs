@@ -15,6 +15,9 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 /// Most nodes a document may expand to (aliases included): far above any real
 /// manifest, far below what would hurt.
 pub const MAX_NODES: usize = 100_000;
+/// Most scalar bytes a document may expand to (aliases included): an alias of a long
+/// string costs its length, so a few aliases cannot make gigabytes.
+pub const MAX_EXPANDED_BYTES: usize = 4 * 1024 * 1024;
 /// Deepest nesting accepted.
 pub const MAX_DEPTH: usize = 64;
 
@@ -106,19 +109,33 @@ pub fn load(text: &str, track_positions: bool) -> Result<(Value, Positions), Yam
     }
 }
 
+/// What a node costs once expanded: nodes and scalar bytes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cost {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl Cost {
+    fn add(&mut self, other: Cost) {
+        self.nodes += other.nodes;
+        self.bytes += other.bytes;
+    }
+}
+
 /// A container being filled, plus what is needed to key and locate its children.
 enum Frame {
     Seq {
         items: Vec<Value>,
         anchor: usize,
         pointer: String,
-        nodes: usize,
+        cost: Cost,
     },
     Map {
         map: Map<String, Value>,
         anchor: usize,
         pointer: String,
-        nodes: usize,
+        cost: Cost,
         /// The key read, waiting for its value.
         pending_key: Option<(String, Pos)>,
     },
@@ -131,8 +148,8 @@ struct Builder {
     root: Option<Value>,
     documents: usize,
     second_document: Option<Pos>,
-    anchors: HashMap<usize, (Value, usize)>,
-    total_nodes: usize,
+    anchors: HashMap<usize, (Value, Cost)>,
+    total: Cost,
     positions: Positions,
     error: Option<YamlError>,
 }
@@ -163,12 +180,13 @@ impl Builder {
         }
     }
 
-    fn count_nodes(&mut self, n: usize, mark: Marker) -> bool {
-        self.total_nodes += n;
-        if self.total_nodes > MAX_NODES {
+    fn count(&mut self, cost: Cost, mark: Marker) -> bool {
+        self.total.add(cost);
+        if self.total.nodes > MAX_NODES || self.total.bytes > MAX_EXPANDED_BYTES {
             self.fail(
                 format!(
-                    "the document expands to more than {MAX_NODES} nodes (alias bomb?); refusing to load it"
+                    "the document expands to more than {MAX_NODES} nodes or {} MiB (alias bomb?); refusing to load it",
+                    MAX_EXPANDED_BYTES >> 20
                 ),
                 mark,
             );
@@ -178,27 +196,25 @@ impl Builder {
     }
 
     /// Attaches a finished value (with its node count) to the current container.
-    fn push_value(&mut self, value: Value, nodes: usize, anchor: usize, mark: Marker) {
+    fn push_value(&mut self, value: Value, cost: Cost, anchor: usize, mark: Marker) {
         if anchor > 0 {
-            self.anchors.insert(anchor, (value.clone(), nodes));
+            self.anchors.insert(anchor, (value.clone(), cost));
         }
         match self.stack.last_mut() {
             None => self.root = Some(value),
-            Some(Frame::Seq {
-                items, nodes: n, ..
-            }) => {
+            Some(Frame::Seq { items, cost: c, .. }) => {
                 items.push(value);
-                *n += nodes;
+                c.add(cost);
             }
             Some(Frame::Map {
                 map,
                 pending_key,
-                nodes: n,
+                cost: c,
                 ..
             }) => match pending_key.take() {
                 Some((k, _)) => {
                     map.insert(k, value);
-                    *n += nodes;
+                    c.add(cost);
                 }
                 None => {
                     self.fail(
@@ -244,7 +260,11 @@ impl Builder {
             *pending = Some((text, pos));
             return;
         }
-        if !self.count_nodes(1, mark) {
+        let cost = Cost {
+            nodes: 1,
+            bytes: text.len(),
+        };
+        if !self.count(cost, mark) {
             return;
         }
         let value = match resolve_scalar(text, style, tag.as_ref()) {
@@ -259,7 +279,7 @@ impl Builder {
         {
             self.positions.values.insert(ptr, Pos::from_marker(mark));
         }
-        self.push_value(value, 1, anchor, mark);
+        self.push_value(value, cost, anchor, mark);
     }
 
     fn open(&mut self, is_map: bool, anchor: usize, mark: Marker) {
@@ -267,7 +287,8 @@ impl Builder {
             self.fail(format!("nesting deeper than {MAX_DEPTH} levels"), mark);
             return;
         }
-        if !self.count_nodes(1, mark) {
+        let one = Cost { nodes: 1, bytes: 0 };
+        if !self.count(one, mark) {
             return;
         }
         if let Some(Frame::Map {
@@ -302,7 +323,7 @@ impl Builder {
                 map: Map::new(),
                 anchor,
                 pointer,
-                nodes: 1,
+                cost: one,
                 pending_key: None,
             }
         } else {
@@ -310,29 +331,29 @@ impl Builder {
                 items: Vec::new(),
                 anchor,
                 pointer,
-                nodes: 1,
+                cost: one,
             }
         });
     }
 
     fn close(&mut self, mark: Marker) {
-        let (value, nodes, anchor) = match self.stack.pop() {
+        let (value, cost, anchor) = match self.stack.pop() {
             Some(Frame::Seq {
                 items,
                 anchor,
-                nodes,
+                cost,
                 ..
-            }) => (Value::Array(items), nodes, anchor),
+            }) => (Value::Array(items), cost, anchor),
             Some(Frame::Map {
-                map, anchor, nodes, ..
-            }) => (Value::Object(map), nodes, anchor),
+                map, anchor, cost, ..
+            }) => (Value::Object(map), cost, anchor),
             None => return,
         };
-        self.push_value(value, nodes, anchor, mark);
+        self.push_value(value, cost, anchor, mark);
     }
 
     fn on_alias(&mut self, id: usize, mark: Marker) {
-        let Some((value, nodes)) = self.anchors.get(&id).cloned() else {
+        let Some((value, cost)) = self.anchors.get(&id).cloned() else {
             self.fail("alias to an unknown anchor".into(), mark);
             return;
         };
@@ -343,7 +364,7 @@ impl Builder {
             self.fail("aliases cannot be used as mapping keys".into(), mark);
             return;
         }
-        if !self.count_nodes(nodes, mark) {
+        if !self.count(cost, mark) {
             return;
         }
         if self.track
@@ -351,7 +372,7 @@ impl Builder {
         {
             self.positions.values.insert(ptr, Pos::from_marker(mark));
         }
-        self.push_value(value, nodes, 0, mark);
+        self.push_value(value, cost, 0, mark);
     }
 }
 
@@ -390,8 +411,9 @@ pub fn escape_pointer(key: &str) -> String {
 
 /// YAML 1.2 core schema resolution of one scalar.
 fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+    // yaml-rust2 expands the `!!` shorthand to the core-schema prefix.
     if let Some(tag) = tag
-        && tag.handle == "!!"
+        && (tag.handle == "!!" || tag.handle == "tag:yaml.org,2002:")
     {
         return match tag.suffix.as_str() {
             "str" => Ok(Value::String(text)),
@@ -410,6 +432,12 @@ fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Resul
             }
             other => Err(format!("unsupported YAML tag !!{other}")),
         };
+    }
+    if let Some(tag) = tag {
+        return Err(format!(
+            "unsupported YAML tag {}{}: a manifest is plain data",
+            tag.handle, tag.suffix
+        ));
     }
     if style != TScalarStyle::Plain {
         return Ok(Value::String(text));

@@ -1692,7 +1692,7 @@ fn min_vram_gb() {
             "unknown dtype key",
             Base::Wam,
             vec![set("/min_vram_gb", json!({"fp64": 2}))],
-            bad_msg("min_vram_gb", "schema/propertyNames", "fp64"),
+            bad_msg("min_vram_gb.fp64", "schema/propertyNames", "fp64"),
         ),
         case(
             "a number",
@@ -1766,7 +1766,7 @@ fn benchmarks() {
             "unknown benchmark key",
             Base::Wam,
             vec![set("/benchmarks", json!({"libero_11": 0.5}))],
-            bad_msg("benchmarks", "schema/propertyNames", "libero_11"),
+            bad_msg("benchmarks.libero_11", "schema/propertyNames", "libero_11"),
         ),
         case(
             "empty",

@@ -1,0 +1,669 @@
+//! The in-repo CI check over `rskills/`: every skill validates with all checks, cards'
+//! tags are in sync, the corpus covers what it must; and the card / tags / eval /
+//! SKILL.md checks fail on broken copies of a skill in a temp directory.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use rskill::manifest::{EmbodimentTag, Kind, Manifest, Runtime};
+use rskill::skill::{self, Finding, SkillReport};
+use serde_json::{Value, json};
+
+fn corpus_manifests() -> Vec<PathBuf> {
+    rskill::corpus::discover(&corpus_dir()).expect("rskills/ holds skills")
+}
+
+fn render_all(r: &SkillReport) -> String {
+    r.findings
+        .iter()
+        .map(|f| format!("\n    {}  [{}]", f.render(), f.violation.rule))
+        .collect()
+}
+
+fn corpus_reports() -> Vec<SkillReport> {
+    corpus_manifests()
+        .iter()
+        .map(|p| skill::check(p, Default::default()))
+        .collect()
+}
+
+fn manifests() -> Vec<Manifest> {
+    corpus_reports()
+        .into_iter()
+        .map(|r| r.manifest.expect("valid corpus manifest"))
+        .collect()
+}
+
+// ------------------------------------------------------------------ the corpus
+
+#[test]
+fn corpus_has_at_least_14_skills() {
+    let n = corpus_manifests().len();
+    assert!(n >= 14, "rskills/ has {n} skills");
+}
+
+#[test]
+fn every_corpus_skill_passes_every_check() {
+    let reports = corpus_reports();
+    let failing: Vec<String> = reports
+        .iter()
+        .filter(|r| !r.is_valid())
+        .map(|r| format!("{}:{}", r.path.display(), render_all(r)))
+        .collect();
+    assert!(failing.is_empty(), "{}", failing.join("\n"));
+    for r in &reports {
+        let m = r.manifest.as_ref().unwrap();
+        assert_eq!(r.name.as_deref(), Some(m.name.as_str()));
+        // Skill repos are `org/rskill-<slug>`, the directory is the slug.
+        let slug = r
+            .path
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert_eq!(
+            m.name.split_once('/').unwrap().1,
+            format!("rskill-{slug}"),
+            "{}",
+            r.path.display()
+        );
+    }
+}
+
+#[test]
+fn corpus_names_are_unique_and_references_resolve() {
+    let ms = manifests();
+    let names: Vec<&str> = ms.iter().map(|m| m.name.as_str()).collect();
+    let mut unique = names.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "duplicate skill names");
+    for m in &ms {
+        for r in m
+            .fallback_skill_id
+            .iter()
+            .chain(m.reward_rskill_name.iter())
+        {
+            assert!(
+                names.contains(&r.as_str()),
+                "{}: {r} is not in the corpus",
+                m.name
+            );
+        }
+        if let Some(p) = &m.playbook {
+            for t in &p.composes_tools {
+                assert!(
+                    names.contains(&t.as_str()),
+                    "{}: tool {t} is not in the corpus",
+                    m.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn corpus_tags_are_in_sync_cli() {
+    let out = Command::new(env!("CARGO_BIN_EXE_rskill"))
+        .args(["tags", "--check", "rskills"])
+        .current_dir(repo_root())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn corpus_covers_the_format() {
+    let ms = manifests();
+    for k in Kind::ALL {
+        assert!(ms.iter().any(|m| m.kind == *k), "no skill of kind {k}");
+    }
+    let franka = ms
+        .iter()
+        .filter(|m| m.embodiment_tags.contains(&EmbodimentTag::FrankaPanda))
+        .count();
+    assert!(franka >= 3, "{franka} franka_panda skills");
+    assert!(
+        ms.iter()
+            .any(|m| m.embodiment_tags.contains(&EmbodimentTag::Any))
+    );
+    assert!(
+        ms.iter()
+            .any(|m| m.embodiment_tags.contains(&EmbodimentTag::Custom))
+    );
+    let mut nc: Vec<&str> = ms
+        .iter()
+        .filter(|m| m.license.is_non_commercial())
+        .map(|m| m.license.as_str())
+        .collect();
+    nc.sort_unstable();
+    nc.dedup();
+    assert!(nc.len() >= 2, "non-commercial postures: {nc:?}");
+    assert!(
+        ms.iter().any(|m| matches!(
+            m.license,
+            rskill::license::LicensePosture::Proprietary | rskill::license::LicensePosture::Unknown
+        )),
+        "no proprietary or unknown skill"
+    );
+    let uris: Vec<&str> = ms.iter().filter_map(|m| m.weights_uri.as_deref()).collect();
+    assert!(
+        uris.iter()
+            .any(|u| u.starts_with("hf://") && u.contains('@')),
+        "no pinned weights_uri"
+    );
+    assert!(
+        uris.iter()
+            .any(|u| u.starts_with("hf://") && !u.contains('@')),
+        "no unpinned weights_uri"
+    );
+    assert!(
+        ms.iter()
+            .any(|m| m.kind == Kind::Detector && m.runtime == Runtime::Onnx),
+        "no ONNX detector"
+    );
+    assert!(
+        ms.iter().any(|m| !m.benchmarks.is_empty()),
+        "no benchmark results"
+    );
+    assert!(ms.iter().any(|m| {
+        m.action_contract
+            .as_ref()
+            .is_some_and(|c| c.slots.is_some())
+    }));
+}
+
+// ------------------------------------------------------------------ broken copies
+
+const SKILL: &str = "smolvla-franka-pick-cube";
+
+struct Copy {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl Copy {
+    fn new() -> Copy {
+        let (tmp, dir) = skill_copy(SKILL);
+        Copy { _tmp: tmp, dir }
+    }
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+    fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap()
+    }
+    fn write(&self, rel: &str, text: &str) {
+        std::fs::write(self.path(rel), text).unwrap();
+    }
+    /// Replaces exactly one occurrence of `from` in a file.
+    fn replace(&self, rel: &str, from: &str, to: &str) {
+        let text = self.read(rel);
+        assert_eq!(
+            text.matches(from).count(),
+            1,
+            "{rel}: {from:?} must occur once"
+        );
+        self.write(rel, &text.replacen(from, to, 1));
+    }
+    /// Edits the manifest as a JSON value and writes it back (JSON is YAML).
+    fn edit_manifest(&self, f: impl FnOnce(&mut Value)) {
+        let (mut v, _) = rskill::yaml::load(&self.read("rskill.yaml"), false).unwrap();
+        f(&mut v);
+        self.write("rskill.yaml", &serde_json::to_string_pretty(&v).unwrap());
+    }
+    fn check(&self) -> SkillReport {
+        skill::check(&self.path("rskill.yaml"), Default::default())
+    }
+}
+
+/// The finding with this rule about this file, whose message contains `needle`.
+fn find<'a>(r: &'a SkillReport, rule: &str, file: &Path, needle: &str) -> &'a Finding {
+    r.findings
+        .iter()
+        .find(|f| {
+            f.violation.rule == rule && f.file == file && f.violation.message.contains(needle)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no [{rule}] finding on {} containing {needle:?}; findings:{}",
+                file.display(),
+                render_all(r)
+            )
+        })
+}
+
+fn rules(r: &SkillReport) -> Vec<&str> {
+    r.findings
+        .iter()
+        .map(|f| f.violation.rule.as_str())
+        .collect()
+}
+
+#[test]
+fn the_untouched_copy_is_valid() {
+    let c = Copy::new();
+    let r = c.check();
+    assert!(r.is_valid(), "{}", render_all(&r));
+}
+
+#[test]
+fn readme_missing() {
+    let c = Copy::new();
+    std::fs::remove_file(c.path("README.md")).unwrap();
+    let r = c.check();
+    find(&r, "card/missing", &c.path("README.md"), "README.md");
+    assert_eq!(rules(&r), vec!["card/missing"], "{}", render_all(&r));
+    // --manifest-only does not look at the card.
+    let r = skill::check(
+        &c.path("rskill.yaml"),
+        rskill::skill::CheckOptions {
+            manifest_only: true,
+        },
+    );
+    assert!(r.is_valid(), "{}", render_all(&r));
+}
+
+#[test]
+fn readme_under_200_characters() {
+    let c = Copy::new();
+    let text = c.read("README.md");
+    let card = rskill::card::split(&text).unwrap();
+    let fm = card.front_matter.unwrap();
+    let body = "\n# Upstream\n## Robots\n## Sensors\n## Manifest\n## License\nShort.\n";
+    c.write("README.md", &format!("---\n{fm}---\n{body}"));
+    let r = c.check();
+    find(&r, "card/length", &c.path("README.md"), "at least 200");
+    assert_eq!(rules(&r), vec!["card/length"], "{}", render_all(&r));
+
+    // Exactly at the bound: 200 characters of body text pass.
+    let filler = "x".repeat(200 - body.trim().chars().count() - 1);
+    c.write(
+        "README.md",
+        &format!("---\n{fm}---\n{}\n{filler}\n", body.trim()),
+    );
+    let r = c.check();
+    assert!(r.is_valid(), "{}", render_all(&r));
+}
+
+#[test]
+fn each_missing_required_heading() {
+    let sections: [(&str, &[&str]); 5] = [
+        ("upstream model", &["upstream"]),
+        ("supported robots / embodiments", &["robot", "embodiment"]),
+        ("sensors / observation contract", &["sensor", "observation"]),
+        ("manifest summary", &["manifest"]),
+        ("license", &["license", "licence"]),
+    ];
+    for (what, words) in sections {
+        let c = Copy::new();
+        let text = c.read("README.md");
+        let card = rskill::card::split(&text).unwrap();
+        let head = &text[..text.len() - card.body.len()];
+        // Rename every heading that names the section; keep the text under it.
+        let body: String = card
+            .body
+            .split_inclusive('\n')
+            .map(|line| {
+                let lower = line.to_lowercase();
+                if line.starts_with('#') && words.iter().any(|w| lower.contains(w)) {
+                    "## Notes\n".to_string()
+                } else {
+                    line.to_string()
+                }
+            })
+            .collect();
+        c.write("README.md", &format!("{head}{body}"));
+        let r = c.check();
+        let f = find(&r, "card/section", &c.path("README.md"), what);
+        assert!(f.violation.message.contains(words[0]), "{}", f.render());
+        assert_eq!(rules(&r), vec!["card/section"], "{what}:{}", render_all(&r));
+    }
+}
+
+#[test]
+fn headings_inside_code_fences_do_not_count() {
+    let c = Copy::new();
+    c.replace("README.md", "## License\n", "```\n## License\n```\n");
+    let r = c.check();
+    find(&r, "card/section", &c.path("README.md"), "license");
+}
+
+#[test]
+fn each_placeholder_sentinel_in_the_card() {
+    let sentinels = rskill::card::PLACEHOLDER_SENTINELS;
+    for s in [
+        "TODO:",
+        "FIXME:",
+        "TBD:",
+        "<fill-in>",
+        "TEMPLATE_ORG",
+        "REPLACE_ME",
+        "lorem ipsum",
+    ] {
+        assert!(sentinels.contains(&s), "{s} is a sentinel");
+    }
+    for s in sentinels {
+        let c = Copy::new();
+        let mut text = c.read("README.md");
+        let line = text.lines().count() + 1;
+        text.push_str(&format!("Status: {s} finish this section.\n"));
+        c.write("README.md", &text);
+        let r = c.check();
+        let f = find(&r, "card/placeholder", &c.path("README.md"), s);
+        assert_eq!(f.violation.line, Some(line), "{s}: {}", f.render());
+        assert!(
+            f.violation.message.contains(&format!("line {line}")),
+            "{}",
+            f.render()
+        );
+        assert_eq!(
+            rules(&r),
+            vec!["card/placeholder"],
+            "{s}:{}",
+            render_all(&r)
+        );
+    }
+}
+
+#[test]
+fn placeholder_in_the_description() {
+    let c = Copy::new();
+    c.edit_manifest(|m| {
+        m["description"] =
+            json!("SmolVLA policy that picks a cube on a Franka Panda. TODO: add eval.")
+    });
+    let r = c.check();
+    let f = find(&r, "card/placeholder", &c.path("rskill.yaml"), "TODO:");
+    assert_eq!(f.violation.field, "description");
+    assert!(
+        f.violation.line.is_some(),
+        "located in the manifest: {}",
+        f.render()
+    );
+}
+
+#[test]
+fn description_too_short() {
+    let c = Copy::new();
+    c.edit_manifest(|m| m["description"] = json!("Picks a cube."));
+    let r = c.check();
+    let f = find(
+        &r,
+        "card/description",
+        &c.path("rskill.yaml"),
+        "at least 30",
+    );
+    assert_eq!(f.violation.field, "description");
+    assert!(f.violation.line.is_some());
+    assert_eq!(rules(&r), vec!["card/description"], "{}", render_all(&r));
+
+    // 30 characters (after trimming) is enough.
+    let c = Copy::new();
+    c.edit_manifest(|m| m["description"] = json!(format!("  {}  ", "p".repeat(30))));
+    let r = c.check();
+    assert!(r.is_valid(), "{}", render_all(&r));
+}
+
+#[test]
+fn description_that_is_scaffold_text() {
+    for d in [
+        "A short description of the skill, long enough to pass the length check.",
+        "Describe your skill here: what it does and on which robot it runs.",
+        "My new skill that picks up cubes with a robot arm on a table.",
+    ] {
+        let c = Copy::new();
+        c.edit_manifest(|m| m["description"] = json!(d));
+        let r = c.check();
+        let f = find(&r, "card/description", &c.path("rskill.yaml"), "scaffold");
+        assert_eq!(f.violation.field, "description");
+    }
+}
+
+#[test]
+fn neither_paper_url_nor_source_repo() {
+    let c = Copy::new();
+    c.edit_manifest(|m| {
+        let o = m.as_object_mut().unwrap();
+        o.remove("paper_url");
+        o.remove("source_repo");
+    });
+    let r = c.check();
+    let f = find(&r, "card/provenance", &c.path("rskill.yaml"), "paper_url");
+    assert_eq!(f.violation.field, "paper_url, source_repo");
+    assert_eq!(rules(&r), vec!["card/provenance"], "{}", render_all(&r));
+
+    for keep in ["paper_url", "source_repo"] {
+        let c = Copy::new();
+        c.edit_manifest(|m| {
+            let other = if keep == "paper_url" {
+                "source_repo"
+            } else {
+                "paper_url"
+            };
+            m[other] = Value::Null;
+        });
+        let r = c.check();
+        assert!(r.is_valid(), "only {keep}: {}", render_all(&r));
+    }
+}
+
+#[test]
+fn tags_drifted() {
+    let readme = |c: &Copy| c.path("README.md");
+    // A reserved tag missing.
+    let c = Copy::new();
+    c.replace("README.md", "- rskill-kind:vla\n", "");
+    let r = c.check();
+    find(
+        &r,
+        "tags",
+        &readme(&c),
+        "missing reserved tags: rskill-kind:vla",
+    );
+    assert!(
+        find(&r, "tags", &readme(&c), "")
+            .violation
+            .message
+            .contains("rskill tags --write")
+    );
+    // A reserved tag the manifest does not project.
+    let c = Copy::new();
+    c.replace(
+        "README.md",
+        "- robotics\n",
+        "- robotics\n- embodiment:ur5e\n",
+    );
+    let r = c.check();
+    find(&r, "tags", &readme(&c), "does not project: embodiment:ur5e");
+    // Reserved tags out of canonical order.
+    let c = Copy::new();
+    c.replace(
+        "README.md",
+        "- rskill-org:rskill-project\n- rskill\n",
+        "- rskill\n- rskill-org:rskill-project\n",
+    );
+    let r = c.check();
+    find(&r, "tags", &readme(&c), "canonical order");
+    // The manifest changed, the card did not.
+    let c = Copy::new();
+    c.edit_manifest(|m| m["role"] = json!("s0"));
+    let r = c.check();
+    let f = find(&r, "tags", &readme(&c), "rskill-role:s0");
+    assert!(f.violation.message.contains("missing"), "{}", f.render());
+    find(&r, "tags", &readme(&c), "rskill-role:s1");
+    // Free-form tags are the card's own business.
+    let c = Copy::new();
+    c.replace(
+        "README.md",
+        "- manipulation\n",
+        "- manipulation\n- my-own-tag\n",
+    );
+    assert!(c.check().is_valid());
+}
+
+#[test]
+fn license_metadata_disagreeing() {
+    let c = Copy::new();
+    c.replace(
+        "README.md",
+        "license: apache-2.0\ntags:",
+        "license: mit\ntags:",
+    );
+    let r = c.check();
+    let f = find(
+        &r,
+        "tags",
+        &c.path("README.md"),
+        "license metadata is `license: mit`",
+    );
+    assert!(
+        f.violation.message.contains("`license: apache-2.0`"),
+        "{}",
+        f.render()
+    );
+
+    let c = Copy::new();
+    c.replace("README.md", "license: apache-2.0\ntags:", "tags:");
+    let r = c.check();
+    find(
+        &r,
+        "tags",
+        &c.path("README.md"),
+        "license metadata is absent",
+    );
+
+    // A posture without a Hub id needs `other` + `license_name`.
+    let c = Copy::new();
+    c.edit_manifest(|m| m["license"] = json!("nvidia_non_commercial"));
+    c.replace(
+        "README.md",
+        "- license:apache-2.0\n",
+        "- license:nvidia_non_commercial\n",
+    );
+    c.replace(
+        "README.md",
+        "license: apache-2.0\ntags:",
+        "license: other\ntags:",
+    );
+    let r = c.check();
+    find(
+        &r,
+        "tags",
+        &c.path("README.md"),
+        "license_name: nvidia-non-commercial",
+    );
+    c.replace(
+        "README.md",
+        "license: other\ntags:",
+        "license: other\nlicense_name: nvidia-non-commercial\ntags:",
+    );
+    let r = c.check();
+    assert!(r.is_valid(), "{}", render_all(&r));
+}
+
+#[test]
+fn eval_value_mismatch_and_missing_results() {
+    let eval = "eval/maniskill3_panda.json";
+    let c = Copy::new();
+    c.replace(eval, "\"value\": 0.78", "\"value\": 0.5");
+    let r = c.check();
+    let f = find(&r, "eval", &c.path(eval), "0.5");
+    assert!(f.violation.message.contains("0.78"), "{}", f.render());
+    assert_eq!(rules(&r), vec!["eval"], "{}", render_all(&r));
+
+    let c = Copy::new();
+    std::fs::remove_file(c.path(eval)).unwrap();
+    let r = c.check();
+    let f = find(
+        &r,
+        "eval",
+        &c.path("rskill.yaml"),
+        "eval/maniskill3_panda.json",
+    );
+    assert_eq!(f.violation.field, "benchmarks.maniskill3_panda");
+
+    let c = Copy::new();
+    c.replace(
+        eval,
+        "\"benchmark\": \"maniskill3_panda\"",
+        "\"benchmark\": \"libero_10\"",
+    );
+    let r = c.check();
+    find(&r, "eval", &c.path(eval), "does not list");
+
+    let c = Copy::new();
+    c.write("eval/notes.json", "{not json");
+    let r = c.check();
+    find(&r, "eval", &c.path("eval/notes.json"), "not valid JSON");
+
+    let c = Copy::new();
+    c.write("eval/list.json", "[1, 2]");
+    let r = c.check();
+    find(&r, "eval", &c.path("eval/list.json"), "JSON object");
+
+    // Files that name no benchmark (notes, configs) are fine.
+    let c = Copy::new();
+    c.write("eval/config.json", "{\"seed\": 7}");
+    assert!(c.check().is_valid());
+}
+
+#[test]
+fn skill_md_without_description() {
+    let c = Copy::new();
+    let text = c.read("SKILL.md");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("description:"))
+        .unwrap();
+    c.replace("SKILL.md", &format!("{line}\n"), "");
+    let r = c.check();
+    find(&r, "skill-md", &c.path("SKILL.md"), "`description`");
+    assert_eq!(rules(&r), vec!["skill-md"], "{}", render_all(&r));
+
+    let c = Copy::new();
+    c.replace("SKILL.md", &format!("{line}\n"), "description: \"  \"\n");
+    find(&c.check(), "skill-md", &c.path("SKILL.md"), "`description`");
+
+    // SKILL.md is optional.
+    let c = Copy::new();
+    std::fs::remove_file(c.path("SKILL.md")).unwrap();
+    assert!(c.check().is_valid());
+}
+
+#[test]
+fn card_front_matter_never_closed() {
+    let c = Copy::new();
+    let text = c.read("README.md");
+    let card = rskill::card::split(&text).unwrap();
+    c.write("README.md", &format!("---\n{}", card.front_matter.unwrap()));
+    let r = c.check();
+    find(
+        &r,
+        "card/front-matter",
+        &c.path("README.md"),
+        "never closed",
+    );
+}
+
+#[test]
+fn an_invalid_manifest_skips_the_card_checks() {
+    let c = Copy::new();
+    c.edit_manifest(|m| m["kind"] = json!("vlaa"));
+    std::fs::remove_file(c.path("README.md")).unwrap();
+    let r = c.check();
+    assert_eq!(rules(&r), vec!["schema/enum"], "{}", render_all(&r));
+    assert!(r.manifest.is_none());
+}
