@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod publish;
 pub mod rules;
 pub mod schema;
+pub mod search;
 pub mod skill;
 pub mod string_enum;
 pub mod tags;

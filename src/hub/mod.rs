@@ -2,6 +2,7 @@
 //! `rskill-hub`): configuration from the environment, the client, and the calls
 //! rskill needs.
 
+pub mod cache;
 pub mod client;
 pub mod env;
 pub mod error;

@@ -189,6 +189,58 @@ impl HubClient {
     }
 }
 
+impl HubClient {
+    /// A small file at a commit, through the shared cache: read from
+    /// `snapshots/<commit>/<path>` when present (no HTTP), else downloaded once and
+    /// stored as a blob named by its ETag.
+    pub async fn read_file_cached(
+        &self,
+        repo: &RepoId,
+        commit: &str,
+        path: &str,
+    ) -> Result<Vec<u8>, HubError> {
+        let cache = super::cache::RepoCache::new(&self.env().hub_cache, repo);
+        if let Some(p) = cache.lookup(commit, path)
+            && let Ok(bytes) = std::fs::read(&p)
+        {
+            return Ok(bytes);
+        }
+        let url = self.url(&format!(
+            "/{repo}/resolve/{}/{}",
+            encode_rev(commit),
+            encode_path(path)
+        ));
+        let ctx = Ctx::new(format!("read {path} of {repo}"))
+            .repo(repo)
+            .revision(commit)
+            .path(path);
+        let response = self.send(|c| c.get(&url), &ctx).await?;
+        let etag = etag_of(response.headers());
+        let bytes = response.bytes().await.map_err(|e| HubError::Unreachable {
+            endpoint: self.endpoint().to_string(),
+            reason: e.to_string(),
+        })?;
+        let etag = etag.unwrap_or_else(|| crate::digest::git_blob_sha1(&bytes));
+        cache.store_bytes(commit, path, &etag, &bytes)?;
+        Ok(bytes.to_vec())
+    }
+}
+
+/// The file's identity from a resolve answer: `X-Linked-Etag`, else `ETag`, unquoted.
+pub fn etag_of(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get("x-linked-etag")
+        .or_else(|| headers.get("etag"))
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .to_string()
+        })
+        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! each subcommand lives in its own module; errors are rendered with a hint.
 
 mod drift_cmd;
+mod search_cmd;
 mod tags_cmd;
 mod validate_cmd;
 
@@ -28,6 +29,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Find installable skills on the Hub, filtering on their manifests.
+    Search(search_cmd::Args),
     /// Validate skills: manifest schema and rules, model card, reserved tags.
     Validate(validate_cmd::Args),
     /// Check or rewrite the reserved tags and license metadata of model cards.
@@ -39,6 +42,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Search(args) => search_cmd::run(args),
         Command::Validate(args) => validate_cmd::run(args),
         Command::Tags(args) => tags_cmd::run(args),
         Command::Drift(args) => drift_cmd::run(args),

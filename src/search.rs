@@ -1,0 +1,384 @@
+//! `rskill search`: find installable skills, filtering on the parsed and validated
+//! manifests (authoritative), never on tags alone.
+//!
+//! Speed comes from the cache, not from trusting tags: each candidate's manifest is
+//! fetched once per commit (concurrently, bounded) and kept in the standard Hub cache
+//! under `snapshots/<commit>/rskill.yaml`, so a search over an unchanged catalog makes
+//! one request per listing page and no manifest request. Offline, the cached
+//! manifests are searched with no HTTP at all.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::corpus::MANIFEST_FILE;
+use crate::hub::cache::{self, RepoCache};
+use crate::hub::listing::{ListQuery, ModelListing};
+use crate::hub::{HubClient, HubError, RepoId};
+use crate::license::LicensePosture;
+use crate::manifest::{ActionVerb, EmbodimentTag, Kind, Manifest, ModelFamily, Role, Runtime};
+use crate::{tags, validate};
+
+/// Manifest downloads in flight at once.
+pub const FETCH_CONCURRENCY: usize = 16;
+/// Listing page size asked of the Hub.
+pub const PAGE_SIZE: usize = 500;
+
+/// What to look for. Every set filter must hold (AND); repeated embodiments are ORed.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    pub text: Option<String>,
+    pub kind: Option<Kind>,
+    pub role: Option<Role>,
+    pub embodiments: Vec<EmbodimentTag>,
+    /// Leave out embodiment-agnostic (`any`) skills when filtering by embodiment.
+    pub strict_embodiment: bool,
+    pub license: Option<LicensePosture>,
+    /// Only skills cleared for commercial use.
+    pub commercial: bool,
+    pub runtime: Option<Runtime>,
+    pub model_family: Option<ModelFamily>,
+    pub action: Option<ActionVerb>,
+    pub authors: Vec<String>,
+    pub limit: Option<usize>,
+}
+
+/// One skill found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub repo_id: String,
+    pub sha: String,
+    pub name: String,
+    pub version: String,
+    pub kind: Kind,
+    pub role: Role,
+    pub license: LicensePosture,
+    pub commercial_use_allowed: bool,
+    pub embodiment_tags: Vec<EmbodimentTag>,
+    pub runtime: Runtime,
+    pub description: String,
+    /// Matched an `--embodiment` filter only through `any`.
+    #[serde(skip)]
+    pub agnostic_match: bool,
+}
+
+/// A candidate left out, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub repo_id: String,
+    pub reason: String,
+}
+
+/// A repo whose reserved tags disagree with its manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct TagDrift {
+    pub repo_id: String,
+    pub missing: Vec<String>,
+    pub unexpected: Vec<String>,
+}
+
+/// Everything a search produced.
+#[derive(Debug, Clone, Default)]
+pub struct SearchOutcome {
+    pub hits: Vec<Hit>,
+    pub skipped: Vec<Skipped>,
+    pub drifted: Vec<TagDrift>,
+    pub candidates: usize,
+    /// Listing pages requested (0 offline).
+    pub listing_pages: usize,
+    /// Manifests downloaded (0 when all came from the cache).
+    pub manifests_fetched: usize,
+    pub offline: bool,
+}
+
+/// A candidate repo at a commit.
+struct Candidate {
+    repo: RepoId,
+    sha: String,
+    /// Tags from the listing (None offline).
+    tags: Option<Vec<String>>,
+    /// Whether the listing says the repo holds a manifest (None when unknown).
+    has_manifest: Option<bool>,
+}
+
+/// Runs a search against the client's Hub (or its cache when offline).
+pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOutcome, HubError> {
+    let mut outcome = SearchOutcome {
+        offline: client.env().offline,
+        ..SearchOutcome::default()
+    };
+    let candidates = if outcome.offline {
+        offline_candidates(client, query)
+    } else {
+        let (c, pages) = online_candidates(client, query).await?;
+        outcome.listing_pages = pages;
+        c
+    };
+    outcome.candidates = candidates.len();
+
+    let limit = Arc::new(tokio::sync::Semaphore::new(FETCH_CONCURRENCY));
+    let mut set = tokio::task::JoinSet::new();
+    for (i, c) in candidates.into_iter().enumerate() {
+        let client = client.clone();
+        let limit = limit.clone();
+        set.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let fetched = load_manifest(&client, &c).await;
+            (i, c, fetched)
+        });
+    }
+    let mut loaded = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let Ok((i, c, fetched)) = joined else {
+            continue;
+        };
+        loaded.push((i, c, fetched));
+    }
+    loaded.sort_by_key(|(i, _, _)| *i);
+
+    for (_, c, fetched) in loaded {
+        let (manifest, downloaded) = match fetched {
+            Ok(Some(v)) => v,
+            Ok(None) => {
+                outcome.skipped.push(Skipped {
+                    repo_id: c.repo.to_string(),
+                    reason: "no rskill.yaml".into(),
+                });
+                continue;
+            }
+            Err(reason) => {
+                outcome.skipped.push(Skipped {
+                    repo_id: c.repo.to_string(),
+                    reason,
+                });
+                continue;
+            }
+        };
+        outcome.manifests_fetched += usize::from(downloaded);
+        if manifest.name != c.repo.as_str() {
+            outcome.skipped.push(Skipped {
+                repo_id: c.repo.to_string(),
+                reason: format!("manifest names another repo ({})", manifest.name),
+            });
+            continue;
+        }
+        if let Some(listed) = &c.tags {
+            let drift = tag_drift(listed, &manifest);
+            if !drift.missing.is_empty() || !drift.unexpected.is_empty() {
+                outcome.drifted.push(TagDrift {
+                    repo_id: c.repo.to_string(),
+                    ..drift
+                });
+            }
+        }
+        if let Some(hit) = matches(query, &c, manifest) {
+            outcome.hits.push(hit);
+        }
+    }
+    outcome.hits.sort_by(|a, b| a.repo_id.cmp(&b.repo_id));
+    if let Some(n) = query.limit {
+        outcome.hits.truncate(n);
+    }
+    Ok(outcome)
+}
+
+async fn online_candidates(
+    client: &HubClient,
+    query: &SearchQuery,
+) -> Result<(Vec<Candidate>, usize), HubError> {
+    let base = ListQuery {
+        full: true,
+        limit: Some(PAGE_SIZE),
+        ..ListQuery::default()
+    };
+    let mut listings: Vec<ModelListing> = Vec::new();
+    let mut pages = 0;
+    if query.authors.is_empty() {
+        let (items, p) = client
+            .list_models(&ListQuery {
+                filters: vec![tags::RSKILL_TAG.to_string()],
+                ..base
+            })
+            .await?;
+        listings.extend(items);
+        pages += p;
+    } else {
+        for author in &query.authors {
+            let (items, p) = client
+                .list_models(&ListQuery {
+                    author: Some(author.clone()),
+                    ..base.clone()
+                })
+                .await?;
+            listings.extend(items);
+            pages += p;
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    let candidates = listings
+        .into_iter()
+        .filter(|l| seen.insert(l.id.clone()))
+        .filter_map(|l| {
+            let repo: RepoId = l.id.parse().ok()?;
+            Some(Candidate {
+                repo,
+                sha: l.sha.clone().unwrap_or_default(),
+                has_manifest: l
+                    .siblings
+                    .as_ref()
+                    .map(|s| s.iter().any(|f| f.rfilename == MANIFEST_FILE)),
+                tags: Some(l.tags),
+            })
+        })
+        .collect();
+    Ok((candidates, pages))
+}
+
+/// Offline: every cached repo with a manifest at the commit `main` last pointed to.
+fn offline_candidates(client: &HubClient, query: &SearchQuery) -> Vec<Candidate> {
+    let root = &client.env().hub_cache;
+    cache::cached_repos(root)
+        .into_iter()
+        .filter(|r| query.authors.is_empty() || query.authors.iter().any(|a| a == r.org()))
+        .filter_map(|repo| {
+            let cache = RepoCache::new(root, &repo);
+            let sha = cache.read_ref("main")?;
+            cache.lookup(&sha, MANIFEST_FILE)?;
+            Some(Candidate {
+                repo,
+                sha,
+                tags: None,
+                has_manifest: Some(true),
+            })
+        })
+        .collect()
+}
+
+/// The candidate's manifest, from the cache or the Hub: `Ok(None)` when the repo has
+/// none, `Err(reason)` when it cannot be used; the flag says whether it was downloaded.
+async fn load_manifest(
+    client: &HubClient,
+    c: &Candidate,
+) -> Result<Option<(Manifest, bool)>, String> {
+    if c.has_manifest == Some(false) {
+        return Ok(None);
+    }
+    let cache = RepoCache::new(&client.env().hub_cache, &c.repo);
+    let (bytes, downloaded) = match cache.lookup(&c.sha, MANIFEST_FILE) {
+        Some(p) if !c.sha.is_empty() => match std::fs::read(&p) {
+            Ok(b) => (b, false),
+            Err(e) => return Err(format!("cached manifest unreadable: {e}")),
+        },
+        _ if client.env().offline => return Err("not in the cache".into()),
+        _ => {
+            let sha = if c.sha.is_empty() {
+                match client.repo_info(&c.repo, None).await {
+                    Ok(info) => info.sha,
+                    Err(e) => return Err(e.to_string()),
+                }
+            } else {
+                c.sha.clone()
+            };
+            match client.read_file_cached(&c.repo, &sha, MANIFEST_FILE).await {
+                Ok(b) => {
+                    let _ = cache.write_ref("main", &sha);
+                    (b, true)
+                }
+                Err(HubError::EntryNotFound { .. }) => return Ok(None),
+                // A private repo this token cannot read is skipped, never an error.
+                Err(HubError::RepoNotFound { .. }) => {
+                    return Err("not readable with this token".into());
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    };
+    if !downloaded {
+        let _ = cache.write_ref("main", &c.sha);
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    match validate::parse_valid(&text) {
+        Ok(m) => Ok(Some((m, downloaded))),
+        Err(v) => Err(format!(
+            "invalid manifest: {}",
+            v.first()
+                .map(|v| v.render(MANIFEST_FILE))
+                .unwrap_or_default()
+        )),
+    }
+}
+
+/// Reserved tags the listing shows vs those the manifest projects.
+fn tag_drift(listed: &[String], m: &Manifest) -> TagDrift {
+    let want = tags::reserved_tags(m);
+    let have: Vec<&String> = listed.iter().filter(|t| tags::is_reserved(t)).collect();
+    TagDrift {
+        repo_id: String::new(),
+        missing: want.iter().filter(|t| !have.contains(t)).cloned().collect(),
+        unexpected: have
+            .into_iter()
+            .filter(|t| !want.contains(t))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// The hit, if the manifest satisfies every filter.
+fn matches(q: &SearchQuery, c: &Candidate, m: Manifest) -> Option<Hit> {
+    if q.kind.is_some_and(|k| k != m.kind)
+        || q.role.is_some_and(|r| r != m.role)
+        || q.license.is_some_and(|l| l != m.license)
+        || (q.commercial && !m.license.commercial_use_allowed())
+        || q.runtime.is_some_and(|r| r != m.runtime)
+        || q.model_family.is_some_and(|f| Some(f) != m.model_family)
+        || q.action.is_some_and(|a| !m.actions.contains(&a))
+    {
+        return None;
+    }
+    let mut agnostic_match = false;
+    if !q.embodiments.is_empty() {
+        let direct = q.embodiments.iter().any(|e| m.embodiment_tags.contains(e));
+        if !direct {
+            if q.strict_embodiment || !m.is_embodiment_agnostic() {
+                return None;
+            }
+            agnostic_match = true;
+        }
+    }
+    if let Some(text) = &q.text
+        && !text_matches(text, c.repo.as_str(), &m)
+    {
+        return None;
+    }
+    Some(Hit {
+        repo_id: c.repo.to_string(),
+        sha: c.sha.clone(),
+        commercial_use_allowed: m.license.commercial_use_allowed(),
+        name: m.name,
+        version: m.version,
+        kind: m.kind,
+        role: m.role,
+        license: m.license,
+        embodiment_tags: m.embodiment_tags,
+        runtime: m.runtime,
+        description: m.description,
+        agnostic_match,
+    })
+}
+
+/// Every word of the query appears (case-insensitively) in the repo id, description,
+/// actions, objects or scenes.
+fn text_matches(text: &str, repo_id: &str, m: &Manifest) -> bool {
+    let mut haystack = format!("{repo_id}\n{}\n", m.description);
+    for a in &m.actions {
+        haystack.push_str(a.as_str());
+        haystack.push('\n');
+    }
+    for s in m.objects.iter().chain(&m.scenes) {
+        haystack.push_str(s);
+        haystack.push('\n');
+    }
+    let haystack = haystack.to_lowercase();
+    text.split_whitespace()
+        .all(|w| haystack.contains(&w.to_lowercase()))
+}
