@@ -11,6 +11,7 @@ pub mod digest;
 pub mod drift;
 pub mod fsutil;
 pub mod hub;
+pub mod install;
 pub mod license;
 pub mod manifest;
 pub mod publish;

@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod client;
+pub mod download;
 pub mod env;
 pub mod error;
 pub mod listing;
