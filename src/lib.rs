@@ -7,6 +7,7 @@ pub mod card;
 pub mod corpus;
 pub mod diagnostic;
 pub mod fsutil;
+pub mod hub_server;
 pub mod license;
 pub mod manifest;
 pub mod rules;
