@@ -23,11 +23,12 @@ pub enum RouteLabel {
     Tag,
     Branch,
     Collection,
+    ValidateYaml,
     Unknown,
 }
 
 impl RouteLabel {
-    pub const ALL: [RouteLabel; 17] = [
+    pub const ALL: [RouteLabel; 18] = [
         RouteLabel::Whoami,
         RouteLabel::List,
         RouteLabel::Info,
@@ -44,6 +45,7 @@ impl RouteLabel {
         RouteLabel::Tag,
         RouteLabel::Branch,
         RouteLabel::Collection,
+        RouteLabel::ValidateYaml,
         RouteLabel::Unknown,
     ];
 
@@ -66,6 +68,7 @@ impl RouteLabel {
             RouteLabel::Tag => "tag",
             RouteLabel::Branch => "branch",
             RouteLabel::Collection => "collection",
+            RouteLabel::ValidateYaml => "validate_yaml",
             RouteLabel::Unknown => "unknown",
         }
     }
@@ -82,7 +85,7 @@ impl RouteLabel {
 #[derive(Debug, Default)]
 pub struct Counters {
     total: AtomicU64,
-    by_route: [AtomicU64; 17],
+    by_route: [AtomicU64; 18],
 }
 
 impl Counters {

@@ -6,6 +6,7 @@
 //! with [`Server`] (the `rskill-hub` binary). Create tokens with [`tokens::create`].
 //! See `docs/hub-server.md` for the endpoints, data layout and limits.
 
+pub mod api_card;
 pub mod api_files;
 pub mod api_repos;
 pub mod app;

@@ -11,6 +11,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use percent_encoding::percent_decode_str;
 
+use super::api_card;
 use super::api_files;
 use super::api_repos;
 use super::app::{App, Ctx, RepoPath};
@@ -61,6 +62,7 @@ enum Route {
     CollectionCreate,
     Collection(String),
     CollectionItems(String),
+    ValidateYaml,
     NotFound,
 }
 
@@ -75,6 +77,7 @@ impl Route {
             Route::CollectionCreate | Route::Collection(_) | Route::CollectionItems(_) => {
                 RouteLabel::Collection
             }
+            Route::ValidateYaml => RouteLabel::ValidateYaml,
             Route::NotFound => RouteLabel::Unknown,
             Route::Repo { action, .. } => match action {
                 RepoAction::Info(_) => RouteLabel::Info,
@@ -117,6 +120,7 @@ fn parse(path: &str) -> Result<Route, ApiError> {
     let rest = |from: usize| s[from..].join("/");
     let route = match s.as_slice() {
         ["api", "whoami-v2"] => Route::Whoami,
+        ["api", "validate-yaml"] => Route::ValidateYaml,
         ["api", "repos", "create"] => Route::CreateRepo,
         ["api", "repos", "delete"] => Route::DeleteRepo,
         ["api", "collections"] => Route::CollectionCreate,
@@ -213,6 +217,9 @@ async fn dispatch(
     match route {
         Route::NotFound => Err(ApiError::not_found_route(path)),
         Route::Whoami if get_like => api_repos::whoami(&ctx),
+        Route::ValidateYaml if method == Method::POST => {
+            api_card::validate_yaml(&read(body).await?)
+        }
         Route::List(kind) if get_like => listing::list(app, &ctx, kind),
         Route::CreateRepo if method == Method::POST => {
             api_repos::create_repo(app, &ctx, &read(body).await?).await
