@@ -50,6 +50,18 @@ impl TestHub {
         self.handle().url()
     }
 
+    /// Stops the server, runs `work` on the data directory, and starts the server again.
+    pub fn while_stopped(&mut self, work: impl FnOnce(&std::path::Path)) {
+        self.handle
+            .take()
+            .expect("server running")
+            .shutdown()
+            .expect("clean shutdown");
+        work(self.dir.path());
+        self.handle =
+            Some(hub_server::spawn(Config::new(self.dir.path())).expect("server restarts"));
+    }
+
     /// Stops the server and starts a new one on the same data directory.
     pub fn restart_with(&mut self, configure: impl FnOnce(&mut Config)) {
         self.handle
