@@ -1,0 +1,244 @@
+//! Reading what clients send: request bodies under a size limit (an oversized body is
+//! answered 413 after draining what the client is still sending, so that it reads the
+//! answer instead of a reset), JSON and form bodies, query strings with repeated keys,
+//! and NDJSON bodies line by line.
+
+use axum::body::{Body, BodyDataStream, Bytes};
+use axum::http::{HeaderMap, StatusCode, header::CONTENT_LENGTH, header::CONTENT_TYPE};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use super::errors::ApiError;
+
+/// At most this much of an oversized body is read and discarded before answering 413.
+const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+
+fn too_large(limit: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PayloadTooLarge",
+        format!("request body is larger than the server's limit of {limit} bytes"),
+    )
+}
+
+/// The declared `Content-Length`, if any.
+pub fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+async fn drain(stream: &mut BodyDataStream) {
+    let mut drained = 0u64;
+    while let Some(Ok(chunk)) = stream.next().await {
+        drained += chunk.len() as u64;
+        if drained > DRAIN_LIMIT {
+            break;
+        }
+    }
+}
+
+/// Reads a whole body of at most `limit` bytes.
+pub async fn read_limited(body: Body, headers: &HeaderMap, limit: u64) -> Result<Bytes, ApiError> {
+    let mut stream = body.into_data_stream();
+    if declared_length(headers).is_some_and(|n| n > limit) {
+        drain(&mut stream).await;
+        return Err(too_large(limit));
+    }
+    let mut buf = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request("BadRequest", format!("reading the request body: {e}"))
+        })?;
+        if (buf.len() + chunk.len()) as u64 > limit {
+            drain(&mut stream).await;
+            return Err(too_large(limit));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// Parses a JSON body (an empty body reads as `{}`).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        bytes
+    };
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request("MalformedJson", format!("invalid JSON body: {e}")))
+}
+
+/// Whether the body is `application/x-www-form-urlencoded`.
+pub fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+/// Decoded `key=value` pairs of a query string or form body, repeated keys kept in order.
+pub fn pairs(raw: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(raw).into_owned().collect()
+}
+
+/// Query parameters, with helpers for the shapes the Hub API uses.
+#[derive(Debug, Default)]
+pub struct Query(pub Vec<(String, String)>);
+
+impl Query {
+    pub fn parse(raw: Option<&str>) -> Self {
+        Query(raw.map(|q| pairs(q.as_bytes())).unwrap_or_default())
+    }
+
+    /// The last value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `key` (also written `key[]`).
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        let bracketed = format!("{key}[]");
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key || *k == bracketed)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// A boolean flag: present and not `false` / `0` / empty.
+    pub fn flag(&self, key: &str) -> bool {
+        self.get(key).is_some_and(is_true)
+    }
+}
+
+/// How the Hub clients spell `true` in queries and forms.
+pub fn is_true(v: &str) -> bool {
+    !matches!(
+        v.to_ascii_lowercase().as_str(),
+        "" | "0" | "false" | "no" | "off"
+    )
+}
+
+/// Splits a streamed body into lines (without the `\n`), enforcing a total size limit.
+pub struct LineReader {
+    stream: BodyDataStream,
+    buf: Vec<u8>,
+    scanned: usize,
+    total: u64,
+    limit: u64,
+    done: bool,
+}
+
+impl LineReader {
+    /// A reader over `body`; a declared `Content-Length` above `limit` makes the first
+    /// [`LineReader::next_line`] fail at once.
+    pub fn new(body: Body, headers: &HeaderMap, limit: u64) -> Self {
+        LineReader {
+            stream: body.into_data_stream(),
+            buf: Vec::new(),
+            scanned: 0,
+            total: declared_length(headers).filter(|n| *n > limit).unwrap_or(0),
+            limit,
+            done: false,
+        }
+    }
+
+    /// Discards the rest of the body (up to a bound), so that an error answer is read.
+    pub async fn drain(mut self) {
+        drain(&mut self.stream).await;
+    }
+
+    /// The next line, or `None` at the end of the body.
+    pub async fn next_line(&mut self) -> Result<Option<Vec<u8>>, ApiError> {
+        if self.total > self.limit {
+            return Err(too_large(self.limit));
+        }
+        loop {
+            if let Some(i) = self.buf[self.scanned..].iter().position(|b| *b == b'\n') {
+                let end = self.scanned + i;
+                let mut line: Vec<u8> = self.buf.drain(..=end).collect();
+                line.pop();
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                self.scanned = 0;
+                return Ok(Some(line));
+            }
+            self.scanned = self.buf.len();
+            if self.done {
+                if self.buf.is_empty() {
+                    return Ok(None);
+                }
+                self.scanned = 0;
+                return Ok(Some(std::mem::take(&mut self.buf)));
+            }
+            match self.stream.next().await {
+                Some(Ok(chunk)) => {
+                    self.total += chunk.len() as u64;
+                    if self.total > self.limit {
+                        return Err(too_large(self.limit));
+                    }
+                    self.buf.extend_from_slice(&chunk);
+                }
+                Some(Err(e)) => {
+                    return Err(ApiError::bad_request(
+                        "BadRequest",
+                        format!("reading the request body: {e}"),
+                    ));
+                }
+                None => self.done = true,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lines_and_limits() {
+        let body = Body::from("a\r\n\nbb\nccc");
+        let mut r = LineReader::new(body, &HeaderMap::new(), 100);
+        let mut lines = Vec::new();
+        while let Some(l) = r.next_line().await.unwrap() {
+            lines.push(String::from_utf8(l).unwrap());
+        }
+        assert_eq!(lines, vec!["a", "", "bb", "ccc"]);
+
+        let mut r = LineReader::new(Body::from("x".repeat(20)), &HeaderMap::new(), 10);
+        assert_eq!(
+            r.next_line().await.unwrap_err().status,
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+
+        let err = read_limited(Body::from("x".repeat(20)), &HeaderMap::new(), 10)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "PayloadTooLarge");
+        assert_eq!(
+            &read_limited(Body::from("ok"), &HeaderMap::new(), 10)
+                .await
+                .unwrap()[..],
+            b"ok"
+        );
+    }
+
+    #[test]
+    fn queries() {
+        let q = Query::parse(Some(
+            "filter=a&filter=b%20c&expand[]=x&full=true&cardData=False&x=1&x=2",
+        ));
+        assert_eq!(q.all("filter"), vec!["a", "b c"]);
+        assert_eq!(q.all("expand"), vec!["x"]);
+        assert!(q.flag("full") && !q.flag("cardData") && !q.flag("missing"));
+        assert_eq!(q.get("x"), Some("2"));
+    }
+}

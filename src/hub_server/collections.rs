@@ -1,0 +1,357 @@
+//! Collections: named, curated lists of repos owned by a user or organization
+//! (`POST /api/collections`, `GET /api/collections/{slug}`, `POST …/{slug}/items`), kept
+//! one JSON file each under `DIR/collections/<owner>/`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::app::{App, Ctx, blocking, json_response};
+use super::body;
+use super::catalog::Catalog;
+use super::errors::{ApiError, HubError};
+use super::names::{self, RepoKind};
+use super::storage::{read_json, to_json};
+use super::timefmt;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemRecord {
+    object_id: String,
+    item_id: String,
+    item_type: String,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CollectionRecord {
+    slug: String,
+    title: String,
+    owner: String,
+    owner_type: String,
+    #[serde(default)]
+    description: Option<String>,
+    private: bool,
+    items: Vec<ItemRecord>,
+    created_at: String,
+    last_updated: String,
+}
+
+/// All collections, in memory and on disk.
+pub struct Collections {
+    dir: PathBuf,
+    catalog: Arc<Catalog>,
+    map: RwLock<BTreeMap<String, CollectionRecord>>,
+    writer: Mutex<()>,
+}
+
+fn random_hex(bytes: usize) -> Result<String, HubError> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf)
+        .map_err(|e| HubError::io("drawing a random id", std::io::Error::other(e.to_string())))?;
+    Ok(hex::encode(buf))
+}
+
+/// `My Skills!` → `my-skills`.
+fn slugify(title: &str) -> String {
+    let mut out = String::new();
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out: String = out.trim_matches('-').chars().take(60).collect();
+    let out = out.trim_end_matches('-').to_owned();
+    if out.is_empty() {
+        "collection".into()
+    } else {
+        out
+    }
+}
+
+impl Collections {
+    /// Loads the collections stored under the catalog's data directory.
+    pub fn open(catalog: Arc<Catalog>) -> Result<(Collections, Vec<String>), HubError> {
+        let dir = catalog.store().root().join("collections");
+        let mut map = BTreeMap::new();
+        let mut problems = Vec::new();
+        let owners = std::fs::read_dir(&dir)
+            .map_err(HubError::io_with(format!("listing {}", dir.display())))?;
+        for owner in owners.flatten() {
+            let Ok(files) = std::fs::read_dir(owner.path()) else {
+                continue;
+            };
+            for f in files.flatten() {
+                let p = f.path();
+                if p.extension().and_then(|e| e.to_str()) != Some("json") {
+                    continue;
+                }
+                match read_json::<CollectionRecord>(&p) {
+                    Ok(c) => {
+                        map.insert(c.slug.clone(), c);
+                    }
+                    Err(e) => problems.push(format!("skipping collection {}: {e}", p.display())),
+                }
+            }
+        }
+        Ok((
+            Collections {
+                dir,
+                catalog,
+                map: RwLock::new(map),
+                writer: Mutex::new(()),
+            },
+            problems,
+        ))
+    }
+
+    fn save(&self, c: &CollectionRecord) -> Result<(), HubError> {
+        let (owner, tail) = c.slug.split_once('/').expect("slugs are owner/tail");
+        let dir = self.dir.join(owner);
+        std::fs::create_dir_all(&dir)
+            .map_err(HubError::io_with(format!("creating {}", dir.display())))?;
+        self.catalog
+            .store()
+            .write_file(&dir.join(format!("{tail}.json")), &to_json(c)?)
+    }
+
+    fn get(&self, slug: &str) -> Option<CollectionRecord> {
+        self.map
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(slug)
+            .cloned()
+    }
+}
+
+fn render(c: &CollectionRecord) -> Value {
+    let items: Vec<Value> = c
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let mut v = json!({
+                "_id": item.object_id,
+                "id": item.item_id,
+                "type": item.item_type,
+                "repoType": item.item_type,
+                "position": i,
+            });
+            if let Some(note) = &item.note {
+                v["note"] = json!({ "text": note, "html": note });
+            }
+            v
+        })
+        .collect();
+    json!({
+        "slug": c.slug,
+        "title": c.title,
+        "description": c.description,
+        "owner": { "name": c.owner, "type": c.owner_type },
+        "private": c.private,
+        "items": items,
+        "lastUpdated": c.last_updated,
+        "position": 0,
+        "theme": "default",
+        "upvotes": 0,
+        "isUpvotedByUser": false,
+        "gating": false,
+    })
+}
+
+fn not_found(slug: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "CollectionNotFound",
+        format!("collection {slug} not found"),
+    )
+}
+
+#[derive(Deserialize)]
+struct CreateBody {
+    title: String,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    private: Option<bool>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+/// `POST /api/collections`.
+pub async fn create(app: &App, ctx: &Ctx, raw: &[u8]) -> Result<Response, ApiError> {
+    let req: CreateBody = body::parse_json(raw)?;
+    let user = ctx.caller.require_user()?.clone();
+    let owner = req.namespace.clone().unwrap_or_else(|| user.user.clone());
+    names::check_account_name(&owner).map_err(ApiError::from)?;
+    ctx.caller.require_write(&owner)?;
+    let title = req.title.trim().to_owned();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(ApiError::bad_request(
+            "InvalidTitle",
+            "a collection title has 1 to 200 characters",
+        ));
+    }
+    if req
+        .description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 1000)
+    {
+        return Err(ApiError::bad_request(
+            "InvalidDescription",
+            "a description has at most 1000 characters",
+        ));
+    }
+    let existing = app
+        .collections
+        .map
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+        .find(|c| c.owner == owner && c.title == title)
+        .map(|c| c.slug.clone());
+    if let Some(slug) = existing {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "CollectionExists",
+            format!("collection `{title}` already exists"),
+        )
+        .with_field("slug", Value::String(slug)));
+    }
+    let now = timefmt::now();
+    let record = CollectionRecord {
+        slug: format!("{owner}/{}-{}", slugify(&title), random_hex(12)?),
+        title,
+        owner_type: if owner == user.user { "user" } else { "org" }.into(),
+        owner,
+        description: req.description,
+        private: req.private.unwrap_or(false),
+        items: Vec::new(),
+        created_at: now.clone(),
+        last_updated: now,
+    };
+    let value = render(&record);
+    let collections = app.collections.clone();
+    blocking(move || {
+        let _w = collections.writer.lock().unwrap_or_else(|e| e.into_inner());
+        collections.save(&record)?;
+        collections
+            .map
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(record.slug.clone(), record);
+        Ok(())
+    })
+    .await?;
+    Ok(json_response(&value))
+}
+
+fn visible(ctx: &Ctx, c: &CollectionRecord) -> bool {
+    !c.private || ctx.caller.member_of(&c.owner)
+}
+
+/// `GET /api/collections/{slug}`.
+pub fn get(app: &App, ctx: &Ctx, slug: &str) -> Result<Response, ApiError> {
+    match app.collections.get(slug) {
+        Some(c) if visible(ctx, &c) => Ok(json_response(&render(&c))),
+        _ => Err(not_found(slug)),
+    }
+}
+
+#[derive(Deserialize)]
+struct ItemRef {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Deserialize)]
+struct AddItemBody {
+    item: ItemRef,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// `POST /api/collections/{slug}/items`.
+pub async fn add_item(app: &App, ctx: &Ctx, slug: &str, raw: &[u8]) -> Result<Response, ApiError> {
+    let req: AddItemBody = body::parse_json(raw)?;
+    let current = match app.collections.get(slug) {
+        Some(c) if visible(ctx, &c) => c,
+        _ => return Err(not_found(slug)),
+    };
+    ctx.caller.require_write(&current.owner)?;
+    let Some(kind) = RepoKind::from_singular(&req.item.kind) else {
+        return Err(ApiError::bad_request(
+            "UnsupportedItemType",
+            format!(
+                "item type `{}` is not hosted here (model or dataset)",
+                req.item.kind
+            ),
+        ));
+    };
+    let entry = app.catalog.get(kind, &req.item.id);
+    ctx.caller.see(entry.as_deref(), &req.item.id)?;
+    if req.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
+        return Err(ApiError::bad_request(
+            "InvalidNote",
+            "a note has at most 500 characters",
+        ));
+    }
+    let object_id = random_hex(12).map_err(ApiError::from)?;
+    let collections = app.collections.clone();
+    let slug = slug.to_owned();
+    let item = ItemRecord {
+        object_id,
+        item_id: req.item.id,
+        item_type: kind.singular().to_owned(),
+        note: req.note,
+    };
+    let updated = blocking(move || {
+        let _w = collections.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(mut c) = collections.get(&slug) else {
+            return Ok(Err(not_found(&slug)));
+        };
+        if c.items
+            .iter()
+            .any(|i| i.item_id == item.item_id && i.item_type == item.item_type)
+        {
+            return Ok(Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "ItemExists",
+                format!("{} is already in {slug}", item.item_id),
+            )));
+        }
+        c.items.push(item);
+        c.last_updated = timefmt::now();
+        collections.save(&c)?;
+        collections
+            .map
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(c.slug.clone(), c.clone());
+        Ok(Ok(c))
+    })
+    .await??;
+    Ok(json_response(&render(&updated)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slugify;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slugify("My Skills!"), "my-skills");
+        assert_eq!(slugify("  --  "), "collection");
+        assert_eq!(slugify("a/b c"), "a-b-c");
+    }
+}

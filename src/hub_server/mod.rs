@@ -1,0 +1,303 @@
+//! `rskill-hub`: a Hugging Face Hub-compatible server, for air-gapped fleets and for every
+//! test that needs real HTTP against a real Hub API, offline. The official clients
+//! (`hf-hub`, `huggingface_hub`) work against it unchanged.
+//!
+//! Start one in-process with [`spawn`] (tests), or bind and run it on your own runtime
+//! with [`Server`] (the `rskill-hub` binary). Create tokens with [`tokens::create`].
+//! See `docs/hub-server.md` for the endpoints, data layout and limits.
+
+pub mod api_card;
+pub mod api_files;
+pub mod api_repos;
+pub mod app;
+pub mod auth;
+pub mod body;
+pub mod catalog;
+pub mod collections;
+pub mod commit;
+pub mod counters;
+pub mod errors;
+pub mod listing;
+pub mod names;
+pub mod objects;
+pub mod records;
+pub mod render;
+pub mod resolve;
+pub mod router;
+pub mod storage;
+pub mod timefmt;
+pub mod tokens;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+
+pub use catalog::Catalog;
+pub use counters::{RequestCounts, RouteLabel};
+pub use errors::{ApiError, HubError};
+pub use names::{RepoId, RepoKind};
+pub use storage::{Store, StoreOptions};
+
+/// Default limit on request bodies: 512 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 512 * 1024 * 1024;
+
+/// How long in-flight requests may run on after a shutdown was asked for.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How to run a server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The data directory (created if missing).
+    pub data_dir: PathBuf,
+    /// Where to listen; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// Largest request body accepted (413 beyond).
+    pub max_body_bytes: u64,
+    /// The base URL advertised in `Link` headers and URLs the server returns. `None`
+    /// derives it from each request's `Host` header.
+    pub public_url: Option<String>,
+    /// fsync every write (default). Only test and benchmark seeding should turn it off.
+    pub durable: bool,
+    /// TEST ONLY: in every commit, the N-th new blob written (1-based) fails with an
+    /// injected error, so tests can check that a failed commit leaves nothing behind.
+    pub fail_blob_write_at: Option<u64>,
+}
+
+impl Config {
+    /// Defaults for `data_dir`: `127.0.0.1:0`, 512 MiB bodies, durable writes.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            data_dir: data_dir.into(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            public_url: None,
+            durable: true,
+            fail_blob_write_at: None,
+        }
+    }
+}
+
+/// A bound server, ready to run.
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    addr: SocketAddr,
+    counters: Arc<counters::Counters>,
+    warnings: Vec<String>,
+}
+
+impl Server {
+    /// Opens the data directory (loading every repo into the index) and binds the address.
+    pub async fn bind(config: Config) -> Result<Server, HubError> {
+        let listener = tokio::net::TcpListener::bind(config.addr)
+            .await
+            .map_err(|source| HubError::Bind {
+                addr: config.addr.to_string(),
+                source,
+            })?;
+        let addr = listener
+            .local_addr()
+            .map_err(HubError::io_with("reading the bound address"))?;
+        let data_dir = config.data_dir.clone();
+        let opts = StoreOptions {
+            durable: config.durable,
+            fail_blob_write_at: config.fail_blob_write_at,
+        };
+        let opened = tokio::task::spawn_blocking(move || -> Result<_, HubError> {
+            let store = Store::open(&data_dir, opts)?;
+            let (catalog, mut warnings) = Catalog::open(store)?;
+            let catalog = Arc::new(catalog);
+            let (collections, more) = collections::Collections::open(catalog.clone())?;
+            warnings.extend(more);
+            Ok((catalog, collections, warnings))
+        })
+        .await
+        .map_err(|e| {
+            HubError::io(
+                "opening the data directory",
+                std::io::Error::other(e.to_string()),
+            )
+        })?;
+        let (catalog, collections, warnings) = opened?;
+        let counters = Arc::new(counters::Counters::default());
+        let app = Arc::new(app::App {
+            catalog,
+            tokens: tokens::TokenStore::new(&config.data_dir),
+            collections: Arc::new(collections),
+            counters: counters.clone(),
+            max_body_bytes: config.max_body_bytes,
+            public_url: config.public_url.clone(),
+            local_url: format!("http://{addr}"),
+        });
+        let router = Router::new().fallback(router::handle).with_state(app);
+        Ok(Server {
+            listener,
+            router,
+            addr,
+            counters,
+            warnings,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Problems found while loading the data directory (skipped repos or collections).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    pub fn counters(&self) -> Arc<counters::Counters> {
+        self.counters.clone()
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish for up to
+    /// [`SHUTDOWN_GRACE`].
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), HubError> {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let signal = async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        };
+        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
+        let mut rx2 = rx.clone();
+        let deadline = async move {
+            let _ = rx2.wait_for(|v| *v).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            r = serve => r.map_err(HubError::io_with("serving")),
+            () = deadline => Ok(()),
+        }
+    }
+}
+
+/// A server running on its own threads, stopped by [`ServerHandle::shutdown`] or on drop.
+pub struct ServerHandle {
+    addr: SocketAddr,
+    counters: Arc<counters::Counters>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), HubError>>>,
+}
+
+/// Starts a server on a dedicated runtime (two worker threads) and returns once it
+/// listens. Works from sync code and from inside another async runtime alike.
+pub fn spawn(config: Config) -> Result<ServerHandle, HubError> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("rskill-hub".into())
+        .spawn(move || -> Result<(), HubError> {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("rskill-hub-worker")
+                .enable_all()
+                .build()
+                .map_err(HubError::io_with("starting the server runtime"))?;
+            runtime.block_on(async move {
+                let server = match Server::bind(config).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return Ok(());
+                    }
+                };
+                let _ = ready_tx.send(Ok((server.local_addr(), server.counters())));
+                server
+                    .run(async move {
+                        let _ = stop_rx.await;
+                    })
+                    .await
+            })
+        })
+        .map_err(HubError::io_with("starting the server thread"))?;
+    match ready_rx.recv() {
+        Ok(Ok((addr, counters))) => Ok(ServerHandle {
+            addr,
+            counters,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }),
+        Ok(Err(e)) => {
+            let _ = thread.join();
+            Err(e)
+        }
+        Err(_) => match thread.join() {
+            Ok(Err(e)) => Err(e),
+            _ => Err(HubError::io(
+                "starting the server",
+                std::io::Error::other("the server thread stopped"),
+            )),
+        },
+    }
+}
+
+impl ServerHandle {
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Requests handled so far, all routes together.
+    pub fn request_count(&self) -> u64 {
+        self.counters.total()
+    }
+
+    /// Requests handled so far, in total and per route label.
+    pub fn requests(&self) -> RequestCounts {
+        self.counters.snapshot()
+    }
+
+    /// Requests handled so far under one route label (`list`, `info`, `resolve`, …).
+    pub fn route_count(&self, label: RouteLabel) -> u64 {
+        self.counters.snapshot().get(label.as_str())
+    }
+
+    /// Sets every counter back to zero.
+    pub fn reset_counts(&self) {
+        self.counters.reset()
+    }
+
+    /// Stops accepting requests, lets in-flight ones finish, and waits for the server to
+    /// release its data directory.
+    pub fn shutdown(mut self) -> Result<(), HubError> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> Result<(), HubError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(HubError::io(
+                "stopping the server",
+                std::io::Error::other("the server thread panicked"),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        let _ = self.stop_and_join();
+    }
+}

@@ -1,0 +1,322 @@
+//! Names the server accepts from the outside world, checked before they touch the disk:
+//! repo kinds and ids, account names, file paths inside a repo (no traversal, no `.git/`,
+//! no backslashes or control characters) and branch / tag names.
+
+use std::fmt;
+
+use super::errors::HubError;
+
+/// The kinds of repository the server hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RepoKind {
+    Model,
+    Dataset,
+}
+
+impl RepoKind {
+    pub const ALL: [RepoKind; 2] = [RepoKind::Model, RepoKind::Dataset];
+
+    /// `model` / `dataset`, as in create-repo bodies.
+    pub fn singular(self) -> &'static str {
+        match self {
+            RepoKind::Model => "model",
+            RepoKind::Dataset => "dataset",
+        }
+    }
+
+    /// `models` / `datasets`, as in `/api/{plural}/…` and the on-disk layout.
+    pub fn plural(self) -> &'static str {
+        match self {
+            RepoKind::Model => "models",
+            RepoKind::Dataset => "datasets",
+        }
+    }
+
+    /// The prefix of web and resolve URLs: none for models, `datasets/` for datasets.
+    pub fn url_prefix(self) -> &'static str {
+        match self {
+            RepoKind::Model => "",
+            RepoKind::Dataset => "datasets/",
+        }
+    }
+
+    pub fn from_plural(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.plural() == s)
+    }
+
+    pub fn from_singular(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.singular() == s)
+    }
+}
+
+/// A validated `owner/name` repo id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RepoId {
+    owner: String,
+    name: String,
+}
+
+/// Owners that would collide with the server's own URL space.
+const RESERVED_OWNERS: &[&str] = &[
+    "api",
+    "models",
+    "datasets",
+    "spaces",
+    "collections",
+    "resolve",
+    "settings",
+];
+
+impl RepoId {
+    pub fn new(owner: &str, name: &str) -> Result<Self, HubError> {
+        let full = format!("{owner}/{name}");
+        let invalid = |reason: String| HubError::InvalidRepoId {
+            value: full.clone(),
+            reason,
+        };
+        check_segment(owner).map_err(|r| invalid(format!("owner {r}")))?;
+        check_segment(name).map_err(|r| invalid(format!("name {r}")))?;
+        if RESERVED_OWNERS.contains(&owner.to_ascii_lowercase().as_str()) {
+            return Err(invalid(format!("`{owner}` is a reserved name")));
+        }
+        if name.to_ascii_lowercase().ends_with(".git") {
+            return Err(invalid("a name cannot end with `.git`".into()));
+        }
+        Ok(RepoId {
+            owner: owner.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+
+    /// Parses `owner/name`.
+    pub fn parse(id: &str) -> Result<Self, HubError> {
+        match id.split_once('/') {
+            Some((owner, name)) => Self::new(owner, name),
+            None => Err(HubError::InvalidRepoId {
+                value: id.to_owned(),
+                reason: "expected `owner/name`".into(),
+            }),
+        }
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Display for RepoId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.owner, self.name)
+    }
+}
+
+/// Hub naming rule for owners and repo names: 1..=96 of `[A-Za-z0-9._-]`, not starting or
+/// ending with `-` or `.`, without `--` or `..` (the cache layout uses `--` as separator).
+fn check_segment(s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err("is empty".into());
+    }
+    if s.len() > 96 {
+        return Err("is longer than 96 characters".into());
+    }
+    if let Some(c) = s
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(format!(
+            "contains {c:?} (allowed: letters, digits, `-`, `_`, `.`)"
+        ));
+    }
+    if s.starts_with(['-', '.']) || s.ends_with(['-', '.']) {
+        return Err("cannot start or end with `-` or `.`".into());
+    }
+    if s.contains("--") || s.contains("..") {
+        return Err("cannot contain `--` or `..`".into());
+    }
+    Ok(())
+}
+
+/// Checks a user or organization name (same rule as a repo owner).
+pub fn check_account_name(s: &str) -> Result<(), HubError> {
+    check_segment(s).map_err(|reason| HubError::InvalidAccountName {
+        value: s.to_owned(),
+        reason,
+    })?;
+    if RESERVED_OWNERS.contains(&s.to_ascii_lowercase().as_str()) {
+        return Err(HubError::InvalidAccountName {
+            value: s.to_owned(),
+            reason: "is a reserved name".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Longest file path accepted, in bytes.
+pub const MAX_PATH_BYTES: usize = 1024;
+
+/// Checks a file path inside a repo: relative, `/`-separated, no empty, `.` or `..`
+/// segment, no `.git` segment, no backslash, no NUL or other control character.
+pub fn check_file_path(path: &str) -> Result<(), HubError> {
+    let invalid = |reason: &str| HubError::InvalidPath {
+        value: path.escape_debug().to_string(),
+        reason: reason.to_owned(),
+    };
+    if path.is_empty() {
+        return Err(invalid("is empty"));
+    }
+    if path.len() > MAX_PATH_BYTES {
+        return Err(invalid("is longer than 1024 bytes"));
+    }
+    if path.contains('\0') {
+        return Err(invalid("contains a NUL byte"));
+    }
+    if path.chars().any(char::is_control) {
+        return Err(invalid("contains a control character"));
+    }
+    if path.contains('\\') {
+        return Err(invalid("contains a backslash"));
+    }
+    if path.starts_with('/') {
+        return Err(invalid("is absolute"));
+    }
+    for segment in path.split('/') {
+        match segment {
+            "" => return Err(invalid("has an empty segment (`//` or a trailing `/`)")),
+            "." | ".." => return Err(invalid("has a `.` or `..` segment")),
+            s if s.eq_ignore_ascii_case(".git") => return Err(invalid("goes into `.git`")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Whether `s` is a full commit id (40 lowercase hex digits).
+pub fn is_commit_id(s: &str) -> bool {
+    s.len() == 40 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Checks a new branch or tag name (a simplified git ref-name rule).
+pub fn check_ref_name(name: &str) -> Result<(), HubError> {
+    let invalid = |reason: &str| HubError::InvalidRefName {
+        value: name.escape_debug().to_string(),
+        reason: reason.to_owned(),
+    };
+    if name.is_empty() {
+        return Err(invalid("is empty"));
+    }
+    if name.len() > 255 {
+        return Err(invalid("is longer than 255 bytes"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')))
+    {
+        return Err(invalid(&format!(
+            "contains {c:?} (allowed: letters, digits, `-`, `_`, `.`, `/`)"
+        )));
+    }
+    if name.starts_with("refs/") {
+        return Err(invalid("cannot start with `refs/`"));
+    }
+    for segment in name.split('/') {
+        if segment.is_empty() {
+            return Err(invalid("has an empty segment"));
+        }
+        if segment.starts_with(['.', '-']) {
+            return Err(invalid("has a segment starting with `.` or `-`"));
+        }
+        if segment.ends_with(".lock") {
+            return Err(invalid("has a segment ending with `.lock`"));
+        }
+    }
+    if name.contains("..") {
+        return Err(invalid("contains `..`"));
+    }
+    if name.ends_with('.') {
+        return Err(invalid("ends with `.`"));
+    }
+    if is_commit_id(name) {
+        return Err(invalid("looks like a commit id"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_ids() {
+        assert!(RepoId::parse("org/rskill-x").is_ok());
+        assert!(RepoId::parse("Org_1/model.v2").is_ok());
+        for bad in [
+            "noslash",
+            "a/b/c",
+            "/b",
+            "a/",
+            "a/..",
+            "a/.hidden",
+            "a/b--c",
+            "a/b c",
+            "api/x",
+            "a/x.git",
+            "a/-x",
+            "a\\b/c",
+        ] {
+            assert!(RepoId::parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn file_paths() {
+        for ok in [
+            "README.md",
+            "eval/a.json",
+            "a/b/c.d",
+            ".gitattributes",
+            "x..y",
+        ] {
+            assert!(check_file_path(ok).is_ok(), "{ok} should be accepted");
+        }
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../b",
+            "a/./b",
+            ".git/config",
+            "a/.GIT/x",
+            "a\\b",
+            "a\0b",
+            "a//b",
+            "a/",
+            "a\nb",
+        ] {
+            assert!(check_file_path(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn ref_names() {
+        for ok in ["v1", "v1.0.2", "feature/x", "release-2024_01"] {
+            assert!(check_ref_name(ok).is_ok(), "{ok} should be accepted");
+        }
+        for bad in [
+            "",
+            "a..b",
+            "/a",
+            "a/",
+            ".a",
+            "a.lock",
+            "a b",
+            "refs/heads/x",
+            "0123456789012345678901234567890123456789",
+        ] {
+            assert!(check_ref_name(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+}
