@@ -45,6 +45,21 @@ impl From<crate::hub::HubError> for CliError {
     }
 }
 
+impl From<crate::install::InstallError> for CliError {
+    fn from(e: crate::install::InstallError) -> Self {
+        let hint = e.hint();
+        let mut err = CliError::new(e.to_string());
+        err.hint = hint;
+        err
+    }
+}
+
+impl From<crate::registry::RegistryError> for CliError {
+    fn from(e: crate::registry::RegistryError) -> Self {
+        CliError::new(e.to_string())
+    }
+}
+
 /// A tokio runtime for a command's network work.
 pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()

@@ -21,6 +21,7 @@ pub mod registry;
 pub mod rules;
 pub mod schema;
 pub mod search;
+pub mod seed;
 pub mod skill;
 pub mod smoke;
 pub mod string_enum;

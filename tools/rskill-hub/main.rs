@@ -39,6 +39,20 @@ enum Command {
         #[arg(long = "public-url", value_name = "URL")]
         public_url: Option<String>,
     },
+    /// Create, on a running Hub, the upstream repos a corpus points to (weights_uri,
+    /// processors), with small generated weights (safetensors, ONNX) and the pinned tags.
+    Seed {
+        /// The corpus whose upstream repos to create.
+        #[arg(default_value = "rskills")]
+        corpus: PathBuf,
+        /// Only print the organisations the upstream repos belong to (one per line),
+        /// e.g. to create a token that may write them.
+        #[arg(long)]
+        print_orgs: bool,
+        /// A write token for those organisations (else HF_TOKEN, HF_TOKEN_PATH, $HF_HOME/token).
+        #[arg(long)]
+        token: Option<String>,
+    },
     /// Manage access tokens.
     Token {
         #[command(subcommand)]
@@ -67,7 +81,22 @@ enum TokenCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Seed {
+        corpus,
+        print_orgs,
+        token,
+    } = cli.command
+    {
+        return match seed(&corpus, print_orgs, token.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                rskill::cli::error(&e);
+                ExitCode::from(e.exit_code())
+            }
+        };
+    }
     let result = match cli.command {
+        Command::Seed { .. } => unreachable!("handled above"),
         Command::Serve {
             data,
             addr,
@@ -97,6 +126,61 @@ fn main() -> ExitCode {
             })
         }
     }
+}
+
+/// `rskill-hub seed`: talks to the Hub named by HF_ENDPOINT like any client.
+fn seed(
+    corpus: &std::path::Path,
+    print_orgs: bool,
+    token: Option<&str>,
+) -> Result<(), rskill::cli::CliError> {
+    use rskill::cli::CliError;
+    let mut manifests = Vec::new();
+    for path in rskill::corpus::discover(corpus)? {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+        let m = rskill::validate::parse_valid(&text).map_err(|v| {
+            CliError::new(format!(
+                "{}: invalid manifest ({} problem(s))",
+                path.display(),
+                v.len()
+            ))
+            .hint("run `rskill validate`")
+        })?;
+        manifests.push(m);
+    }
+    let ups = rskill::seed::upstreams(&manifests).map_err(CliError::new)?;
+    if print_orgs {
+        let orgs: std::collections::BTreeSet<&str> = ups.iter().map(|u| u.repo.org()).collect();
+        for o in orgs {
+            println!("{o}");
+        }
+        return Ok(());
+    }
+    let client = rskill::cli::hub_client(token)?;
+    let seeded = rskill::cli::runtime()?.block_on(rskill::seed::seed(&client, &ups))?;
+    for s in &seeded {
+        if s.skipped {
+            eprintln!("{}: already seeded", s.repo);
+        } else {
+            eprintln!(
+                "{}: {} file(s){}",
+                s.repo,
+                s.files.len(),
+                if s.tags.is_empty() {
+                    String::new()
+                } else {
+                    format!(", tags {}", s.tags.join(", "))
+                }
+            );
+        }
+    }
+    println!(
+        "{} upstream repo(s) ready on {}",
+        seeded.len(),
+        client.endpoint()
+    );
+    Ok(())
 }
 
 fn hint(e: &HubError) -> &'static str {

@@ -2,6 +2,8 @@
 //! each subcommand lives in its own module; errors are rendered with a hint.
 
 mod drift_cmd;
+mod install_cmd;
+mod registry_cmd;
 mod search_cmd;
 mod tags_cmd;
 mod validate_cmd;
@@ -31,6 +33,16 @@ struct Cli {
 enum Command {
     /// Find installable skills on the Hub, filtering on their manifests.
     Search(search_cmd::Args),
+    /// Install a skill: license guard, verified downloads, smoke-load, registry.
+    Install(install_cmd::Args),
+    /// List installed skills (and the in-tree corpus when run inside one).
+    List(registry_cmd::ListArgs),
+    /// Remove an installed skill (--purge: and its cached blobs no other install uses).
+    Uninstall(registry_cmd::UninstallArgs),
+    /// Show an installed skill, or a skill on the Hub.
+    Info(registry_cmd::InfoArgs),
+    /// Write rskill.lock: every installed skill's commits and file digests.
+    Lock(registry_cmd::LockArgs),
     /// Validate skills: manifest schema and rules, model card, reserved tags.
     Validate(validate_cmd::Args),
     /// Check or rewrite the reserved tags and license metadata of model cards.
@@ -43,6 +55,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Search(args) => search_cmd::run(args),
+        Command::Install(args) => install_cmd::run(args),
+        Command::List(args) => registry_cmd::list(args),
+        Command::Uninstall(args) => registry_cmd::uninstall(args),
+        Command::Info(args) => registry_cmd::info(args),
+        Command::Lock(args) => registry_cmd::lock(args),
         Command::Validate(args) => validate_cmd::run(args),
         Command::Tags(args) => tags_cmd::run(args),
         Command::Drift(args) => drift_cmd::run(args),

@@ -1,0 +1,395 @@
+//! The install flow, in the order that keeps a fleet safe: resolve the commit,
+//! validate the manifest, show the license and apply the guard, download every file
+//! (verified, resumable, in parallel), smoke-load the weights, and only then write the
+//! registry entry. Any failure before the last step registers nothing.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::corpus::MANIFEST_FILE;
+use crate::hub::download::{Downloaded, FileSpec};
+use crate::hub::{HubClient, HubError, RepoId};
+use crate::manifest::Manifest;
+use crate::registry::{self, InstalledFile, InstalledSkill, SmokeRecord, WeightsSource};
+use crate::{smoke, validate};
+
+use super::guard::{self, Consent, Decision};
+use super::id::InstallId;
+use super::lockfile::LockedSkill;
+use super::plan::{self, InstallPlan};
+
+/// Files downloaded at once.
+pub const DOWNLOAD_CONCURRENCY: usize = 4;
+
+/// How the install talks to the person running it.
+pub trait InstallUi: Send + Sync {
+    /// A line of information (license banner, smoke results).
+    fn say(&self, line: &str);
+    /// Asks a yes/no question; `false` when declined.
+    fn confirm(&self, question: &str) -> bool;
+    /// Announces the downloads (count, total bytes) and returns the per-byte callback.
+    fn start_downloads(&self, files: usize, total_bytes: u64) -> Arc<dyn Fn(u64) + Send + Sync>;
+    /// The downloads are over.
+    fn finish_downloads(&self) {}
+}
+
+/// What to install and with which consent.
+#[derive(Debug, Clone, Default)]
+pub struct InstallOptions {
+    pub consent: Consent,
+    /// Skip the smoke-load (`--no-smoke`).
+    pub no_smoke: bool,
+    /// Where the registry lives (default: the XDG data directory).
+    pub registry_path: Option<PathBuf>,
+    /// Install exactly this locked state, verifying every digest.
+    pub locked: Option<LockedSkill>,
+}
+
+/// Why an install failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error(transparent)]
+    Hub(#[from] HubError),
+    #[error("{repo}@{commit}: invalid rskill.yaml:\n  {}", problems.join("\n  "))]
+    InvalidManifest {
+        repo: String,
+        commit: String,
+        problems: Vec<String>,
+    },
+    #[error("refused: {reason}")]
+    Refused { reason: String, hint: String },
+    #[error("installation declined")]
+    Declined,
+    #[error("smoke-load failed, nothing was registered: {0}")]
+    Smoke(#[from] smoke::SmokeError),
+    #[error(transparent)]
+    Registry(#[from] registry::RegistryError),
+    #[error("{0}")]
+    Locked(String),
+}
+
+impl InstallError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            InstallError::Hub(e) => e.hint(),
+            InstallError::Refused { hint, .. } => Some(hint.clone()),
+            InstallError::InvalidManifest { .. } => {
+                Some("the skill's publisher must fix its manifest; try an earlier revision".into())
+            }
+            InstallError::Locked(_) => {
+                Some("run `rskill lock` again after a deliberate update".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What an install did.
+#[derive(Debug, Clone)]
+pub struct InstallReport {
+    pub entry: InstalledSkill,
+    pub manifest: Manifest,
+    /// Bytes that crossed the network.
+    pub transferred: u64,
+    /// Files already in the cache.
+    pub cached_files: usize,
+}
+
+/// Installs `id`.
+pub async fn install(
+    client: &HubClient,
+    id: &InstallId,
+    opts: &InstallOptions,
+    ui: &dyn InstallUi,
+) -> Result<InstallReport, InstallError> {
+    let repo = &id.repo;
+    let requested = id.revision.clone().unwrap_or_else(|| "main".into());
+    let revision = match &opts.locked {
+        Some(l) => l.commit.clone(),
+        None => requested.clone(),
+    };
+    let (commit, _) = plan::resolve_upstream(client, repo, Some(&revision)).await?;
+
+    let manifest = read_manifest(client, repo, &commit).await?;
+    ui.say(&format!(
+        "{repo} {} ({}, commit {})",
+        manifest.version,
+        manifest.kind,
+        short(&commit)
+    ));
+    ui.say(&guard::banner(manifest.license));
+    match guard::license_decision(manifest.license, &opts.consent) {
+        Decision::Proceed => {}
+        Decision::Confirm(q) => {
+            if !ui.confirm(&q) {
+                return Err(InstallError::Declined);
+            }
+        }
+        Decision::Refuse { reason, hint } => return Err(InstallError::Refused { reason, hint }),
+    }
+
+    let mut plan = plan::plan(client, repo, &commit, &manifest).await?;
+    if let Some(locked) = &opts.locked {
+        apply_lock(&mut plan, locked)?;
+    }
+    let names: Vec<String> = plan.files.iter().map(|f| f.path.clone()).collect();
+    if let Decision::Refuse { reason, hint } = guard::pickle_decision(&names, &opts.consent) {
+        return Err(InstallError::Refused { reason, hint });
+    }
+
+    let downloaded = download_all(client, &plan.files, ui).await?;
+    let transferred = downloaded.iter().map(|d| d.transferred).sum();
+    let cached_files = downloaded
+        .iter()
+        .filter(|d| d.transferred == 0 && d.resumed_from == 0)
+        .count();
+
+    let smoke = if opts.no_smoke {
+        ui.say("smoke-load skipped (--no-smoke)");
+        SmokeRecord::default()
+    } else {
+        smoke_load(&plan, &downloaded, ui)?
+    };
+
+    let entry = InstalledSkill {
+        repo: repo.to_string(),
+        revision_requested: requested,
+        commit: commit.clone(),
+        version: manifest.version.clone(),
+        kind: manifest.kind.to_string(),
+        license: manifest.license.to_string(),
+        weights: plan.weights.as_ref().map(|w| WeightsSource {
+            repo: w.repo.clone(),
+            commit: w.commit.clone(),
+        }),
+        files: plan
+            .files
+            .iter()
+            .zip(&downloaded)
+            .map(|(spec, d)| InstalledFile {
+                repo: spec.repo.to_string(),
+                path: spec.path.clone(),
+                sha256: d.sha256.clone(),
+                size: d.size,
+                blob_path: d.blob.clone(),
+            })
+            .collect(),
+        installed_at: registry::now_rfc3339(),
+        smoke,
+    };
+    let stored = entry.clone();
+    let write = |r: &mut registry::Registry| {
+        r.skills.insert(stored.repo.clone(), stored);
+    };
+    match &opts.registry_path {
+        Some(p) => registry::update_at(p, write)?,
+        None => registry::update(write)?,
+    }
+    Ok(InstallReport {
+        entry,
+        manifest,
+        transferred,
+        cached_files,
+    })
+}
+
+async fn read_manifest(
+    client: &HubClient,
+    repo: &RepoId,
+    commit: &str,
+) -> Result<Manifest, InstallError> {
+    let bytes = client.read_file_cached(repo, commit, MANIFEST_FILE).await?;
+    let text = String::from_utf8_lossy(&bytes);
+    let manifest = validate::parse_valid(&text).map_err(|v| InstallError::InvalidManifest {
+        repo: repo.to_string(),
+        commit: short(commit).to_string(),
+        problems: v.iter().map(|v| v.render(MANIFEST_FILE)).collect(),
+    })?;
+    if manifest.name != repo.as_str() {
+        return Err(InstallError::InvalidManifest {
+            repo: repo.to_string(),
+            commit: short(commit).to_string(),
+            problems: vec![format!("name \"{}\" is not this repo", manifest.name)],
+        });
+    }
+    Ok(manifest)
+}
+
+/// Makes the plan match the lockfile exactly (same files, same commits), and makes
+/// every download check the locked SHA-256.
+fn apply_lock(plan: &mut InstallPlan, locked: &LockedSkill) -> Result<(), InstallError> {
+    if let (Some(w), Some(lw)) = (&plan.weights, &locked.weights)
+        && w.commit != lw.commit
+    {
+        return Err(InstallError::Locked(format!(
+            "{} resolves to {} but the lockfile pins {}",
+            w.repo,
+            short(&w.commit),
+            short(&lw.commit)
+        )));
+    }
+    for spec in &mut plan.files {
+        let Some(lf) = locked
+            .files
+            .iter()
+            .find(|f| f.repo == spec.repo.as_str() && f.path == spec.path)
+        else {
+            return Err(InstallError::Locked(format!(
+                "{}:{} is not in the lockfile",
+                spec.repo, spec.path
+            )));
+        };
+        if spec.sha256.as_deref().is_some_and(|s| s != lf.sha256) {
+            return Err(InstallError::Locked(format!(
+                "{}:{} has sha256 {} on the Hub but {} in the lockfile",
+                spec.repo,
+                spec.path,
+                spec.sha256.as_deref().unwrap_or(""),
+                lf.sha256
+            )));
+        }
+        spec.sha256 = Some(lf.sha256.clone());
+    }
+    if plan.files.len() != locked.files.len() {
+        return Err(InstallError::Locked(format!(
+            "the lockfile lists {} files, the Hub {}",
+            locked.files.len(),
+            plan.files.len()
+        )));
+    }
+    Ok(())
+}
+
+async fn download_all(
+    client: &HubClient,
+    files: &[FileSpec],
+    ui: &dyn InstallUi,
+) -> Result<Vec<Downloaded>, InstallError> {
+    let total = files.iter().filter_map(|f| f.size).sum();
+    let progress = ui.start_downloads(files.len(), total);
+    let limit = Arc::new(tokio::sync::Semaphore::new(DOWNLOAD_CONCURRENCY));
+    let mut set = tokio::task::JoinSet::new();
+    for (i, spec) in files.iter().cloned().enumerate() {
+        let client = client.clone();
+        let limit = limit.clone();
+        let progress = progress.clone();
+        set.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let tick = move |n: u64| progress(n);
+            (i, client.download(&spec, &tick).await)
+        });
+    }
+    let mut results: Vec<Option<Downloaded>> = vec![None; files.len()];
+    let mut first_error = None;
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((i, Ok(d))) => results[i] = Some(d),
+            Ok((_, Err(e))) => {
+                if first_error.is_none() {
+                    first_error = Some(e);
+                    set.abort_all();
+                }
+            }
+            Err(e) if e.is_cancelled() => {}
+            Err(e) => first_error = first_error.or(Some(HubError::Other(e.to_string()))),
+        }
+    }
+    ui.finish_downloads();
+    if let Some(e) = first_error {
+        return Err(e.into());
+    }
+    Ok(results.into_iter().flatten().collect())
+}
+
+/// Smoke-loads the weights: safetensors headers (single or sharded), ONNX through
+/// ONNX Runtime when it is available (skipped, with how to get it, when not).
+fn smoke_load(
+    plan: &InstallPlan,
+    downloaded: &[Downloaded],
+    ui: &dyn InstallUi,
+) -> Result<SmokeRecord, InstallError> {
+    let mut record = SmokeRecord::default();
+    let weights_repo = plan.weights.as_ref().map(|w| w.repo.as_str());
+    let weight_files: Vec<(&FileSpec, &Downloaded)> = plan
+        .files
+        .iter()
+        .zip(downloaded)
+        .filter(|(s, _)| Some(s.repo.as_str()) == weights_repo)
+        .collect();
+    let local: Vec<PathBuf> = plan.local_weights.iter().cloned().collect();
+    let paths: Vec<PathBuf> = weight_files
+        .iter()
+        .map(|(_, d)| d.path.clone())
+        .chain(local.iter().flat_map(|p| local_files(p)))
+        .collect();
+
+    let index = paths
+        .iter()
+        .find(|p| p.to_string_lossy().ends_with(".safetensors.index.json"));
+    if let Some(index) = index {
+        let dir = index.parent().unwrap_or(Path::new("."));
+        let summary = smoke::check_sharded(index, dir)?;
+        ui.say(&format!("smoke-load: {summary}"));
+        record.safetensors = Some(summary.to_string());
+    } else {
+        let mut lines = Vec::new();
+        for p in paths.iter().filter(|p| has_ext(p, "safetensors")) {
+            let summary = smoke::check_safetensors(p)?;
+            ui.say(&format!("smoke-load: {}: {summary}", file_name(p)));
+            lines.push(format!("{}: {summary}", file_name(p)));
+        }
+        if !lines.is_empty() {
+            record.safetensors = Some(lines.join("; "));
+        }
+    }
+    let onnx: Vec<&PathBuf> = paths.iter().filter(|p| has_ext(p, "onnx")).collect();
+    if !onnx.is_empty() {
+        match smoke::onnx_runtime() {
+            Ok(runtime) => {
+                let mut lines = Vec::new();
+                for p in onnx {
+                    let summary = smoke::check_onnx(p, &runtime)?;
+                    ui.say(&format!(
+                        "smoke-load: {} with {runtime}: {summary}",
+                        file_name(p)
+                    ));
+                    lines.push(format!("{}: {summary}", file_name(p)));
+                }
+                record.onnx = Some(lines.join("; "));
+            }
+            Err(missing) => {
+                ui.say(&format!("ONNX smoke-load skipped: {missing}"));
+                record.onnx = Some(format!("skipped: {}", missing.hint));
+            }
+        }
+    }
+    Ok(record)
+}
+
+fn local_files(p: &Path) -> Vec<PathBuf> {
+    if p.is_file() {
+        return vec![p.to_path_buf()];
+    }
+    std::fs::read_dir(p)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn has_ext(p: &Path, ext: &str) -> bool {
+    p.extension().is_some_and(|e| e.eq_ignore_ascii_case(ext))
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(10)]
+}
