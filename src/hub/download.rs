@@ -25,6 +25,8 @@ pub struct FileSpec {
     pub commit: String,
     pub path: String,
     pub size: Option<u64>,
+    /// Stored with LFS: its blob is named by its SHA-256, else by its git blob id.
+    pub lfs: bool,
     /// SHA-256 the content must have (LFS oid, or a lockfile's digest).
     pub sha256: Option<String>,
     /// Git blob SHA-1 the content must have (regular files).
@@ -39,6 +41,7 @@ impl FileSpec {
             commit: commit.to_string(),
             path: s.rfilename.clone(),
             size: s.lfs.as_ref().map(|l| l.size).or(s.size),
+            lfs: s.lfs.is_some(),
             sha256: s.lfs.as_ref().map(|l| l.sha256.clone()),
             git_sha1: if s.lfs.is_none() {
                 s.blob_id.clone()
@@ -48,9 +51,14 @@ impl FileSpec {
         }
     }
 
-    /// The blob name in the cache: the LFS SHA-256, else the git blob id.
+    /// The blob name in the cache (the file's ETag on the Hub): the LFS SHA-256, else
+    /// the git blob id.
     pub fn etag(&self) -> Option<&str> {
-        self.sha256.as_deref().or(self.git_sha1.as_deref())
+        if self.lfs {
+            self.sha256.as_deref()
+        } else {
+            self.git_sha1.as_deref()
+        }
     }
 }
 
@@ -95,8 +103,14 @@ impl HubClient {
         let blobs_dir = cache.root.join("blobs");
         std::fs::create_dir_all(&blobs_dir).map_err(|e| HubError::io_at(&blobs_dir, e))?;
 
-        // One writer per blob across processes.
-        let lock_path = blobs_dir.join(format!("{etag}.lock"));
+        // One writer per blob across processes (where huggingface_hub keeps its locks).
+        let locks_dir = self
+            .env()
+            .hub_cache
+            .join(".locks")
+            .join(cache.root.file_name().unwrap_or_default());
+        std::fs::create_dir_all(&locks_dir).map_err(|e| HubError::io_at(&locks_dir, e))?;
+        let lock_path = locks_dir.join(format!("{etag}.lock"));
         let lock = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
