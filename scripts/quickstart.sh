@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The offline quickstart, end to end on this machine only (127.0.0.1):
+#   1. build the binaries and fetch ONNX Runtime (the `onnxruntime` wheel, into .venv);
+#   2. start a private Hub (`rskill-hub serve`) on a free port with a fresh data dir;
+#   3. seed it with the upstream weight repos the corpus points to (generated weights);
+#   4. publish the in-repo corpus (`rskill-publisher --publish --public`);
+#   5. `rskill search --embodiment franka_panda`;
+#   6. install one safetensors skill and one ONNX skill, each smoke-loaded;
+#   7. stop the Hub. Everything it wrote lives in a temp dir ($RSKILL_QUICKSTART_DIR to keep it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+
+say "building (release)"
+cargo build --release --quiet --bins
+BIN="$PWD/target/release"
+ORT_DYLIB_PATH="$(bash scripts/ensure-onnxruntime.sh)"
+export ORT_DYLIB_PATH
+
+WORK="${RSKILL_QUICKSTART_DIR:-$(mktemp -d -t rskill-quickstart.XXXXXX)}"
+mkdir -p "$WORK"
+# Keep this machine's own Hub login and cache out of the demo.
+export HF_HOME="$WORK/hf-home" RSKILL_DATA_DIR="$WORK/rskill-data" HF_TOKEN_PATH="$WORK/no-token"
+unset HF_TOKEN HF_HUB_OFFLINE HF_HUB_CACHE
+
+say "starting rskill-hub"
+"$BIN/rskill-hub" serve --data "$WORK/hub" --addr 127.0.0.1:0 > "$WORK/hub.out" 2> "$WORK/hub.err" &
+HUB_PID=$!
+trap 'kill "$HUB_PID" 2>/dev/null || true; wait "$HUB_PID" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  [ -s "$WORK/hub.out" ] && break
+  sleep 0.1
+done
+HF_ENDPOINT="$(head -n 1 "$WORK/hub.out" | awk '{print $3}')"
+export HF_ENDPOINT
+echo "Hub at $HF_ENDPOINT (data in $WORK/hub)" >&2
+
+# A write token for the corpus org and every upstream org it points to.
+ORG_FLAGS=()
+while read -r org; do ORG_FLAGS+=(--org "$org"); done < <("$BIN/rskill-hub" seed --print-orgs rskills)
+HF_TOKEN="$("$BIN/rskill-hub" token create --data "$WORK/hub" --user quickstart "${ORG_FLAGS[@]}" --write)"
+export HF_TOKEN
+
+say "seeding upstream weight repos"
+"$BIN/rskill-hub" seed rskills
+
+say "publishing the corpus"
+"$BIN/rskill-publisher" rskills --publish --public
+
+say "rskill search --embodiment franka_panda"
+"$BIN/rskill" search --embodiment franka_panda
+
+say "installing a safetensors skill"
+"$BIN/rskill" install rskill-project/rskill-smolvla-franka-pick-cube
+
+say "installing an ONNX skill"
+"$BIN/rskill" install rskill-project/rskill-rtdetr-coco-detector
+
+say "installed"
+"$BIN/rskill" list
+echo "quickstart done; its files are in $WORK" >&2
