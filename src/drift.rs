@@ -4,7 +4,9 @@
 //! reported as skipped, never as in sync.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
+use futures::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -56,8 +58,32 @@ impl DriftReport {
     }
 }
 
+/// Skills compared at once by [`check_all`].
+const CONCURRENCY: usize = 8;
+
 /// Compares the skill whose manifest is at `manifest_path` with its Hub twin (default branch).
 pub async fn check(client: &HubClient, manifest_path: &Path) -> DriftReport {
+    check_with(client, manifest_path, &OnceLock::new()).await
+}
+
+/// Compares every skill, a few at a time; reports come in input order. Once the Hub
+/// proves unreachable, the skills not yet asked about are reported skipped without
+/// another attempt, so a Hub that is down costs one connection timeout, not one per skill.
+pub async fn check_all(client: &HubClient, manifests: &[PathBuf]) -> Vec<DriftReport> {
+    let hub_down = OnceLock::new();
+    futures::stream::iter(manifests)
+        .map(|m| check_with(client, m, &hub_down))
+        .buffered(CONCURRENCY)
+        .collect()
+        .await
+}
+
+/// `hub_down` holds why the Hub could not be asked, once a check found out.
+async fn check_with(
+    client: &HubClient,
+    manifest_path: &Path,
+    hub_down: &OnceLock<String>,
+) -> DriftReport {
     let mut report = DriftReport {
         path: manifest_path.to_path_buf(),
         repo: None,
@@ -86,6 +112,11 @@ pub async fn check(client: &HubClient, manifest_path: &Path) -> DriftReport {
             return report;
         }
     };
+    if let Some(reason) = hub_down.get() {
+        report.status = DriftStatus::Skipped;
+        report.message = format!("skipped: {reason}");
+        return report;
+    }
     match client.read_file(&repo, "main", MANIFEST_FILE).await {
         Ok(bytes) => {
             let text = String::from_utf8_lossy(&bytes);
@@ -114,8 +145,9 @@ pub async fn check(client: &HubClient, manifest_path: &Path) -> DriftReport {
             report.message = format!("{repo} has no rskill.yaml on the Hub");
         }
         Err(e) if e.is_unreachable() => {
+            let reason = hub_down.get_or_init(|| e.to_string());
             report.status = DriftStatus::Skipped;
-            report.message = format!("skipped: {e}");
+            report.message = format!("skipped: {reason}");
         }
         Err(e) => {
             report.status = DriftStatus::Unreachable;

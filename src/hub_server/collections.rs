@@ -1,6 +1,6 @@
 //! Collections: named, curated lists of repos owned by a user or organization
-//! (`POST /api/collections`, `GET /api/collections/{slug}`, `POST …/{slug}/items`), kept
-//! one JSON file each under `DIR/collections/<owner>/`.
+//! (`POST /api/collections`, `GET /api/collections?owner=…`, `GET /api/collections/{slug}`,
+//! `POST …/{slug}/items`), kept one JSON file each under `DIR/collections/<owner>/`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -265,6 +265,37 @@ pub fn get(app: &App, ctx: &Ctx, slug: &str) -> Result<Response, ApiError> {
         Some(c) if visible(ctx, &c) => Ok(json_response(&render(&c))),
         _ => Err(not_found(slug)),
     }
+}
+
+/// Most collections one listing returns (the Hub's own cap).
+const MAX_LIST: usize = 100;
+
+/// `GET /api/collections[?owner=…][&limit=…]`: the collections the caller may see
+/// (private ones only to the owner's members), oldest first, in the same shape as
+/// `GET /api/collections/{slug}`.
+pub fn list(app: &App, ctx: &Ctx) -> Result<Response, ApiError> {
+    let owner = ctx.query.get("owner").filter(|o| !o.is_empty());
+    let limit = match ctx.query.get("limit") {
+        None => MAX_LIST,
+        Some(v) => v
+            .parse::<usize>()
+            .map_err(|_| {
+                ApiError::bad_request("InvalidLimit", format!("limit `{v}` is not a number"))
+            })?
+            .min(MAX_LIST),
+    };
+    let map = app
+        .collections
+        .map
+        .read()
+        .unwrap_or_else(|e| e.into_inner());
+    let mut found: Vec<&CollectionRecord> = map
+        .values()
+        .filter(|c| owner.is_none_or(|o| c.owner == o) && visible(ctx, c))
+        .collect();
+    found.sort_by(|a, b| (&a.created_at, &a.slug).cmp(&(&b.created_at, &b.slug)));
+    let items: Vec<Value> = found.into_iter().take(limit).map(render).collect();
+    Ok(json_response(&Value::Array(items)))
 }
 
 #[derive(Deserialize)]

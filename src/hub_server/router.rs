@@ -59,7 +59,7 @@ enum Route {
         rev: String,
         path: String,
     },
-    CollectionCreate,
+    Collections,
     Collection(String),
     CollectionItems(String),
     ValidateYaml,
@@ -74,7 +74,7 @@ impl Route {
             Route::CreateRepo => RouteLabel::CreateRepo,
             Route::DeleteRepo => RouteLabel::DeleteRepo,
             Route::Resolve { .. } => RouteLabel::Resolve,
-            Route::CollectionCreate | Route::Collection(_) | Route::CollectionItems(_) => {
+            Route::Collections | Route::Collection(_) | Route::CollectionItems(_) => {
                 RouteLabel::Collection
             }
             Route::ValidateYaml => RouteLabel::ValidateYaml,
@@ -123,7 +123,7 @@ fn parse(path: &str) -> Result<Route, ApiError> {
         ["api", "validate-yaml"] => Route::ValidateYaml,
         ["api", "repos", "create"] => Route::CreateRepo,
         ["api", "repos", "delete"] => Route::DeleteRepo,
-        ["api", "collections"] => Route::CollectionCreate,
+        ["api", "collections"] => Route::Collections,
         ["api", "collections", owner, tail] => Route::Collection(format!("{owner}/{tail}")),
         ["api", "collections", owner, tail, "items"] => {
             Route::CollectionItems(format!("{owner}/{tail}"))
@@ -227,9 +227,10 @@ async fn dispatch(
         Route::DeleteRepo if method == Method::DELETE => {
             api_repos::delete_repo(app, &ctx, &read(body).await?).await
         }
-        Route::CollectionCreate if method == Method::POST => {
+        Route::Collections if method == Method::POST => {
             collections::create(app, &ctx, &read(body).await?).await
         }
+        Route::Collections if get_like => collections::list(app, &ctx),
         Route::Collection(slug) if get_like => collections::get(app, &ctx, &slug),
         Route::CollectionItems(slug) if method == Method::POST => {
             collections::add_item(app, &ctx, &slug, &read(body).await?).await
@@ -317,6 +318,7 @@ mod tests {
         assert!(route("/o/n/resolve/main/dir/f%20g.txt").contains("path: \"dir/f g.txt\""));
         assert!(route("/datasets/o/n/resolve/v1/x.csv").contains("kind: Dataset"));
         assert!(route("/o/n/resolve/main/a/../b").contains("path: \"a/../b\""));
+        assert_eq!(route("/api/collections"), "Collections");
         assert_eq!(route("/api/collections/o/t-1"), "Collection(\"o/t-1\")");
         assert_eq!(route("/api/spaces"), "NotFound");
         assert_eq!(route("/nothing/here"), "NotFound");

@@ -36,7 +36,7 @@ pub struct InstallPlan {
 }
 
 /// Weight files of an upstream repo, in the format the runtime prefers.
-pub fn select_weight_files<'a>(siblings: &'a [Sibling], runtime: Runtime) -> Vec<&'a Sibling> {
+pub fn select_weight_files(siblings: &[Sibling], runtime: Runtime) -> Vec<&Sibling> {
     let is = |s: &Sibling, ext: &str| s.rfilename.to_ascii_lowercase().ends_with(ext);
     let onnx: Vec<&Sibling> = siblings
         .iter()

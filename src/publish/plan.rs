@@ -89,10 +89,21 @@ pub fn plan(manifest_path: &Path, opts: &PublishOptions) -> Plan {
     let dir = skill_dir(manifest_path);
     let report = skill::check(manifest_path, CheckOptions::default());
     let mut blockers = Vec::new();
-    if !report.findings.is_empty() {
+    let (tag_findings, other_findings): (Vec<&Finding>, Vec<&Finding>) = report
+        .findings
+        .iter()
+        .partition(|f| f.violation.rule == "tags");
+    if !other_findings.is_empty() {
         blockers.push(format!(
             "{} validation / documentation problem(s): run `rskill validate {}`",
-            report.findings.len(),
+            other_findings.len(),
+            dir.display()
+        ));
+    }
+    if !tag_findings.is_empty() {
+        blockers.push(format!(
+            "the reserved tags / license metadata of {CARD_FILE} disagree with the manifest: \
+             run `rskill tags --write {}`",
             dir.display()
         ));
     }

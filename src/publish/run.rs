@@ -126,38 +126,38 @@ async fn run(
     opts: &PublishOptions,
     out: &mut Outcome,
 ) -> Result<(), HubError> {
-    let existing = match client.repo_info(repo, None).await {
-        Ok(info) => Some(info),
-        Err(HubError::RepoNotFound { .. }) => None,
+    let (main, created) = match client.repo_info(repo, None).await {
+        Ok(info) => (info, false),
+        Err(HubError::RepoNotFound { .. }) => {
+            client.create_repo(repo, true).await?;
+            (client.repo_info(repo, None).await?, true)
+        }
         Err(e) => return Err(e),
     };
-    let mut private = match &existing {
-        Some(info) if !info.private && !opts.public => {
-            return Err(HubError::Other(format!(
+    // Never upload into a repo whose visibility differs from what was asked: a new
+    // repo must be private (it goes public only after verification), an existing
+    // public one is only updated by a public publish.
+    if !main.private && (created || !opts.public) {
+        return Err(HubError::Other(if created {
+            format!(
+                "{repo} was created by someone else meanwhile and is public; refusing to upload into it"
+            )
+        } else {
+            format!(
                 "{repo} is public on the Hub but a private publish was asked: pass --public to update a public skill"
-            )));
-        }
-        Some(info) => info.private,
-        None => {
-            client.create_repo(repo, true).await?;
-            let info = client.repo_info(repo, None).await?;
-            if !info.private {
-                return Err(HubError::Other(format!(
-                    "{repo} was created by someone else meanwhile and is public; refusing to upload into it"
-                )));
-            }
-            true
-        }
-    };
-    let main = match existing {
-        Some(info) => Some(info),
-        None => Some(client.repo_info(repo, None).await?),
-    };
+            )
+        }));
+    }
+    let mut private = main.private;
 
     let tag = format!("v{version}");
     let refs = client.refs(repo).await?;
     let commit = if let Some(tagged) = refs.tag(&tag) {
-        let at_tag = client.repo_info(repo, Some(tagged)).await?;
+        let at_tag = if tagged == main.sha {
+            main.clone()
+        } else {
+            client.repo_info(repo, Some(tagged)).await?
+        };
         if !same_content(&at_tag, plan) {
             return Err(HubError::Other(format!(
                 "version {version} is already published ({tag} at {}) with different content; \
@@ -168,7 +168,7 @@ async fn run(
         out.result = PublishStatus::Unchanged;
         out.message = format!("{tag} already published with this content: no commit");
         tagged.to_string()
-    } else if let Some(main) = main.as_ref().filter(|m| same_content(m, plan)) {
+    } else if same_content(&main, plan) {
         client
             .create_tag(repo, &tag, &main.sha, &format!("rskill {version}"))
             .await?;
@@ -176,7 +176,7 @@ async fn run(
         out.message = format!("content already on main: tagged it {tag}, no commit");
         main.sha.clone()
     } else {
-        let commit = upload(client, plan, repo, version, main.as_ref(), out).await?;
+        let commit = upload(client, plan, repo, version, &main, out).await?;
         verify(client, plan, repo, &commit).await?;
         client
             .create_tag(repo, &tag, &commit, &format!("rskill {version}"))
@@ -212,7 +212,7 @@ async fn upload(
     plan: &Plan,
     repo: &RepoId,
     version: &str,
-    main: Option<&RepoInfo>,
+    main: &RepoInfo,
     out: &mut Outcome,
 ) -> Result<String, HubError> {
     let mut files = Vec::new();
@@ -237,23 +237,18 @@ async fn upload(
         .map(|f| f.path_in_repo.as_str())
         .collect();
     let deletes: Vec<String> = main
-        .map(|m| {
-            m.siblings
-                .iter()
-                .filter(|s| {
-                    !local.contains(s.rfilename.as_str()) && s.rfilename != ".gitattributes"
-                })
-                .map(|s| s.rfilename.clone())
-                .collect()
-        })
-        .unwrap_or_default();
+        .siblings
+        .iter()
+        .filter(|s| !local.contains(s.rfilename.as_str()) && s.rfilename != ".gitattributes")
+        .map(|s| s.rfilename.clone())
+        .collect();
     let commit = client
         .commit(
             repo,
             files,
             deletes,
             &format!("Publish {repo} {version}"),
-            main.map(|m| m.sha.as_str()),
+            Some(main.sha.as_str()),
         )
         .await?;
     out.commits += 1;

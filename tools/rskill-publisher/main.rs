@@ -125,7 +125,11 @@ fn publish_cmd(args: PublishArgs) -> Result<ExitCode, CliError> {
         return Ok(dry_run(&plans, args.json));
     }
     let client = hub_client(args.token.as_deref())?;
-    rt.block_on(check_token(&client))?;
+    // Blocked skills are refused before any network call: when nothing may be
+    // published, not even the token is checked.
+    if plans.iter().any(Plan::can_publish) {
+        rt.block_on(check_token(&client))?;
+    }
     let outcomes = rt.block_on(publish::publish_all(&client, plans, &opts));
     summary(&outcomes, args.json);
     let failed = outcomes
@@ -171,6 +175,7 @@ fn dry_run(plans: &[Plan], json: bool) -> ExitCode {
                     "tag_diff": p.tag_diff,
                     "files": p.selection.files,
                     "excluded": p.selection.excluded,
+                    "too_large": p.selection.too_large,
                     "blockers": p.blockers,
                     "can_publish": p.can_publish(),
                 })

@@ -22,13 +22,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let manifests = rskill::corpus::discover_all(&crate::default_paths(args.paths))?;
     let client = hub_client(args.token.as_deref())?;
-    let reports = runtime()?.block_on(async {
-        let mut out = Vec::new();
-        for m in &manifests {
-            out.push(drift::check(&client, m).await);
-        }
-        out
-    });
+    let reports = runtime()?.block_on(drift::check_all(&client, &manifests));
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports).expect("JSON"));
     } else {
