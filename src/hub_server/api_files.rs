@@ -88,7 +88,7 @@ pub async fn tree(
             })?
             .min(TREE_PAGE),
     };
-    let end = (start + page_size).min(entries.len());
+    let end = start.saturating_add(page_size).min(entries.len());
     let page: Vec<Value> = entries
         .get(start.min(end)..end)
         .unwrap_or_default()

@@ -115,7 +115,10 @@ impl Collections {
     }
 
     fn save(&self, c: &CollectionRecord) -> Result<(), HubError> {
-        let (owner, tail) = c.slug.split_once('/').expect("slugs are owner/tail");
+        let (owner, tail) = c
+            .slug
+            .split_once('/')
+            .unwrap_or((c.owner.as_str(), c.slug.as_str()));
         let dir = self.dir.join(owner);
         std::fs::create_dir_all(&dir)
             .map_err(HubError::io_with(format!("creating {}", dir.display())))?;

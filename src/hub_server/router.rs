@@ -1,7 +1,8 @@
 //! Maps each request to its endpoint. Paths are split on `/` and each segment is
 //! percent-decoded on its own (so `%2F` inside a revision stays inside it), then matched
 //! against the Hub's URL space; every request is counted under its route label, and
-//! every failure becomes a JSON error answer, never a panic or a bare 500.
+//! every failure becomes a JSON error answer: even a bug that panics in a handler is
+//! answered with a JSON 500 instead of a dropped connection.
 
 use std::sync::Arc;
 
@@ -9,6 +10,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::FutureExt;
 use percent_encoding::percent_decode_str;
 
 use super::api_card;
@@ -191,7 +193,16 @@ pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     let label = route.as_ref().map_or(RouteLabel::Unknown, Route::label);
     app.counters.record(label);
     let result = match route {
-        Ok(route) => dispatch(&app, parts, body, route).await,
+        Ok(route) => std::panic::AssertUnwindSafe(dispatch(&app, parts, body, route))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| {
+                Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "ServerError",
+                    "the server hit an internal error on this request",
+                ))
+            }),
         Err(e) => Err(e),
     };
     result.unwrap_or_else(IntoResponse::into_response)

@@ -83,9 +83,11 @@ def pytest_sessionstart(session):
         "bob": _token(data, "bob", ["acme"], False),
         "carol": _token(data, "carol", ["other"], True),
     }
+    log = open(work / "server.log", "w")
     proc = subprocess.Popen(
         [str(BIN), "serve", "--data", str(data), "--addr", "127.0.0.1:0"],
         stdout=subprocess.PIPE,
+        stderr=log,
         text=True,
     )
     first = proc.stdout.readline().strip()
@@ -114,7 +116,8 @@ def pytest_sessionfinish(session, exitstatus):
     code = proc.wait(timeout=30)
     if code != 0 and session.exitstatus == 0:
         session.exitstatus = 1
-        print(f"rskill-hub exited with {code} on SIGTERM")
+        log = (_state["work"] / "server.log").read_text()
+        print(f"rskill-hub exited with {code} on SIGTERM:\n{log}")
 
 
 class Hub:
