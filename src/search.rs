@@ -281,7 +281,7 @@ async fn load_manifest(
             };
             match client.read_file_cached(&c.repo, &sha, MANIFEST_FILE).await {
                 Ok(b) => {
-                    let _ = cache.write_ref("main", &sha);
+                    remember_main(&cache, &sha);
                     (b, true)
                 }
                 Err(HubError::EntryNotFound { .. }) => return Ok(None),
@@ -294,7 +294,7 @@ async fn load_manifest(
         }
     };
     if !downloaded {
-        let _ = cache.write_ref("main", &c.sha);
+        remember_main(&cache, &c.sha);
     }
     let text = String::from_utf8_lossy(&bytes);
     match validate::parse_valid(&text) {
@@ -305,6 +305,14 @@ async fn load_manifest(
                 .map(|v| v.render(MANIFEST_FILE))
                 .unwrap_or_default()
         )),
+    }
+}
+
+/// Records the commit `main` points to (what offline search reads), writing only when
+/// it changed: a warm search must not rewrite (and fsync) one file per candidate.
+fn remember_main(cache: &RepoCache, sha: &str) {
+    if cache.read_ref("main").as_deref() != Some(sha) {
+        let _ = cache.write_ref("main", sha);
     }
 }
 
