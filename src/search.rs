@@ -162,7 +162,12 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
             });
             continue;
         }
-        if let Some(listed) = &c.tags {
+        // A card without reserved tags does not disagree with its manifest; one that
+        // has some must have them right.
+        if let Some(listed) = c.tags.as_ref().filter(|t| {
+            t.iter()
+                .any(|t| tags::is_reserved(t) && t != tags::RSKILL_TAG)
+        }) {
             let drift = tag_drift(listed, &manifest);
             if !drift.missing.is_empty() || !drift.unexpected.is_empty() {
                 outcome.drifted.push(TagDrift {

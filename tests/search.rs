@@ -674,6 +674,12 @@ async fn repos_without_reserved_tags_are_found() {
     want.extend([no_tags.clone(), no_card.clone()]);
     assert_eq!(ids(&by_author), want);
     assert!(by_author.skipped.is_empty(), "{:?}", by_author.skipped);
+    // Lacking reserved tags is not disagreeing with the manifest: no drift warning.
+    assert!(
+        by_author.drifted.is_empty(),
+        "repos without reserved tags reported as drifted: {:?}",
+        by_author.drifted
+    );
 
     // Their facets come from the manifest alone (Hub-wide and by author).
     let vla = fx
