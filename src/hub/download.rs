@@ -123,7 +123,7 @@ impl HubClient {
             .map_err(|e| HubError::io_at(&lock_path, e))?;
 
         let result = self
-            .download_locked(spec, &cache, &etag, &blob, progress)
+            .download_locked(spec, &cache, &etag, &blob, &lock, progress)
             .await;
         drop(lock);
         result
@@ -135,6 +135,7 @@ impl HubClient {
         cache: &RepoCache,
         etag: &str,
         blob: &std::path::Path,
+        lock: &std::fs::File,
         progress: ProgressFn<'_>,
     ) -> Result<Downloaded, HubError> {
         if blob.exists() {
@@ -155,6 +156,22 @@ impl HubClient {
                     transferred: 0,
                     resumed_from: 0,
                 });
+            }
+            // A regular file's blob is named by its git blob id: when the content still
+            // matches that name, the cache is sound and the expected digest (from a
+            // lockfile) is what is wrong. Keep the blob: other installs may use it.
+            let intact = !spec.lfs
+                && std::fs::read(blob)
+                    .is_ok_and(|bytes| crate::digest::git_blob_sha1(&bytes) == etag);
+            if intact {
+                return Err(HubError::Other(format!(
+                    "{}/{}: checksum mismatch (expected sha256 {}, got {sha256}); the cached \
+                     copy matches the Hub's blob {etag}, so the expected digest is wrong \
+                     (an edited or stale lockfile?); the cached file was kept",
+                    spec.repo,
+                    spec.path,
+                    spec.sha256.as_deref().unwrap_or_default()
+                )));
             }
             std::fs::remove_file(blob).map_err(|e| HubError::io_at(blob, e))?;
         }
@@ -218,24 +235,20 @@ impl HubClient {
             }
             file.seek(SeekFrom::Start(have))
                 .map_err(|e| HubError::io_at(&partial, e))?;
-            let mut writer = std::io::BufWriter::with_capacity(1 << 20, &mut file);
-            let mut stream = response.bytes_stream();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| HubError::Unreachable {
+            let hold = lock.try_clone().map_err(|e| HubError::io_at(&partial, e))?;
+            let streamed = stream_to_file(response, file, hashers, hold, progress).await;
+            let (f, h, received, interrupted) =
+                streamed.map_err(|e| HubError::io_at(&partial, e))?;
+            (file, hashers, transferred) = (f, h, received);
+            if let Some(e) = interrupted {
+                return Err(HubError::Unreachable {
                     endpoint: self.endpoint().to_string(),
                     reason: format!(
                         "download of {} interrupted: {e} (run again to resume)",
                         spec.path
                     ),
-                })?;
-                writer
-                    .write_all(&chunk)
-                    .map_err(|e| HubError::io_at(&partial, e))?;
-                hashers.update(&chunk);
-                transferred += chunk.len() as u64;
-                progress(chunk.len() as u64);
+                });
             }
-            writer.flush().map_err(|e| HubError::io_at(&partial, e))?;
         }
         file.sync_all().map_err(|e| HubError::io_at(&partial, e))?;
         let size = file
@@ -277,6 +290,151 @@ impl HubClient {
             resumed_from,
         })
     }
+}
+
+/// Size of the blocks handed from the network to the writing and hashing threads.
+const BLOCK: usize = 512 << 10;
+/// Blocks queued for each of them (memory: a few MiB whatever the file size).
+const QUEUE_BLOCKS: usize = 4;
+/// Bytes written between two background flushes to disk.
+const WRITEBACK_EVERY: usize = 64 << 20;
+
+/// Streams a response body to the end of `file` while hashing it. The network's chunks
+/// are gathered into 1 MiB blocks (copied, not queued: a chunk may pin a larger
+/// buffer) and handed through short queues to two blocking threads, one writing and
+/// one hashing, so receiving, writing and hashing overlap. Every [`WRITEBACK_EVERY`]
+/// bytes a third thread flushes what is written (`sync_data`), so the disk works during
+/// the download and the `sync_all` before the rename has little left to do.
+///
+/// `lock` (a duplicate of the blob lock) is released only once the writer is done, so an
+/// aborted download keeps the blob locked until its last queued bytes are on disk.
+/// Returns the file, the hashers, the bytes received, and the transport error that
+/// interrupted the body, if any: everything received before it is written.
+async fn stream_to_file(
+    response: reqwest::Response,
+    file: std::fs::File,
+    hashers: Hashers,
+    lock: std::fs::File,
+    progress: ProgressFn<'_>,
+) -> std::io::Result<(std::fs::File, Hashers, u64, Option<reqwest::Error>)> {
+    use std::sync::Arc;
+    let (to_writer, writer_rx) = tokio::sync::mpsc::channel::<Arc<Vec<u8>>>(QUEUE_BLOCKS);
+    let (to_hasher, hasher_rx) = tokio::sync::mpsc::channel::<Arc<Vec<u8>>>(QUEUE_BLOCKS);
+    // Blocks both threads are done with come back for reuse (fresh 1 MiB buffers cost
+    // page faults).
+    let (recycle, reuse) = std::sync::mpsc::channel::<Vec<u8>>();
+    let writer = {
+        let recycle = recycle.clone();
+        tokio::task::spawn_blocking(move || {
+            let written = write_blocks(file, writer_rx, recycle);
+            drop(lock);
+            written
+        })
+    };
+    let hasher = tokio::task::spawn_blocking(move || hash_blocks(hashers, hasher_rx, recycle));
+
+    let mut stream = response.bytes_stream();
+    let mut received = 0u64;
+    let mut interrupted = None;
+    let mut block: Vec<u8> = Vec::with_capacity(BLOCK);
+    let mut alive = true;
+    'receive: while let Some(chunk) = stream.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                interrupted = Some(e);
+                break;
+            }
+        };
+        let mut rest: &[u8] = &chunk;
+        while !rest.is_empty() {
+            let take = rest.len().min(BLOCK - block.len());
+            block.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if block.len() == BLOCK {
+                let mut next = reuse
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(BLOCK));
+                next.clear();
+                let full = Arc::new(std::mem::replace(&mut block, next));
+                if to_writer.send(full.clone()).await.is_err()
+                    || to_hasher.send(full).await.is_err()
+                {
+                    alive = false; // the writer failed; its error is returned below
+                    break 'receive;
+                }
+            }
+        }
+        received += chunk.len() as u64;
+        progress(chunk.len() as u64);
+    }
+    if alive && !block.is_empty() {
+        let last = Arc::new(block);
+        if to_writer.send(last.clone()).await.is_ok() {
+            let _ = to_hasher.send(last).await;
+        }
+    }
+    drop((to_writer, to_hasher));
+    let joined = |e: tokio::task::JoinError| std::io::Error::other(e.to_string());
+    let file = writer.await.map_err(joined)??;
+    let hashers = hasher.await.map_err(joined)?;
+    Ok((file, hashers, received, interrupted))
+}
+
+/// Gives a block back for reuse when the other thread is done with it too.
+fn release(block: std::sync::Arc<Vec<u8>>, recycle: &std::sync::mpsc::Sender<Vec<u8>>) {
+    if let Ok(v) = std::sync::Arc::try_unwrap(block) {
+        let _ = recycle.send(v);
+    }
+}
+
+/// The writing thread: appends blocks to `file`, kicking a background flush now and then.
+fn write_blocks(
+    mut file: std::fs::File,
+    mut rx: tokio::sync::mpsc::Receiver<std::sync::Arc<Vec<u8>>>,
+    recycle: std::sync::mpsc::Sender<Vec<u8>>,
+) -> std::io::Result<std::fs::File> {
+    let (kick, kicked) = std::sync::mpsc::sync_channel::<()>(1);
+    let flusher = file.try_clone().ok().map(|dup| {
+        std::thread::spawn(move || {
+            while kicked.recv().is_ok() {
+                let _ = dup.sync_data();
+            }
+        })
+    });
+    let mut since_kick = 0;
+    let mut result = Ok(());
+    while let Some(block) = rx.blocking_recv() {
+        if let Err(e) = file.write_all(&block) {
+            result = Err(e);
+            break;
+        }
+        since_kick += block.len();
+        if since_kick >= WRITEBACK_EVERY {
+            // Never waits: while a flush is still running, the next one is skipped.
+            let _ = kick.try_send(());
+            since_kick = 0;
+        }
+        release(block, &recycle);
+    }
+    drop(kick);
+    if let Some(f) = flusher {
+        let _ = f.join();
+    }
+    result.map(|()| file)
+}
+
+/// The hashing thread.
+fn hash_blocks(
+    mut hashers: Hashers,
+    mut rx: tokio::sync::mpsc::Receiver<std::sync::Arc<Vec<u8>>>,
+    recycle: std::sync::mpsc::Sender<Vec<u8>>,
+) -> Hashers {
+    while let Some(block) = rx.blocking_recv() {
+        hashers.update(&block);
+        release(block, &recycle);
+    }
+    hashers
 }
 
 /// SHA-256 always; git blob SHA-1 for regular files (whose size is known up front).
