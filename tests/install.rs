@@ -747,6 +747,11 @@ fn pickled_weights_need_the_opt_in_and_are_never_loaded() {
     );
     assert_eq!(report.entry.smoke, registry::SmokeRecord::default());
     assert!(!ui.said().contains("smoke-load:"), "{}", ui.said());
+    assert!(
+        ui.said().contains("pickled weights not loaded"),
+        "{}",
+        ui.said()
+    );
     assert_eq!(fx.installed(), vec![skill]);
 }
 
@@ -851,7 +856,7 @@ fn bare_id_fails_at_once_with_candidates_and_no_request() {
         ..fx.bin()
     };
     let r = bin.run(&["install", "smolvla-franka-pick-cube"]);
-    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.code, 2, "invalid input exits 2: {r:?}");
     assert!(r.stderr.contains("has no organisation"), "{r:?}");
     assert!(
         r.stderr
@@ -861,7 +866,7 @@ fn bare_id_fails_at_once_with_candidates_and_no_request() {
     assert!(r.stderr.contains("rskill search"), "{r:?}");
     // Without a corpus or cache to draw on, still refused with the search hint.
     let r = fx.bin().run(&["install", "nothing-like-it"]);
-    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("<org>/<name>"), "{r:?}");
     assert!(!r.stderr.contains("did you mean"), "{r:?}");
     assert_eq!(fx.requests(), before, "zero requests to the Hub");

@@ -342,6 +342,17 @@ fn smoke_load(
             record.safetensors = Some(lines.join("; "));
         }
     }
+    let pickles: Vec<String> = paths
+        .iter()
+        .map(|p| file_name(p))
+        .filter(|n| crate::license::is_pickle_file(n))
+        .collect();
+    if !pickles.is_empty() {
+        ui.say(&format!(
+            "pickled weights not loaded ({}): rskill never unpickles; only their checksums were verified",
+            pickles.join(", ")
+        ));
+    }
     let onnx: Vec<&PathBuf> = paths.iter().filter(|p| has_ext(p, "onnx")).collect();
     if !onnx.is_empty() {
         match smoke::onnx_runtime() {

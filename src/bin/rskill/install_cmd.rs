@@ -135,9 +135,12 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 .hint("rskill install <org>/<name>[@rev], or --locked"));
         };
         let known = known_ids(&client);
+        // An id that cannot name a repo is invalid input: exit 2, before any request.
         let mut parsed = id::parse(raw, &known).map_err(|e| {
             let hint = e.hint();
-            CliError::new(e.to_string()).hint(hint)
+            let mut err = CliError::new(e.to_string()).hint(hint);
+            err.code = 2;
+            err
         })?;
         if let Some(rev) = args.revision {
             parsed.revision = Some(rev);
