@@ -255,24 +255,30 @@ fn default_runtime() -> Runtime {
 }
 
 impl Manifest {
-    /// Builds the typed model from a document that already passed the schema
-    /// (consuming it: its strings move into the model instead of being copied). An
-    /// error names the JSON pointer of the field at fault.
-    pub fn from_value(value: Value) -> Result<Manifest, (String, String)> {
-        serde_path_to_error::deserialize(value).map_err(|e| {
-            let pointer: String = e
-                .path()
-                .iter()
-                .filter_map(|seg| match seg {
-                    serde_path_to_error::Segment::Seq { index } => Some(format!("/{index}")),
-                    serde_path_to_error::Segment::Map { key } => {
-                        Some(format!("/{}", crate::yaml::escape_pointer(key)))
-                    }
-                    _ => None,
-                })
-                .collect();
-            (pointer, e.into_inner().to_string())
-        })
+    /// Builds the typed model from a document that already passed the schema. An
+    /// error names the JSON pointer of the field at fault (found by a second, tracking
+    /// pass, so the common, valid case pays nothing for it).
+    pub fn from_value(value: &Value) -> Result<Manifest, (String, String)> {
+        if let Ok(m) = Manifest::deserialize(value) {
+            return Ok(m);
+        }
+        match serde_path_to_error::deserialize::<_, Manifest>(value) {
+            Ok(m) => Ok(m),
+            Err(e) => {
+                let pointer: String = e
+                    .path()
+                    .iter()
+                    .filter_map(|seg| match seg {
+                        serde_path_to_error::Segment::Seq { index } => Some(format!("/{index}")),
+                        serde_path_to_error::Segment::Map { key } => {
+                            Some(format!("/{}", crate::yaml::escape_pointer(key)))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                Err((pointer, e.into_inner().to_string()))
+            }
+        }
     }
 
     /// The organisation part of `name`.

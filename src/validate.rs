@@ -147,7 +147,9 @@ pub fn check_value(value: Value) -> ManifestCheck {
             violations,
         };
     }
-    match Manifest::from_value(normalize_integral_floats(value)) {
+    let mut value = value;
+    normalize_integral_floats(&mut value);
+    match Manifest::from_value(&value) {
         Ok(manifest) => ManifestCheck {
             violations: rules::check(&manifest),
             manifest: Some(manifest),
@@ -163,23 +165,21 @@ pub fn check_value(value: Value) -> ManifestCheck {
 }
 
 /// JSON Schema counts `1.0` as an integer; so does the typed model after this pass,
-/// which rewrites whole-number floats (within ±2^53) as integers.
-fn normalize_integral_floats(value: Value) -> Value {
+/// which rewrites whole-number floats (within ±2^53) as integers, in place.
+fn normalize_integral_floats(value: &mut Value) {
     const EXACT: f64 = 9_007_199_254_740_992.0;
     match value {
-        Value::Number(n) if !n.is_i64() && !n.is_u64() => match n.as_f64() {
-            Some(f) if f.fract() == 0.0 && f.abs() <= EXACT => Value::from(f as i64),
-            _ => Value::Number(n),
-        },
-        Value::Array(items) => {
-            Value::Array(items.into_iter().map(normalize_integral_floats).collect())
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() <= EXACT
+            {
+                *value = Value::from(f as i64);
+            }
         }
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .map(|(k, v)| (k, normalize_integral_floats(v)))
-                .collect(),
-        ),
-        other => other,
+        Value::Array(items) => items.iter_mut().for_each(normalize_integral_floats),
+        Value::Object(map) => map.values_mut().for_each(normalize_integral_floats),
+        _ => {}
     }
 }
 
