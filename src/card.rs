@@ -198,8 +198,7 @@ pub fn documentation_checks(card_text: Option<&str>, manifest: &Manifest) -> Vec
         ));
         out.last_mut().unwrap().field = "paper_url, source_repo".into();
     }
-    for (line, s) in placeholders(&manifest.description) {
-        let _ = line;
+    for (_, s) in placeholders(&manifest.description) {
         out.push(Violation::at(
             "/description",
             "card/placeholder",

@@ -12,6 +12,15 @@ pub const SKILL_MD_FILE: &str = "SKILL.md";
 /// The default corpus directory.
 pub const DEFAULT_CORPUS: &str = "rskills";
 
+/// The paths a command was given, or the default corpus when none was.
+pub fn paths_or_default(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from(DEFAULT_CORPUS)]
+    } else {
+        paths
+    }
+}
+
 /// The directory of the skill whose manifest is `manifest`.
 pub fn skill_dir(manifest: &Path) -> PathBuf {
     match manifest.parent() {

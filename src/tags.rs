@@ -207,9 +207,6 @@ pub fn rewrite_card(text: &str, m: &Manifest) -> Result<String, String> {
         result.push('\n');
     }
     result.push_str("---\n");
-    if c.front_matter.is_none() && !c.body.starts_with('\n') {
-        // A card that had no front matter: keep its text exactly after the new block.
-    }
     result.push_str(c.body);
     Ok(result)
 }

@@ -120,6 +120,11 @@ impl RepoInfo {
     }
 }
 
+/// The first 10 characters of a commit SHA, for messages and tables.
+pub fn short_sha(sha: &str) -> &str {
+    &sha[..sha.len().min(10)]
+}
+
 /// Percent-encodes a revision for a URL path segment (branches may hold `/`).
 pub fn encode_rev(rev: &str) -> String {
     rev.bytes()

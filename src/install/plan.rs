@@ -108,7 +108,7 @@ pub async fn plan(
             if chosen.is_empty() {
                 return Err(HubError::Other(format!(
                     "{repo}@{} holds no weights rskill can load (safetensors or ONNX)",
-                    short(&commit)
+                    crate::hub::repo::short_sha(&commit)
                 )));
             }
             files.extend(
@@ -206,7 +206,7 @@ pub async fn resolve_upstream(
         return Err(HubError::Offline {
             what: format!(
                 "install {repo}@{}: no snapshot in the cache",
-                short(&commit)
+                crate::hub::repo::short_sha(&commit)
             ),
         });
     }
@@ -259,10 +259,6 @@ fn collect_snapshot(dir: &Path, prefix: &str, out: &mut Vec<Sibling>) {
             lfs,
         });
     }
-}
-
-fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(10)]
 }
 
 #[cfg(test)]

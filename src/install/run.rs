@@ -115,7 +115,7 @@ pub async fn install(
         "{repo} {} ({}, commit {})",
         manifest.version,
         manifest.kind,
-        short(&commit)
+        crate::hub::repo::short_sha(&commit)
     ));
     ui.say(&guard::banner(manifest.license));
     match guard::license_decision(manifest.license, &opts.consent) {
@@ -202,13 +202,13 @@ async fn read_manifest(
     let text = String::from_utf8_lossy(&bytes);
     let manifest = validate::parse_valid(&text).map_err(|v| InstallError::InvalidManifest {
         repo: repo.to_string(),
-        commit: short(commit).to_string(),
+        commit: crate::hub::repo::short_sha(commit).to_string(),
         problems: v.iter().map(|v| v.render(MANIFEST_FILE)).collect(),
     })?;
     if manifest.name != repo.as_str() {
         return Err(InstallError::InvalidManifest {
             repo: repo.to_string(),
-            commit: short(commit).to_string(),
+            commit: crate::hub::repo::short_sha(commit).to_string(),
             problems: vec![format!("name \"{}\" is not this repo", manifest.name)],
         });
     }
@@ -224,8 +224,8 @@ fn apply_lock(plan: &mut InstallPlan, locked: &LockedSkill) -> Result<(), Instal
         return Err(InstallError::Locked(format!(
             "{} resolves to {} but the lockfile pins {}",
             w.repo,
-            short(&w.commit),
-            short(&lw.commit)
+            crate::hub::repo::short_sha(&w.commit),
+            crate::hub::repo::short_sha(&lw.commit)
         )));
     }
     for spec in &mut plan.files {
@@ -399,8 +399,4 @@ fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(10)]
 }

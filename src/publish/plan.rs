@@ -152,8 +152,3 @@ fn tag_diff(dir: &Path, m: &Manifest) -> Option<TagDiff> {
     let expected = tags::expected_tags(&current, m);
     (current != expected).then_some(TagDiff { current, expected })
 }
-
-/// The findings of a plan, for reports.
-pub fn findings(plan: &Plan) -> &[Finding] {
-    &plan.report.findings
-}

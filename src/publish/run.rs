@@ -162,7 +162,7 @@ async fn run(
             return Err(HubError::Other(format!(
                 "version {version} is already published ({tag} at {}) with different content; \
                  versions are immutable: bump `version` in rskill.yaml",
-                short(tagged)
+                crate::hub::repo::short_sha(tagged)
             )));
         }
         out.result = PublishStatus::Unchanged;
@@ -292,8 +292,4 @@ pub fn same_content(info: &RepoInfo, plan: &Plan) -> bool {
                     (None, None) => false,
                 })
         })
-}
-
-fn short(sha: &str) -> &str {
-    &sha[..sha.len().min(10)]
 }

@@ -92,16 +92,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn paths_or_default(paths: Vec<PathBuf>) -> Vec<PathBuf> {
-    if paths.is_empty() {
-        vec![PathBuf::from(rskill::corpus::DEFAULT_CORPUS)]
-    } else {
-        paths
-    }
-}
-
 fn publish_cmd(args: PublishArgs) -> Result<ExitCode, CliError> {
-    let manifests = rskill::corpus::discover_all(&paths_or_default(args.paths))?;
+    let manifests = rskill::corpus::discover_all(&rskill::corpus::paths_or_default(args.paths))?;
     let opts = PublishOptions {
         public: args.public,
         allow_large: args.allow_large,
@@ -268,7 +260,7 @@ fn summary(outcomes: &[Outcome], json: bool) {
 }
 
 fn collection(args: CollectionArgs) -> Result<ExitCode, CliError> {
-    let manifests = rskill::corpus::discover_all(&paths_or_default(args.paths))?;
+    let manifests = rskill::corpus::discover_all(&rskill::corpus::paths_or_default(args.paths))?;
     let mut repos = Vec::new();
     for m in &manifests {
         let text = std::fs::read_to_string(m)

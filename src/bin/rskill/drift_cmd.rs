@@ -20,7 +20,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let manifests = rskill::corpus::discover_all(&crate::default_paths(args.paths))?;
+    let manifests = rskill::corpus::discover_all(&rskill::corpus::paths_or_default(args.paths))?;
     let client = hub_client(args.token.as_deref())?;
     let reports = runtime()?.block_on(drift::check_all(&client, &manifests));
     if args.json {

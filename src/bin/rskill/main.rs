@@ -8,7 +8,6 @@ mod search_cmd;
 mod tags_cmd;
 mod validate_cmd;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -70,14 +69,5 @@ fn main() -> ExitCode {
             rskill::cli::error(&e);
             ExitCode::from(e.exit_code())
         }
-    }
-}
-
-/// The default paths when none is given.
-fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
-    if paths.is_empty() {
-        vec![PathBuf::from(rskill::corpus::DEFAULT_CORPUS)]
-    } else {
-        paths
     }
 }

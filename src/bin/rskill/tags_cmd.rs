@@ -23,7 +23,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let manifests = rskill::corpus::discover_all(&crate::default_paths(args.paths))?;
+    let manifests = rskill::corpus::discover_all(&rskill::corpus::paths_or_default(args.paths))?;
     let mut failed = 0usize;
     let mut changed = 0usize;
     for manifest_path in &manifests {

@@ -21,7 +21,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, CliError> {
-    let manifests = rskill::corpus::discover_all(&crate::default_paths(args.paths))?;
+    let manifests = rskill::corpus::discover_all(&rskill::corpus::paths_or_default(args.paths))?;
     let opts = CheckOptions {
         manifest_only: args.manifest_only,
     };
