@@ -4,9 +4,9 @@
 
 mod hub_support;
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -16,24 +16,9 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_rskill-hub");
 
-/// Starts `rskill-hub serve` on `dir` and returns it with the URL it printed first.
+/// Starts `rskill-hub serve` on `dir`; its first line is the URL it bound.
 fn serve(dir: &Path) -> (Child, String, BufReader<std::process::ChildStdout>) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data"])
-        .arg(dir)
-        .args(["--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line is the URL, got {line:?}"))
-        .to_owned();
+    let (child, url, out) = hub_support::serve_binary(dir);
     assert!(
         url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
         "{url}"

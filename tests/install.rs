@@ -18,7 +18,6 @@
 mod hub_support;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,7 +39,6 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 const RSKILL: &str = env!("CARGO_BIN_EXE_rskill");
-const RSKILL_HUB: &str = env!("CARGO_BIN_EXE_rskill-hub");
 const MIB: u64 = 1024 * 1024;
 /// How long any binary may run before the test calls it hung.
 const BIN_TIMEOUT: Duration = Duration::from_secs(90);
@@ -1131,27 +1129,6 @@ fn listings_naming_files_outside_the_repo_are_refused() {
 // Resume after the server is killed mid-download (the `rskill-hub` binary)
 // ---------------------------------------------------------------------------------------
 
-/// `rskill-hub serve` on `dir`; returns the child, its URL and its stdout (kept open).
-fn serve_binary(dir: &Path) -> (Child, String, BufReader<std::process::ChildStdout>) {
-    let mut child = Command::new(RSKILL_HUB)
-        .args(["serve", "--data"])
-        .arg(dir)
-        .args(["--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line is the URL, got {line:?}"))
-        .to_owned();
-    (child, url, out)
-}
-
 #[test]
 fn resume_after_the_server_is_killed_mid_download() {
     const SIZE: u64 = 64 * MIB;
@@ -1159,7 +1136,7 @@ fn resume_after_the_server_is_killed_mid_download() {
     let data = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
     let token = hub_server::tokens::create(data.path(), "up", &["acme".into()], true).unwrap();
-    let (mut server, url, _out) = serve_binary(data.path());
+    let (mut server, url, _out) = hub_support::serve_binary(data.path());
 
     let weights = work.path().join("model.safetensors");
     let sha = fixtures::large_safetensors_file(&weights, SIZE).unwrap();
@@ -1227,7 +1204,7 @@ fn resume_after_the_server_is_killed_mid_download() {
     assert!((KILL_AT..total).contains(&kept), "kept {kept} of {total}");
 
     // The server comes back (on another port) over the same data directory.
-    let (mut server, url, _out2) = serve_binary(data.path());
+    let (mut server, url, _out2) = hub_support::serve_binary(data.path());
     let bin = BinEnv {
         endpoint: url,
         ..bin
