@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const MANIFESTS: usize = 10_000;
+const PASSES: usize = 7;
 const TARGET_PER_SEC: f64 = 20_000.0;
 const TARGET_CORPUS_MS: f64 = 50.0;
 
@@ -29,23 +30,47 @@ fn main() {
         let check = rskill::validate::check_text(text);
         assert!(check.is_valid(), "{:?}\n{text}", check.violations);
     }
-    let mut best = Duration::MAX;
-    for _ in 0..3 {
+    // Shared machines are noisy: report the best pass (the code's speed on an
+    // undisturbed core) and the median pass (what a loaded machine gives).
+    let mut passes = Vec::new();
+    for _ in 0..PASSES {
         let start = Instant::now();
         let mut valid = 0usize;
         for text in &corpus {
             valid += usize::from(rskill::validate::check_text(text).is_valid());
         }
-        let elapsed = start.elapsed();
+        passes.push(start.elapsed());
         assert_eq!(valid, corpus.len(), "every generated manifest is valid");
-        best = best.min(elapsed);
     }
-    let per_sec = corpus.len() as f64 / best.as_secs_f64();
+    passes.sort();
+    let rate = |d: Duration| corpus.len() as f64 / d.as_secs_f64();
+    let (best, median) = (passes[0], passes[PASSES / 2]);
     println!(
-        "validate (one core, best of 3): {:.0} manifests/s ({:.1} µs each)  target ≥ {TARGET_PER_SEC:.0}/s  ratio {:.2}x",
-        per_sec,
+        "validate (one core, {PASSES} passes): best {:.0} manifests/s ({:.1} µs each), median {:.0}/s  target ≥ {TARGET_PER_SEC:.0}/s  ratio best {:.2}x, median {:.2}x",
+        rate(best),
         best.as_secs_f64() * 1e6 / corpus.len() as f64,
-        per_sec / TARGET_PER_SEC
+        rate(median),
+        rate(best) / TARGET_PER_SEC,
+        rate(median) / TARGET_PER_SEC
+    );
+    let fast = corpus
+        .iter()
+        .filter(|t| rskill::yaml::fast::load(t).is_some())
+        .count();
+    println!(
+        "fast YAML path taken by {fast} of {} manifests",
+        corpus.len()
+    );
+
+    // The same work through the event parser alone, for comparison.
+    let start = Instant::now();
+    for text in &corpus {
+        let value = rskill::yaml::load_full(text).expect("loads");
+        assert!(rskill::validate::check_value(value).is_valid());
+    }
+    println!(
+        "validate through the full YAML loader only (no fast path): {:.0} manifests/s",
+        rate(start.elapsed())
     );
 
     // Invalid manifests take the slower reporting path (positions): show its cost too.
