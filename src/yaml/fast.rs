@@ -17,6 +17,8 @@ use super::{MAX_DEPTH, MAX_NODES, resolve_scalar};
 
 /// Larger documents are not manifests; the full loader (with its budgets) reads them.
 const MAX_FAST_BYTES: usize = 256 * 1024;
+/// Longest plain block key (in the event parser, a longer one is a syntax error).
+const MAX_KEY_LEN: usize = 1024;
 
 /// Loads `text` when it lies wholly in the supported subset; `None` means "use the
 /// full loader", never "invalid".
@@ -215,6 +217,7 @@ impl<'a> Loader<'a> {
     /// The block node below a `key:` or `-` that has nothing after it on its line.
     fn nested(&mut self, n: usize, depth: usize, in_mapping: bool) -> Option<Value> {
         let Some(i) = self.skip_blank() else {
+            self.node(depth)?;
             return scalar("");
         };
         let line = self.current();
@@ -231,6 +234,7 @@ impl<'a> Loader<'a> {
         if i == n && in_mapping && is_item(line, i) {
             return self.sequence(i, depth).map(Value::Array);
         }
+        self.node(depth)?;
         scalar("")
     }
 
@@ -447,7 +451,8 @@ fn split_key(line: &str, n: usize) -> Option<(&str, usize)> {
     {
         i += 1;
     }
-    if b.get(i) != Some(&b':') || b.get(i + 1).is_some_and(|&c| c != b' ') {
+    // The event parser looks at most 1,024 characters ahead for a key's colon.
+    if i - n > MAX_KEY_LEN || b.get(i) != Some(&b':') || b.get(i + 1).is_some_and(|&c| c != b' ') {
         return None;
     }
     Some((&line[n..i], i + 1))
@@ -535,6 +540,12 @@ fn flow_plain<'l>(line: &'l str, pos: &mut usize) -> Option<&'l str> {
         match b[i] {
             b',' | b']' | b'}' => break,
             b'[' | b'{' => return None,
+            // A word may not start with `-` before a flow indicator.
+            b'-' if (i == start || b[i - 1] == b' ')
+                && b.get(i + 1).is_some_and(|c| b",[]{}".contains(c)) =>
+            {
+                return None;
+            }
             b':' if b
                 .get(i + 1)
                 .is_none_or(|&c| matches!(c, b' ' | b',' | b']' | b'}')) =>
