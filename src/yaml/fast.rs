@@ -180,9 +180,9 @@ impl<'a> Loader<'a> {
             b'[' | b'{' => {
                 let mut pos = at;
                 let value = self.flow_node(&mut pos, n, depth)?;
-                self.end_of_line(pos)
-                    .then(|| self.line += 1)
-                    .map(|()| value)
+                self.end_of_line(pos).then_some(())?;
+                self.line += 1;
+                Some(value)
             }
             b'|' | b'>' => self.block_scalar(rest, n, depth),
             b'"' | b'\'' => {
