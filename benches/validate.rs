@@ -4,6 +4,9 @@
 //!
 //! Run: `cargo bench --bench validate`. Targets: ≥ 20,000 manifests/s; corpus < 50 ms.
 
+#[path = "../tests/manifest_variants/mod.rs"]
+mod manifest_variants;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -91,27 +94,12 @@ fn main() {
 
 /// Manifests made from the in-repo corpus templates by varying name and version.
 fn generate(root: &Path) -> Vec<String> {
-    let mut templates = Vec::new();
-    for manifest in rskill::corpus::discover(&root.join("rskills")).expect("corpus") {
-        templates.push(std::fs::read_to_string(manifest).expect("read manifest"));
-    }
-    (0..MANIFESTS)
-        .map(|i| {
-            let t = &templates[i % templates.len()];
-            let mut out = String::with_capacity(t.len() + 64);
-            for line in t.lines() {
-                if let Some(rest) = line.strip_prefix("name: ") {
-                    out.push_str(&format!("name: {rest}-g{i}"));
-                } else if line.starts_with("version: ") {
-                    out.push_str(&format!("version: {}.{}.{}", i % 7, i % 13, i));
-                } else {
-                    out.push_str(line);
-                }
-                out.push('\n');
-            }
-            out
-        })
-        .collect()
+    let templates: Vec<String> = rskill::corpus::discover(&root.join("rskills"))
+        .expect("corpus")
+        .into_iter()
+        .map(|manifest| std::fs::read_to_string(manifest).expect("read manifest"))
+        .collect();
+    manifest_variants::variants(&templates, MANIFESTS)
 }
 
 /// Wall time of the whole `rskill validate rskills/` process (startup included).

@@ -9,6 +9,8 @@
 //! documents, and on the benchmark's manifests. The corpus and the benchmark manifests
 //! must also actually take the fast path: a fast path real manifests miss is dead code.
 
+mod manifest_variants;
+
 use std::any::Any;
 use std::panic;
 use std::path::{Path, PathBuf};
@@ -1632,26 +1634,10 @@ fn generated_documents_keep_the_contract() {
 // 4. The benchmark's generated manifests
 // ---------------------------------------------------------------------------------
 
-/// Manifests derived from the corpus as `benches/validate.rs` (`generate`) does.
+/// Manifests derived from the corpus exactly as `benches/validate.rs` makes them.
 fn bench_manifests(count: usize) -> Vec<String> {
     let templates: Vec<String> = corpus().into_iter().map(|(_, t)| t).collect();
-    (0..count)
-        .map(|i| {
-            let t = &templates[i % templates.len()];
-            let mut out = String::with_capacity(t.len() + 64);
-            for line in t.lines() {
-                if let Some(rest) = line.strip_prefix("name: ") {
-                    out.push_str(&format!("name: {rest}-g{i}"));
-                } else if line.starts_with("version: ") {
-                    out.push_str(&format!("version: {}.{}.{}", i % 7, i % 13, i));
-                } else {
-                    out.push_str(line);
-                }
-                out.push('\n');
-            }
-            out
-        })
-        .collect()
+    manifest_variants::variants(&templates, count)
 }
 
 #[test]

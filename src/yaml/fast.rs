@@ -192,7 +192,7 @@ impl<'a> Loader<'a> {
                 self.line += 1;
                 Some(Value::String(text))
             }
-            b'-' | b'?' | b':' if second.is_none_or(|c| c == b' ') => None,
+            b'-' if second.is_none_or(|c| c == b' ') => None,
             b'?' | b':' | b',' | b']' | b'}' | b'&' | b'*' | b'!' | b'%' | b'@' | b'`' => None,
             _ => {
                 self.node(depth)?;
@@ -512,7 +512,7 @@ fn flow_plain<'l>(line: &'l str, pos: &mut usize) -> Option<&'l str> {
     let start = *pos;
     let first = *b.get(start)?;
     let second = b.get(start + 1).copied();
-    if matches!(first, b'-' | b'?' | b':') && second.is_none_or(|c| c == b' ') {
+    if first == b'-' && second.is_none_or(|c| c == b' ') {
         return None;
     }
     if matches!(
