@@ -3,6 +3,7 @@
 //! The library holds every concern; the binaries (`rskill`, and those under `tools/`)
 //! are thin command-line fronts over it.
 
+pub mod agent_skill;
 pub mod card;
 pub mod cli;
 pub mod corpus;
@@ -23,6 +24,7 @@ pub mod schema;
 pub mod search;
 pub mod seed;
 pub mod skill;
+pub mod skill_file;
 pub mod smoke;
 pub mod string_enum;
 pub mod tags;

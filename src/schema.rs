@@ -1,6 +1,7 @@
-//! The manifest's JSON Schema (`schemas/rskill.schema.json`), embedded in the binary
-//! and compiled once per process, and the translation of its errors into messages
-//! that name the field and the rule in the author's terms.
+//! The JSON Schemas rskill checks documents against, embedded in the binary and
+//! compiled once per process: the manifest (`schemas/rskill.schema.json`) and the
+//! benchmark result files (`schemas/rskill-eval.schema.json`); and the translation of
+//! their errors into messages that name the field and the rule in the author's terms.
 
 use std::sync::OnceLock;
 
@@ -10,39 +11,58 @@ use serde_json::Value;
 
 use crate::diagnostic::Violation;
 
-/// The schema text, as shipped.
+/// The manifest schema text, as shipped.
 pub const SCHEMA_JSON: &str = include_str!("../schemas/rskill.schema.json");
+/// The schema of `eval/*.json` benchmark result files, as shipped.
+pub const EVAL_SCHEMA_JSON: &str = include_str!("../schemas/rskill-eval.schema.json");
 
 struct Compiled {
     schema: Value,
     validator: Validator,
 }
 
-fn compiled() -> &'static Compiled {
-    static COMPILED: OnceLock<Compiled> = OnceLock::new();
-    COMPILED.get_or_init(|| {
-        let schema: Value = serde_json::from_str(SCHEMA_JSON).expect("embedded schema is JSON");
+impl Compiled {
+    fn new(text: &str) -> Compiled {
+        let schema: Value = serde_json::from_str(text).expect("embedded schema is JSON");
         let validator = jsonschema::draft202012::new(&schema).expect("embedded schema compiles");
         Compiled { schema, validator }
-    })
+    }
+
+    fn check(&self, instance: &Value) -> Vec<Violation> {
+        if self.validator.is_valid(instance) {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for err in self.validator.iter_errors(instance) {
+            translate(&self.schema, &err, &mut out);
+        }
+        out
+    }
 }
 
-/// The parsed schema document.
+fn compiled() -> &'static Compiled {
+    static COMPILED: OnceLock<Compiled> = OnceLock::new();
+    COMPILED.get_or_init(|| Compiled::new(SCHEMA_JSON))
+}
+
+fn compiled_eval() -> &'static Compiled {
+    static COMPILED: OnceLock<Compiled> = OnceLock::new();
+    COMPILED.get_or_init(|| Compiled::new(EVAL_SCHEMA_JSON))
+}
+
+/// The parsed manifest schema document.
 pub fn schema() -> &'static Value {
     &compiled().schema
 }
 
 /// Checks a manifest document against the schema; every error becomes a violation.
 pub fn check(instance: &Value) -> Vec<Violation> {
-    let c = compiled();
-    if c.validator.is_valid(instance) {
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    for err in c.validator.iter_errors(instance) {
-        translate(&c.schema, &err, &mut out);
-    }
-    out
+    compiled().check(instance)
+}
+
+/// Checks a benchmark result file (`eval/*.json`) against its schema.
+pub fn check_eval_result(instance: &Value) -> Vec<Violation> {
+    compiled_eval().check(instance)
 }
 
 fn translate(schema: &Value, err: &ValidationError<'_>, out: &mut Vec<Violation>) {
@@ -59,7 +79,7 @@ fn translate(schema: &Value, err: &ValidationError<'_>, out: &mut Vec<Violation>
                 } else if !allowed.is_empty() && allowed.len() <= 12 {
                     msg.push_str(&format!("; allowed keys: {}", allowed.join(", ")));
                 } else if !allowed.is_empty() {
-                    msg.push_str(" (not a field of this format; see schemas/rskill.schema.json)");
+                    msg.push_str(" (not a field of this format; see schemas/)");
                 }
                 let child = format!("{pointer}/{}", crate::yaml::escape_pointer(key));
                 out.push(Violation::at(child, rule.clone(), msg));
@@ -270,6 +290,11 @@ mod tests {
             schema()["$schema"],
             json!("https://json-schema.org/draft/2020-12/schema")
         );
+    }
+
+    #[test]
+    fn embedded_eval_schema_compiles() {
+        assert!(check_eval_result(&json!({})).len() >= 3);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::corpus::{CARD_FILE, SKILL_MD_FILE, skill_dir};
 use crate::diagnostic::Violation;
 use crate::manifest::Manifest;
+use crate::skill_file::SkillFileError;
 use crate::{card, tags, validate};
 
 /// A finding, with the file it is about.
@@ -33,7 +34,10 @@ pub struct SkillReport {
     pub path: PathBuf,
     pub name: Option<String>,
     pub manifest: Option<Manifest>,
+    /// Errors: the skill is invalid while there is any.
     pub findings: Vec<Finding>,
+    /// Worth a look, but not wrong (a result file disagreeing with `benchmarks`).
+    pub warnings: Vec<Finding>,
 }
 
 impl SkillReport {
@@ -61,11 +65,13 @@ pub fn check(manifest_path: &Path, opts: CheckOptions) -> SkillReport {
         })
         .collect();
     let manifest = result.manifest;
+    let mut warnings = Vec::new();
     if !opts.manifest_only
         && let Some(m) = &manifest
     {
         let dir = skill_dir(manifest_path);
-        findings.extend(directory_checks(&dir, manifest_path, m));
+        findings.extend(directory_checks(&dir, manifest_path, m, &mut warnings));
+        eval_checks(&dir, m, &mut findings, &mut warnings);
         locate_manifest_findings(manifest_path, &mut findings);
     }
     SkillReport {
@@ -73,14 +79,21 @@ pub fn check(manifest_path: &Path, opts: CheckOptions) -> SkillReport {
         name: result.name,
         manifest,
         findings,
+        warnings,
     }
 }
 
-fn directory_checks(dir: &Path, manifest_path: &Path, m: &Manifest) -> Vec<Finding> {
+fn directory_checks(
+    dir: &Path,
+    manifest_path: &Path,
+    m: &Manifest,
+    warnings: &mut Vec<Finding>,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let card_path = dir.join(CARD_FILE);
-    let card_text = read_text(&card_path, &mut out);
-    for v in card::documentation_checks(card_text.as_deref(), m) {
+    let card_text = read_text(dir, &card_path, &mut out);
+    let read_delegate = |target: &str| read_delegated_card(dir, target);
+    for v in card::documentation_checks(card_text.as_deref(), m, &read_delegate) {
         // Findings about manifest fields belong to the manifest file.
         let file: &Path = if v.pointer.is_empty() {
             &card_path
@@ -95,26 +108,44 @@ fn directory_checks(dir: &Path, manifest_path: &Path, m: &Manifest) -> Vec<Findi
     if let Some(text) = &card_text
         && let Ok(meta) = card::split(text).and_then(|c| card::metadata(&c))
     {
-        for v in tags::drift(&meta, m).violations() {
-            out.push(Finding {
+        let drift = tags::drift(&meta, m);
+        let untagged = drift.is_untagged(&meta);
+        for v in drift.violations() {
+            let finding = Finding {
                 file: card_path.clone(),
                 violation: v,
-            });
+            };
+            if untagged {
+                warnings.push(finding);
+            } else {
+                out.push(finding);
+            }
         }
     }
     let skill_md = dir.join(SKILL_MD_FILE);
-    if skill_md.exists()
-        && let Some(text) = read_text(&skill_md, &mut out)
-    {
-        for v in card::skill_md_checks(&text) {
+    if let Some(text) = read_text(dir, &skill_md, &mut out) {
+        let folder = crate::agent_skill::folder_name(dir);
+        for v in crate::agent_skill::skill_md_checks(&text, folder.as_deref()) {
             out.push(Finding {
                 file: skill_md.clone(),
                 violation: v,
             });
         }
     }
-    eval_checks(dir, m, &mut out);
     out
+}
+
+/// The README a stub card delegates to: `target` relative to the skill folder, a
+/// regular file inside the corpus (the skill folder's parent), as text.
+fn read_delegated_card(dir: &Path, target: &str) -> Result<String, String> {
+    let real_dir = std::fs::canonicalize(dir).map_err(|e| format!("cannot be read: {e}"))?;
+    let corpus = real_dir.parent().unwrap_or(&real_dir);
+    let path = real_dir.join(target);
+    match crate::skill_file::read_text(corpus, &path, crate::skill_file::MAX_TEXT_BYTES) {
+        Ok(Some(text)) => Ok(text),
+        Ok(None) => Err("does not exist".into()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Puts line:column on findings about manifest fields that the card checks raised.
@@ -125,7 +156,10 @@ fn locate_manifest_findings(manifest_path: &Path, findings: &mut [Finding]) {
     if !findings.iter().any(needs) {
         return;
     }
-    let Ok(text) = std::fs::read_to_string(manifest_path) else {
+    let folder = skill_dir(manifest_path);
+    let Ok(Some(text)) =
+        crate::skill_file::read_text(&folder, manifest_path, validate::MAX_MANIFEST_BYTES)
+    else {
         return;
     };
     let Ok((_, positions)) = crate::yaml::load(&text, true) else {
@@ -138,8 +172,10 @@ fn locate_manifest_findings(manifest_path: &Path, findings: &mut [Finding]) {
     }
 }
 
-fn read_text(path: &Path, out: &mut Vec<Finding>) -> Option<String> {
-    match std::fs::read(path) {
+/// A text file of the skill folder, read under [`crate::skill_file`]'s rules; what
+/// cannot be read becomes a finding. `None` when absent or unreadable.
+fn read_text(dir: &Path, path: &Path, out: &mut Vec<Finding>) -> Option<String> {
+    match crate::skill_file::read(dir, path, crate::skill_file::MAX_TEXT_BYTES) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => Some(t),
             Err(_) => {
@@ -150,84 +186,92 @@ fn read_text(path: &Path, out: &mut Vec<Finding>) -> Option<String> {
                 None
             }
         },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(SkillFileError::Missing) => None,
         Err(e) => {
             out.push(Finding {
                 file: path.to_path_buf(),
-                violation: Violation::file("file", format!("cannot read: {e}")),
+                violation: Violation::file(e.rule(), e.to_string()),
             });
             None
         }
     }
 }
 
-/// `eval/*.json` files are JSON objects; a file naming a `benchmark` reports the same
-/// `value` as the manifest; every manifest benchmark has its result file.
-fn eval_checks(dir: &Path, m: &Manifest, out: &mut Vec<Finding>) {
+/// Benchmark result files (`eval/*.json`): each is a regular JSON file of the result
+/// format (schema `schemas/rskill-eval.schema.json`), an error otherwise. Their stems
+/// need not match `benchmarks` keys (suite and scene files exist), nor every key a
+/// file; where a stem matches a key, a different `results.avg_success_rate` is a
+/// warning.
+fn eval_checks(dir: &Path, m: &Manifest, errors: &mut Vec<Finding>, warnings: &mut Vec<Finding>) {
     let eval_dir = dir.join("eval");
-    let mut covered: Vec<String> = Vec::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&eval_dir)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "json"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    for path in files {
-        let mut fail = |msg: String| {
-            out.push(Finding {
-                file: path.clone(),
-                violation: Violation::file("eval", msg),
-            })
-        };
-        let parsed = std::fs::read(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|b| serde_json::from_slice::<Value>(&b).map_err(|e| e.to_string()));
-        let obj = match parsed {
-            Ok(Value::Object(o)) => o,
-            Ok(_) => {
-                fail("must be a JSON object".into());
-                continue;
-            }
-            Err(e) => {
-                fail(format!("is not valid JSON: {e}"));
-                continue;
-            }
-        };
-        let Some(bench) = obj.get("benchmark").and_then(Value::as_str) else {
-            continue;
-        };
-        covered.push(bench.to_string());
-        match (
-            m.benchmarks.get(bench),
-            obj.get("value").and_then(Value::as_f64),
-        ) {
-            (None, _) => fail(format!(
-                "reports benchmark `{bench}`, which the manifest's `benchmarks` does not list"
-            )),
-            (Some(_), None) => fail(format!(
-                "reports benchmark `{bench}` without a numeric `value`"
-            )),
-            (Some(want), Some(got)) if (want - got).abs() > 1e-9 => fail(format!(
-                "reports {got} for `{bench}` but the manifest says {want}"
-            )),
-            _ => {}
+    match crate::skill_file::resolve_inside(dir, &eval_dir) {
+        Ok(_) => {}
+        Err(SkillFileError::Missing) => return,
+        Err(e) => {
+            errors.push(Finding {
+                file: eval_dir,
+                violation: Violation::file(e.rule(), e.to_string()),
+            });
+            return;
         }
     }
-    for bench in m.benchmarks.keys() {
-        if !covered.contains(bench) {
-            let mut v = Violation::at(
-                format!("/benchmarks/{bench}"),
-                "eval",
-                format!("has no result file eval/{bench}.json (with \"benchmark\": \"{bench}\")"),
-            );
-            v.rule = "eval".into();
-            out.push(Finding {
-                file: dir.join(crate::corpus::MANIFEST_FILE),
-                violation: v,
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&eval_dir) {
+        Ok(rd) => rd
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect(),
+        Err(e) => {
+            errors.push(Finding {
+                file: eval_dir,
+                violation: Violation::file("file", format!("cannot list: {e}")),
             });
+            return;
+        }
+    };
+    files.sort();
+    for path in files {
+        let finding = |violation: Violation| Finding {
+            file: path.clone(),
+            violation,
+        };
+        let bytes = match crate::skill_file::read(dir, &path, crate::skill_file::MAX_TEXT_BYTES) {
+            Ok(b) => b,
+            Err(e) => {
+                errors.push(finding(Violation::file(e.rule(), e.to_string())));
+                continue;
+            }
+        };
+        let value: Value = match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                let mut v = Violation::file("json", format!("is not valid JSON: {e}"));
+                v.line = Some(e.line());
+                v.column = Some(e.column());
+                errors.push(finding(v));
+                continue;
+            }
+        };
+        let violations = crate::schema::check_eval_result(&value);
+        if !violations.is_empty() {
+            errors.extend(violations.into_iter().map(finding));
+            continue;
+        }
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let reported = value
+            .pointer("/results/avg_success_rate")
+            .and_then(Value::as_f64);
+        if let (Some(&want), Some(got)) = (m.benchmarks.get(&stem), reported)
+            && (want - got).abs() > 1e-9
+        {
+            warnings.push(finding(Violation::at(
+                "/results/avg_success_rate",
+                "eval/agreement",
+                format!("is {got}, but the manifest's benchmarks.{stem} is {want}"),
+            )));
         }
     }
 }

@@ -81,6 +81,14 @@ impl TagDrift {
         *self == TagDrift::default()
     }
 
+    /// The card was never tagged: no reserved tag at all, and license metadata that
+    /// agrees or is absent. Such a card is not wrong, only not yet ready to publish
+    /// (catalogs written without rskill look like this).
+    pub fn is_untagged(&self, meta: &serde_json::Map<String, Value>) -> bool {
+        card::tags(meta).iter().all(|t| !is_reserved(t))
+            && (self.license.is_none() || !meta.contains_key("license"))
+    }
+
     /// One finding per kind of drift.
     pub fn violations(&self) -> Vec<Violation> {
         let mut out = Vec::new();

@@ -3,13 +3,13 @@
 //! The fast path (a valid manifest) loads the YAML once without a position index;
 //! only a manifest with findings is loaded again to put line:column on each one.
 
-use std::io::Read;
 use std::path::Path;
 
 use serde_json::Value;
 
 use crate::diagnostic::Violation;
 use crate::manifest::Manifest;
+use crate::skill_file::SkillFileError;
 use crate::{rules, schema, yaml};
 
 /// Largest manifest accepted: a manifest is a few KiB; anything near this is not one.
@@ -47,29 +47,23 @@ pub fn check_file(path: &Path) -> ManifestCheck {
     }
 }
 
-/// Reads at most [`MAX_MANIFEST_BYTES`] (+1 to detect larger files) from `path`.
+/// Reads the manifest: a regular file inside its skill folder, at most
+/// [`MAX_MANIFEST_BYTES`] long (see [`crate::skill_file`]).
 fn read_manifest_bytes(path: &Path) -> Result<Vec<u8>, Box<Violation>> {
-    let cannot_read = |e: std::io::Error| {
-        Box::new(Violation::file(
-            "file",
-            format!("cannot read {}: {e}", path.display()),
-        ))
-    };
-    let file = std::fs::File::open(path).map_err(cannot_read)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_MANIFEST_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot_read)?;
-    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
-        return Err(Box::new(Violation::file(
-            "file",
-            format!(
+    let folder = crate::corpus::skill_dir(path);
+    crate::skill_file::read(&folder, path, MAX_MANIFEST_BYTES).map_err(|e| {
+        let message = match &e {
+            SkillFileError::TooLarge { .. } => format!(
                 "file is larger than {} KiB; a manifest is a few KiB of YAML",
                 MAX_MANIFEST_BYTES / 1024
             ),
-        )));
-    }
-    Ok(bytes)
+            SkillFileError::Missing | SkillFileError::Io(_) => {
+                format!("cannot read {}: {e}", path.display())
+            }
+            other => format!("{} {other}", path.display()),
+        };
+        Box::new(Violation::file(e.rule(), message))
+    })
 }
 
 /// Validates manifest bytes (UTF-8 YAML).

@@ -179,7 +179,7 @@ fn validate_json_card_findings_name_their_file() {
     let e = &v[0]["errors"][0];
     assert_eq!(e["rule"], "card/missing");
     assert_eq!(e["file"], format!("{SKILL}/README.md"));
-    assert_eq!(e["field"], "");
+    assert_eq!(e["field"], "readme");
     assert_eq!(e["line"], Value::Null);
     // The manifest alone is fine.
     let o = rskill(&["validate", "--manifest-only", SKILL], tmp.path());
@@ -386,6 +386,51 @@ fn tags_write_fixes_keeps_the_body_and_is_idempotent() {
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     let o = rskill(&["validate", SKILL], tmp.path());
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+}
+
+#[test]
+fn tags_write_generates_a_missing_skill_md_deterministically() {
+    let (tmp, dir) = copy();
+    let skill_md = dir.join("SKILL.md");
+    std::fs::remove_file(&skill_md).unwrap();
+    let o = rskill(&["tags", "--write", SKILL], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(
+        stdout(&o).contains(&format!("wrote {SKILL}/SKILL.md")),
+        "{}",
+        show(&o)
+    );
+    let first = std::fs::read(&skill_md).unwrap();
+    let text = String::from_utf8(first.clone()).unwrap();
+    assert!(
+        text.starts_with(&format!("---\nname: \"{SKILL}\"\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains("rskill-project/rskill-smolvla-franka-pick-cube"),
+        "{text}"
+    );
+    // It passes the checks it is held to, and validation stays green.
+    let o = rskill(&["validate", SKILL], tmp.path());
+    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    // The same manifest gives the same bytes; an existing SKILL.md is never touched.
+    std::fs::remove_file(&skill_md).unwrap();
+    rskill(&["tags", "--write", SKILL], tmp.path());
+    assert_eq!(std::fs::read(&skill_md).unwrap(), first);
+    std::fs::write(&skill_md, "---\nname: x\n---\nmine\n").unwrap();
+    let o = rskill(&["tags", "--write", SKILL], tmp.path());
+    assert!(!stdout(&o).contains("SKILL.md"), "{}", show(&o));
+    assert_eq!(
+        std::fs::read_to_string(&skill_md).unwrap(),
+        "---\nname: x\n---\nmine\n"
+    );
+    // A folder whose name cannot be a skill name gets no SKILL.md, and says why.
+    let bad = tmp.path().join("Bad_Folder");
+    std::fs::rename(&dir, &bad).unwrap();
+    std::fs::remove_file(bad.join("SKILL.md")).unwrap();
+    let o = rskill(&["tags", "--write", "Bad_Folder"], tmp.path());
+    assert!(stderr(&o).contains("rename the folder"), "{}", show(&o));
+    assert!(!bad.join("SKILL.md").exists());
 }
 
 #[test]

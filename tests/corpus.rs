@@ -278,36 +278,51 @@ fn readme_missing() {
 
 #[test]
 fn readme_under_200_characters() {
+    // The whole README counts (stripped), front matter included.
     let c = Copy::new();
-    let text = c.read("README.md");
-    let card = rskill::card::split(&text).unwrap();
-    let fm = card.front_matter.unwrap();
-    let body = "\n# Upstream\n## Robots\n## Sensors\n## Manifest\n## License\nShort.\n";
-    c.write("README.md", &format!("---\n{fm}---\n{body}"));
+    let body = "# Upstream\n## Robots\n## Sensors\n## Manifest\n## License\nShort.";
+    c.write("README.md", &format!("\n{body}\n\n"));
     let r = c.check();
-    find(&r, "card/length", &c.path("README.md"), "at least 200");
+    let f = find(&r, "card/length", &c.path("README.md"), "at least 200");
+    assert_eq!(f.violation.field, "readme.body");
+    // An untagged card is only warned about.
     assert_eq!(rules(&r), vec!["card/length"], "{}", render_all(&r));
 
-    // Exactly at the bound: 200 characters of body text pass.
-    let filler = "x".repeat(200 - body.trim().chars().count() - 1);
-    c.write(
-        "README.md",
-        &format!("---\n{fm}---\n{}\n{filler}\n", body.trim()),
-    );
+    // Exactly at the bound: 200 characters of text pass.
+    let filler = "x".repeat(200 - body.chars().count() - 1);
+    c.write("README.md", &format!("  {body}\n{filler}\n  "));
     let r = c.check();
     assert!(r.is_valid(), "{}", render_all(&r));
 }
 
 #[test]
 fn each_missing_required_heading() {
-    let sections: [(&str, &[&str]); 5] = [
-        ("upstream model", &["upstream"]),
-        ("supported robots / embodiments", &["robot", "embodiment"]),
-        ("sensors / observation contract", &["sensor", "observation"]),
-        ("manifest summary", &["manifest"]),
-        ("license", &["license", "licence"]),
+    let sections: [(&str, &str, &[&str]); 5] = [
+        (
+            "upstream",
+            "upstream model",
+            &[
+                "upstream",
+                "model",
+                "training",
+                "provenance",
+                "architecture",
+            ],
+        ),
+        (
+            "robots",
+            "supported robots / embodiments",
+            &["robot", "embodiment", "supported"],
+        ),
+        (
+            "sensors",
+            "sensors / observation contract",
+            &["sensor", "observation", "input"],
+        ),
+        ("manifest", "manifest summary", &["manifest"]),
+        ("license", "license", &["license"]),
     ];
-    for (what, words) in sections {
+    for (label, what, words) in sections {
         let c = Copy::new();
         let text = c.read("README.md");
         let card = rskill::card::split(&text).unwrap();
@@ -329,6 +344,7 @@ fn each_missing_required_heading() {
         let r = c.check();
         let f = find(&r, "card/section", &c.path("README.md"), what);
         assert!(f.violation.message.contains(words[0]), "{}", f.render());
+        assert_eq!(f.violation.field, format!("readme.section.{label}"));
         assert_eq!(rules(&r), vec!["card/section"], "{what}:{}", render_all(&r));
     }
 }
@@ -344,17 +360,23 @@ fn headings_inside_code_fences_do_not_count() {
 #[test]
 fn each_placeholder_sentinel_in_the_card() {
     let sentinels = rskill::card::PLACEHOLDER_SENTINELS;
-    for s in [
-        "TODO:",
-        "FIXME:",
-        "TBD:",
-        "<fill-in>",
-        "TEMPLATE_ORG",
-        "REPLACE_ME",
-        "lorem ipsum",
-    ] {
-        assert!(sentinels.contains(&s), "{s} is a sentinel");
-    }
+    assert_eq!(
+        sentinels,
+        [
+            "TEMPLATE_ORG",
+            "TEMPLATE_ID",
+            "TODO:",
+            "<TODO>",
+            "FIXME:",
+            "<FIXME>",
+            "<fill-in>",
+            "<your-org>",
+            "<your-skill>",
+            "TBD:",
+            "XXX:",
+        ],
+        "the spec's list, exactly"
+    );
     for s in sentinels {
         let c = Copy::new();
         let mut text = c.read("README.md");
@@ -364,6 +386,7 @@ fn each_placeholder_sentinel_in_the_card() {
         let r = c.check();
         let f = find(&r, "card/placeholder", &c.path("README.md"), s);
         assert_eq!(f.violation.line, Some(line), "{s}: {}", f.render());
+        assert_eq!(f.violation.field, "readme.placeholder");
         assert!(
             f.violation.message.contains(&format!("line {line}")),
             "{}",
@@ -379,20 +402,18 @@ fn each_placeholder_sentinel_in_the_card() {
 }
 
 #[test]
-fn placeholder_in_the_description() {
+fn placeholder_words_elsewhere_are_not_placeholders() {
+    // Only the spec's sentinels count: ordinary words and the description are free.
     let c = Copy::new();
     c.edit_manifest(|m| {
         m["description"] =
             json!("SmolVLA policy that picks a cube on a Franka Panda. TODO: add eval.")
     });
+    let mut text = c.read("README.md");
+    text.push_str("\nA todo list, a lorem ipsum paragraph and REPLACE_ME are fine here.\n");
+    c.write("README.md", &text);
     let r = c.check();
-    let f = find(&r, "card/placeholder", &c.path("rskill.yaml"), "TODO:");
-    assert_eq!(f.violation.field, "description");
-    assert!(
-        f.violation.line.is_some(),
-        "located in the manifest: {}",
-        f.render()
-    );
+    assert!(r.is_valid(), "{}", render_all(&r));
 }
 
 #[test]
@@ -406,7 +427,7 @@ fn description_too_short() {
         &c.path("rskill.yaml"),
         "at least 30",
     );
-    assert_eq!(f.violation.field, "description");
+    assert_eq!(f.violation.field, "manifest.description");
     assert!(f.violation.line.is_some());
     assert_eq!(rules(&r), vec!["card/description"], "{}", render_all(&r));
 
@@ -419,16 +440,33 @@ fn description_too_short() {
 
 #[test]
 fn description_that_is_scaffold_text() {
-    for d in [
-        "A short description of the skill, long enough to pass the length check.",
-        "Describe your skill here: what it does and on which robot it runs.",
-        "My new skill that picks up cubes with a robot arm on a table.",
+    for (d, marker) in [
+        (
+            "Scaffold template generated by rskill new: picks a cube on a robot arm.",
+            "Scaffold template generated by",
+        ),
+        (
+            "Edit this description to say what the skill does and on which robot.",
+            "Edit this description",
+        ),
     ] {
         let c = Copy::new();
         c.edit_manifest(|m| m["description"] = json!(d));
         let r = c.check();
-        let f = find(&r, "card/description", &c.path("rskill.yaml"), "scaffold");
-        assert_eq!(f.violation.field, "description");
+        let f = find(&r, "card/description", &c.path("rskill.yaml"), marker);
+        assert_eq!(f.violation.field, "manifest.description");
+        assert!(f.violation.line.is_some(), "{}", f.render());
+    }
+}
+
+#[test]
+fn template_repos_in_weights_uri_or_source_repo() {
+    for field in ["weights_uri", "source_repo"] {
+        let c = Copy::new();
+        c.edit_manifest(|m| m[field] = json!("hf://TEMPLATE_ORG/TEMPLATE_ID"));
+        let r = c.check();
+        let f = find(&r, "card/template", &c.path("rskill.yaml"), "TEMPLATE");
+        assert_eq!(f.violation.field, format!("manifest.{field}"));
     }
 }
 
@@ -442,7 +480,10 @@ fn neither_paper_url_nor_source_repo() {
     });
     let r = c.check();
     let f = find(&r, "card/provenance", &c.path("rskill.yaml"), "paper_url");
-    assert_eq!(f.violation.field, "paper_url, source_repo");
+    assert_eq!(
+        f.violation.field,
+        "manifest.paper_url, manifest.source_repo"
+    );
     assert_eq!(rules(&r), vec!["card/provenance"], "{}", render_all(&r));
 
     for keep in ["paper_url", "source_repo"] {
@@ -574,50 +615,168 @@ fn license_metadata_disagreeing() {
     assert!(r.is_valid(), "{}", render_all(&r));
 }
 
+/// The warning with this rule about this file, whose message contains `needle`.
+fn find_warning<'a>(r: &'a SkillReport, rule: &str, file: &Path, needle: &str) -> &'a Finding {
+    r.warnings
+        .iter()
+        .find(|f| {
+            f.violation.rule == rule && f.file == file && f.violation.message.contains(needle)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no [{rule}] warning on {} containing {needle:?}; warnings: {:?}",
+                file.display(),
+                r.warnings
+            )
+        })
+}
+
 #[test]
-fn eval_value_mismatch_and_missing_results() {
+fn eval_result_disagreeing_with_the_manifest_is_a_warning() {
     let eval = "eval/maniskill3_panda.json";
-    let c = Copy::new();
-    c.replace(eval, "\"value\": 0.78", "\"value\": 0.5");
-    let r = c.check();
-    let f = find(&r, "eval", &c.path(eval), "0.5");
-    assert!(f.violation.message.contains("0.78"), "{}", f.render());
-    assert_eq!(rules(&r), vec!["eval"], "{}", render_all(&r));
-
-    let c = Copy::new();
-    std::fs::remove_file(c.path(eval)).unwrap();
-    let r = c.check();
-    let f = find(
-        &r,
-        "eval",
-        &c.path("rskill.yaml"),
-        "eval/maniskill3_panda.json",
-    );
-    assert_eq!(f.violation.field, "benchmarks.maniskill3_panda");
-
     let c = Copy::new();
     c.replace(
         eval,
-        "\"benchmark\": \"maniskill3_panda\"",
-        "\"benchmark\": \"libero_10\"",
+        "\"avg_success_rate\": 0.78",
+        "\"avg_success_rate\": 0.5",
     );
     let r = c.check();
-    find(&r, "eval", &c.path(eval), "does not list");
+    assert!(r.is_valid(), "a warning, not an error: {}", render_all(&r));
+    let w = find_warning(&r, "eval/agreement", &c.path(eval), "0.5");
+    assert!(w.violation.message.contains("0.78"), "{}", w.render());
+    assert_eq!(w.violation.field, "results.avg_success_rate");
+}
+
+#[test]
+fn eval_files_and_benchmark_keys_need_not_pair() {
+    // A key without a file.
+    let c = Copy::new();
+    std::fs::remove_file(c.path("eval/maniskill3_panda.json")).unwrap();
+    let r = c.check();
+    assert!(r.is_valid() && r.warnings.is_empty(), "{}", render_all(&r));
+    // Suite and scene files whose stems match no key.
+    let c = Copy::new();
+    let result = c.read("eval/maniskill3_panda.json");
+    c.write("eval/maniskill.json", &result);
+    c.write("eval/scene_lab_bench.json", &result);
+    let r = c.check();
+    assert!(r.is_valid() && r.warnings.is_empty(), "{}", render_all(&r));
+}
+
+#[test]
+fn malformed_result_files_name_file_path_and_rule() {
+    let eval = "eval/maniskill3_panda.json";
+    let edit = |f: &dyn Fn(&mut Value)| {
+        let c = Copy::new();
+        let mut v: Value = serde_json::from_str(&c.read(eval)).unwrap();
+        f(&mut v);
+        c.write(eval, &serde_json::to_string_pretty(&v).unwrap());
+        let r = c.check();
+        (c, r)
+    };
+    /// What the case breaks, how, and the field, rule and message text expected.
+    type Case = (
+        &'static str,
+        Box<dyn Fn(&mut Value)>,
+        &'static str,
+        &'static str,
+        &'static str,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "missing source",
+            Box::new(|v| {
+                v.as_object_mut().unwrap().remove("source");
+            }),
+            "source",
+            "schema/required",
+            "required",
+        ),
+        (
+            "missing source.evaluated_by",
+            Box::new(|v| {
+                v["source"].as_object_mut().unwrap().remove("evaluated_by");
+            }),
+            "source.evaluated_by",
+            "schema/required",
+            "required",
+        ),
+        (
+            "reproduced_locally of the wrong type",
+            Box::new(|v| v["source"]["reproduced_locally"] = json!("yes")),
+            "source.reproduced_locally",
+            "schema/type",
+            "expected boolean",
+        ),
+        (
+            "benchmark.robot missing",
+            Box::new(|v| {
+                v["benchmark"].as_object_mut().unwrap().remove("robot");
+            }),
+            "benchmark.robot",
+            "schema/required",
+            "required",
+        ),
+        (
+            "results not an object",
+            Box::new(|v| v["results"] = json!([0.78])),
+            "results",
+            "schema/type",
+            "expected object",
+        ),
+        (
+            "trace_id in upper case",
+            Box::new(|v| v["trace_id"] = json!("0123456789ABCDEF0123456789ABCDEF")),
+            "trace_id",
+            "schema/pattern",
+            "pattern",
+        ),
+        (
+            "trace_id too short",
+            Box::new(|v| v["trace_id"] = json!("abc123")),
+            "trace_id",
+            "schema/pattern",
+            "pattern",
+        ),
+        (
+            "reproduction_cli a number",
+            Box::new(|v| v["source"]["reproduction_cli"] = json!(3)),
+            "source.reproduction_cli",
+            "schema/type",
+            "expected",
+        ),
+    ];
+    for (what, f, field, rule, needle) in cases {
+        let (c, r) = edit(&*f);
+        let found = find(&r, rule, &c.path(eval), needle);
+        assert_eq!(found.violation.field, field, "{what}: {}", found.render());
+        assert!(!r.is_valid(), "{what}");
+    }
+    // Extra keys at every level are accepted; a null trace_id too.
+    let (_, r) = edit(&|v| {
+        v["extra"] = json!(1);
+        v["source"]["extra"] = json!({"a": 1});
+        v["benchmark"]["extra"] = json!(null);
+        v["trace_id"] = Value::Null;
+    });
+    assert!(r.is_valid(), "{}", render_all(&r));
 
     let c = Copy::new();
-    c.write("eval/notes.json", "{not json");
+    c.write("eval/notes.json", "{\n  \"source\": nope\n}");
     let r = c.check();
-    find(&r, "eval", &c.path("eval/notes.json"), "not valid JSON");
+    let f = find(&r, "json", &c.path("eval/notes.json"), "not valid JSON");
+    assert_eq!(f.violation.line, Some(2), "{}", f.render());
+    assert!(f.violation.column.is_some());
 
     let c = Copy::new();
     c.write("eval/list.json", "[1, 2]");
     let r = c.check();
-    find(&r, "eval", &c.path("eval/list.json"), "JSON object");
-
-    // Files that name no benchmark (notes, configs) are fine.
-    let c = Copy::new();
-    c.write("eval/config.json", "{\"seed\": 7}");
-    assert!(c.check().is_valid());
+    find(
+        &r,
+        "schema/type",
+        &c.path("eval/list.json"),
+        "expected object",
+    );
 }
 
 #[test]
@@ -630,17 +789,252 @@ fn skill_md_without_description() {
         .unwrap();
     c.replace("SKILL.md", &format!("{line}\n"), "");
     let r = c.check();
-    find(&r, "skill-md", &c.path("SKILL.md"), "`description`");
-    assert_eq!(rules(&r), vec!["skill-md"], "{}", render_all(&r));
+    let f = find(
+        &r,
+        "skill-md/description",
+        &c.path("SKILL.md"),
+        "`description`",
+    );
+    assert_eq!(f.violation.field, "skill_md.description");
+    assert_eq!(
+        rules(&r),
+        vec!["skill-md/description"],
+        "{}",
+        render_all(&r)
+    );
 
     let c = Copy::new();
     c.replace("SKILL.md", &format!("{line}\n"), "description: \"  \"\n");
-    find(&c.check(), "skill-md", &c.path("SKILL.md"), "`description`");
+    find(
+        &c.check(),
+        "skill-md/description",
+        &c.path("SKILL.md"),
+        "characters",
+    );
+
+    let c = Copy::new();
+    let long = "d".repeat(1025);
+    c.replace(
+        "SKILL.md",
+        &format!("{line}\n"),
+        &format!("description: {long}\n"),
+    );
+    find(
+        &c.check(),
+        "skill-md/description",
+        &c.path("SKILL.md"),
+        "1025",
+    );
 
     // SKILL.md is optional.
     let c = Copy::new();
     std::fs::remove_file(c.path("SKILL.md")).unwrap();
     assert!(c.check().is_valid());
+}
+
+#[test]
+fn skill_md_names() {
+    let name_line = format!("name: {SKILL}\n");
+    for (name, needle) in [
+        ("Smolvla-pick", "lowercase"),
+        ("-smolvla", "hyphen"),
+        ("smolvla-", "hyphen"),
+        ("smolvla--pick", "doubled hyphen"),
+        ("smolvla_pick", "lowercase letters, digits and hyphens"),
+        ("", "1 to 64"),
+        ("other-skill", "folder"),
+    ] {
+        let c = Copy::new();
+        c.replace("SKILL.md", &name_line, &format!("name: \"{name}\"\n"));
+        let r = c.check();
+        let f = find(&r, "skill-md/name", &c.path("SKILL.md"), needle);
+        assert_eq!(f.violation.field, "skill_md.name", "{name}");
+    }
+    let c = Copy::new();
+    c.replace(
+        "SKILL.md",
+        &name_line,
+        &format!("name: {}\n", "a".repeat(65)),
+    );
+    find(
+        &c.check(),
+        "skill-md/name",
+        &c.path("SKILL.md"),
+        "65 characters",
+    );
+
+    // compatibility is bounded; metadata is read leniently; extra keys are allowed.
+    let c = Copy::new();
+    c.replace(
+        "SKILL.md",
+        &name_line,
+        &format!("{name_line}compatibility: {}\n", "c".repeat(501)),
+    );
+    find(
+        &c.check(),
+        "skill-md/compatibility",
+        &c.path("SKILL.md"),
+        "501",
+    );
+    let c = Copy::new();
+    c.replace(
+        "SKILL.md",
+        &name_line,
+        &format!(
+            "{name_line}metadata:\n  nested: {{a: [1, 2]}}\n  flag: true\nallowed-tools: Bash Read\nx-extra: 1\n"
+        ),
+    );
+    let r = c.check();
+    assert!(r.is_valid(), "{}", render_all(&r));
+}
+
+#[test]
+fn readme_delegating_to_a_sibling() {
+    let (tmp, dir) = skill_copy(SKILL);
+    let sibling = tmp.path().join("sibling");
+    copy_dir(&dir, &sibling);
+    let stub = |target: &str| {
+        let text = std::fs::read_to_string(dir.join("README.md")).unwrap();
+        let card = rskill::card::split(&text).unwrap();
+        let head = &text[..text.len() - card.body.len()];
+        format!(
+            "{head}\n# Stub\n\n<!--  OPENRAL:rskill-readme-delegates-to :  {target}  -->\n\n{}\n",
+            "This skill shares its documentation with a sibling skill of the same family. "
+                .repeat(3)
+        )
+    };
+    let check = || skill::check(&dir.join("rskill.yaml"), Default::default());
+    // Sections come from the sibling's README.
+    std::fs::write(dir.join("README.md"), stub("../sibling/README.md")).unwrap();
+    let r = check();
+    assert!(r.is_valid(), "{}", render_all(&r));
+    // A sibling without a license section fails, naming the sibling.
+    let sib = std::fs::read_to_string(sibling.join("README.md")).unwrap();
+    std::fs::write(
+        sibling.join("README.md"),
+        sib.replace("## License", "## Terms"),
+    )
+    .unwrap();
+    let r = check();
+    let f = find(
+        &r,
+        "card/section",
+        &dir.join("README.md"),
+        "../sibling/README.md",
+    );
+    assert_eq!(f.violation.field, "readme.section.license");
+    // A missing target.
+    std::fs::write(dir.join("README.md"), stub("../nowhere/README.md")).unwrap();
+    let r = check();
+    let f = find(
+        &r,
+        "card/delegation",
+        &dir.join("README.md"),
+        "does not exist",
+    );
+    assert_eq!(f.violation.field, "readme.delegation");
+    // Single hop only.
+    std::fs::write(sibling.join("README.md"), stub("../sibling/README.md")).unwrap();
+    std::fs::write(dir.join("README.md"), stub("../sibling/README.md")).unwrap();
+    find(
+        &check(),
+        "card/delegation",
+        &dir.join("README.md"),
+        "single hop",
+    );
+    // A target outside the corpus, or not a regular file, is not read.
+    std::fs::write(
+        dir.join("README.md"),
+        stub("../../../../../../etc/hostname"),
+    )
+    .unwrap();
+    find(
+        &check(),
+        "card/delegation",
+        &dir.join("README.md"),
+        "outside",
+    );
+    // Placeholders in the stub still count.
+    std::fs::write(sibling.join("README.md"), &sib).unwrap();
+    let mut text = stub("../sibling/README.md");
+    text.push_str("TODO: say more\n");
+    std::fs::write(dir.join("README.md"), text).unwrap();
+    find(
+        &check(),
+        "card/placeholder",
+        &dir.join("README.md"),
+        "TODO:",
+    );
+}
+
+#[test]
+fn a_catalog_in_the_fields_format_validates() {
+    let catalog = repo_root().join("tests/fakes/catalog");
+    let skills = rskill::corpus::discover(&catalog).unwrap();
+    assert_eq!(skills.len(), 3);
+    for m in skills {
+        let r = skill::check(&m, Default::default());
+        assert!(r.is_valid(), "{}", render_all(&r));
+        // Untagged cards are not wrong: only warned about.
+        assert!(
+            r.warnings.iter().all(|w| w.violation.rule == "tags"),
+            "{:?}",
+            r.warnings
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn hostile_files_in_a_skill_folder_are_findings_not_hangs() {
+    // Run in a thread with a deadline: before the fix, the FIFO blocked the open forever
+    // and /dev/zero was read without end.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let c = Copy::new();
+        let link = |target: &str, rel: &str| {
+            let _ = std::fs::remove_file(c.path(rel));
+            std::os::unix::fs::symlink(target, c.path(rel)).unwrap();
+        };
+        link("/dev/zero", "README.md");
+        let fifo = c.path("SKILL.md");
+        std::fs::remove_file(&fifo).unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        link("/etc/hostname", "eval/maniskill3_panda.json");
+        c.write("eval/huge.json", &" ".repeat(2 << 20));
+        let r = c.check();
+        let _ = tx.send((render_all(&r), r.findings.clone(), c));
+    });
+    let (all, findings, c) = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("validation finished instead of hanging");
+    let has = |rule: &str, rel: &str, needle: &str| {
+        assert!(
+            findings.iter().any(|f| f.violation.rule == rule
+                && f.file == c.path(rel)
+                && f.violation.message.contains(needle)),
+            "[{rule}] {rel} {needle:?}:{all}"
+        )
+    };
+    has("file/outside", "README.md", "/dev/zero");
+    has("file/type", "SKILL.md", "FIFO");
+    has(
+        "file/outside",
+        "eval/maniskill3_panda.json",
+        "outside the skill folder",
+    );
+    has("file", "eval/huge.json", "larger than 1024 KiB");
+
+    // The manifest itself, as a link out of the folder or a FIFO.
+    let c = Copy::new();
+    std::fs::remove_file(c.path("rskill.yaml")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", c.path("rskill.yaml")).unwrap();
+    let r = c.check();
+    find(&r, "file/outside", &c.path("rskill.yaml"), "outside");
 }
 
 #[test]

@@ -89,9 +89,17 @@ pub fn plan(manifest_path: &Path, opts: &PublishOptions) -> Plan {
     let dir = skill_dir(manifest_path);
     let report = skill::check(manifest_path, CheckOptions::default());
     let mut blockers = Vec::new();
+    // An untagged card is only a warning to `validate`, but nothing is published
+    // without its reserved tags.
     let (tag_findings, other_findings): (Vec<&Finding>, Vec<&Finding>) = report
         .findings
         .iter()
+        .chain(
+            report
+                .warnings
+                .iter()
+                .filter(|w| w.violation.rule == "tags"),
+        )
         .partition(|f| f.violation.rule == "tags");
     if !other_findings.is_empty() {
         blockers.push(format!(

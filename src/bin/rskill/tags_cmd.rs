@@ -1,11 +1,13 @@
 //! `rskill tags PATH… --check | --write`: keep model-card reserved tags and license
-//! metadata in sync with the manifest. `--write` changes only the front matter.
+//! metadata in sync with the manifest. `--write` changes only the front matter, and
+//! generates a missing `SKILL.md` from the manifest.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use rskill::corpus::{CARD_FILE, skill_dir};
-use rskill::{card, tags, validate};
+use rskill::corpus::{CARD_FILE, SKILL_MD_FILE, skill_dir};
+use rskill::skill_file::{self, MAX_TEXT_BYTES};
+use rskill::{agent_skill, card, tags, validate};
 
 use rskill::cli::CliError;
 
@@ -17,7 +19,8 @@ pub struct Args {
     /// Exit 1 naming each card whose reserved tags or license drift from its manifest
     #[arg(long)]
     check: bool,
-    /// Rewrite the cards' front matter (the body stays byte-for-byte)
+    /// Rewrite the cards' front matter (the body stays byte-for-byte), and write a
+    /// SKILL.md generated from the manifest where there is none
     #[arg(long)]
     write: bool,
 }
@@ -27,8 +30,15 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     let mut failed = 0usize;
     let mut changed = 0usize;
     for manifest_path in &manifests {
-        let card_path = skill_dir(manifest_path).join(CARD_FILE);
-        let m = match validate::parse_valid(&read(manifest_path)?) {
+        let dir = skill_dir(manifest_path);
+        let card_path = dir.join(CARD_FILE);
+        let manifest_text =
+            skill_file::read_text(&dir, manifest_path, validate::MAX_MANIFEST_BYTES)
+                .map_err(|e| CliError::new(format!("{}: {e}", manifest_path.display())))?
+                .ok_or_else(|| {
+                    CliError::new(format!("{}: does not exist", manifest_path.display()))
+                })?;
+        let m = match validate::parse_valid(&manifest_text) {
             Ok(m) => m,
             Err(violations) => {
                 failed += 1;
@@ -40,12 +50,30 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
                 continue;
             }
         };
-        let text = match std::fs::read_to_string(&card_path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && args.write => String::new(),
+        if args.write {
+            match write_missing_skill_md(&dir, &m) {
+                Ok(Some(path)) => {
+                    changed += 1;
+                    println!("wrote {}", path.display());
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("{e}");
+                }
+            }
+        }
+        let text = match skill_file::read_text(&dir, &card_path, MAX_TEXT_BYTES) {
+            Ok(Some(t)) => t,
+            Ok(None) if args.write => String::new(),
+            Ok(None) => {
+                failed += 1;
+                eprintln!("{}: does not exist", card_path.display());
+                continue;
+            }
             Err(e) => {
                 failed += 1;
-                eprintln!("{}: cannot read: {e}", card_path.display());
+                eprintln!("{}: {e}", card_path.display());
                 continue;
             }
         };
@@ -100,9 +128,28 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     })
 }
 
-fn read(path: &std::path::Path) -> Result<String, CliError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| CliError::new(format!("{}: cannot read: {e}", path.display())))
+/// Writes `SKILL.md` generated from the manifest when the skill has none; the path
+/// written, if any.
+fn write_missing_skill_md(
+    dir: &std::path::Path,
+    m: &rskill::manifest::Manifest,
+) -> Result<Option<PathBuf>, String> {
+    let path = dir.join(SKILL_MD_FILE);
+    if std::fs::symlink_metadata(&path).is_ok() {
+        return Ok(None);
+    }
+    let folder = agent_skill::folder_name(dir)
+        .ok_or_else(|| format!("{}: cannot name the skill folder", dir.display()))?;
+    if let Some(problem) = agent_skill::skill_name_problem(&folder) {
+        return Err(format!(
+            "{}: cannot generate {SKILL_MD_FILE}: the folder name \"{folder}\" {problem} \
+             (SKILL.md's name must equal it; rename the folder)",
+            dir.display()
+        ));
+    }
+    rskill::fsutil::write_atomic(&path, agent_skill::generate(m, &folder).as_bytes())
+        .map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+    Ok(Some(path))
 }
 
 fn write_atomic(path: &std::path::Path, text: &str) -> Result<(), CliError> {

@@ -12,7 +12,7 @@ use rskill::cli::{CliError, paint, use_color};
 pub struct Args {
     /// Skill directories, rskill.yaml files, or corpus directories [default: rskills/]
     paths: Vec<PathBuf>,
-    /// Print `[{path, name, valid, errors:[{file, field, message, rule, line, column}]}]`
+    /// Print `[{path, name, valid, errors:[{file, field, message, rule, line, column}], warnings:[…]}]`
     #[arg(long)]
     json: bool,
     /// Check the manifest only (no model card, tags, SKILL.md or eval checks)
@@ -48,6 +48,7 @@ fn print_json(reports: &[SkillReport]) {
                 "name": r.name,
                 "valid": r.is_valid(),
                 "errors": r.findings,
+                "warnings": r.warnings,
             })
         })
         .collect();
@@ -76,12 +77,21 @@ fn print_text(reports: &[SkillReport]) {
                 println!("    {}", f.render());
             }
         }
+        for w in &r.warnings {
+            println!("    {} {}", paint("warning:", "33", color), w.render());
+        }
     }
     let invalid = reports.iter().filter(|r| !r.is_valid()).count();
+    let warnings: usize = reports.iter().map(|r| r.warnings.len()).sum();
     eprintln!(
-        "{} skill{} checked: {} valid, {invalid} invalid",
+        "{} skill{} checked: {} valid, {invalid} invalid{}",
         reports.len(),
         if reports.len() == 1 { "" } else { "s" },
-        reports.len() - invalid
+        reports.len() - invalid,
+        match warnings {
+            0 => String::new(),
+            1 => ", 1 warning".into(),
+            n => format!(", {n} warnings"),
+        }
     );
 }
