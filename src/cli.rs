@@ -1,22 +1,69 @@
-//! How the binaries talk to people: errors with a `hint:` on stderr, colour only on a
-//! terminal and never with NO_COLOR, and the async runtime they share.
+//! How the binaries talk to people: one outcome type whose exit codes mean the same in
+//! every binary, errors with a `hint:` on stderr, colour only on a terminal and never
+//! with NO_COLOR, quiet exits on a closed stdout, and the async runtime they share.
 
 use std::io::IsTerminal;
+use std::process::ExitCode;
 
-/// A failure the binary reports: what failed, and what to try.
+/// How a command ended, and the exit code that means in every binary: 0 success,
+/// 1 failure (a check failed, or an operation did), 2 usage error (bad arguments or
+/// input, refused before any work).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+    Usage,
+}
+
+impl Outcome {
+    /// Success when `ok`, else failure.
+    pub fn from_ok(ok: bool) -> Outcome {
+        if ok {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        }
+    }
+
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::Failure => 1,
+            Outcome::Usage => 2,
+        }
+    }
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(o: Outcome) -> ExitCode {
+        ExitCode::from(o.code())
+    }
+}
+
+/// A failure the binary reports: what failed, what to try, and what kind of outcome
+/// it is.
 #[derive(Debug)]
 pub struct CliError {
     pub message: String,
     pub hint: Option<String>,
-    pub code: u8,
+    pub outcome: Outcome,
 }
 
 impl CliError {
+    /// A failure (exit 1).
     pub fn new(message: impl Into<String>) -> Self {
         CliError {
             message: message.into(),
             hint: None,
-            code: 1,
+            outcome: Outcome::Failure,
+        }
+    }
+
+    /// A usage error (exit 2): bad arguments, refused before any work.
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError {
+            outcome: Outcome::Usage,
+            ..CliError::new(message)
         }
     }
 
@@ -24,9 +71,28 @@ impl CliError {
         self.hint = Some(hint.into());
         self
     }
+}
 
-    pub fn exit_code(&self) -> u8 {
-        self.code
+/// Ends a binary's `main`: renders the error, if any, and maps the outcome to its code.
+pub fn finish(result: Result<Outcome, CliError>) -> ExitCode {
+    match result {
+        Ok(outcome) => outcome.into(),
+        Err(e) => {
+            error(&e);
+            e.outcome.into()
+        }
+    }
+}
+
+/// Lets a closed stdout end the process quietly, as `cat`, `git` and `cargo` do (Rust
+/// ignores SIGPIPE, so `rskill search --json | head` would otherwise panic in
+/// `println!`). Sockets are unaffected: the standard library sends with MSG_NOSIGNAL.
+pub fn quiet_on_closed_stdout() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any thread exists; restoring the
+    // default disposition of SIGPIPE has no other effect on the process.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

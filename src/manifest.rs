@@ -45,6 +45,19 @@ string_enum! {
 }
 
 string_enum! {
+    /// Benchmarks a manifest reports success rates on (keys of `benchmarks`).
+    pub enum Benchmark {
+        Aloha = "aloha", AlohaInsertion = "aloha_insertion",
+        AlohaTransferCube = "aloha_transfer_cube", Gr1Tabletop = "gr1_tabletop",
+        Libero10 = "libero_10", LiberoGoal = "libero_goal", LiberoObject = "libero_object",
+        LiberoSpatial = "libero_spatial", Maniskill3Panda = "maniskill3_panda",
+        MetaworldMt10 = "metaworld_mt10", MetaworldMt50 = "metaworld_mt50", Pusht = "pusht",
+        Rlbench = "rlbench", RobocasaPnp = "robocasa_pnp", Robotwin = "robotwin",
+        SimplerEnvWidowx = "simpler_env_widowx",
+    }
+}
+
+string_enum! {
     pub enum Runtime {
         Pytorch = "pytorch", Onnx = "onnx", Tensorrt = "tensorrt", TrtLlm = "trt_llm",
         Vllm = "vllm", Gguf = "gguf", Mlx = "mlx", Jax = "jax",

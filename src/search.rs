@@ -16,7 +16,9 @@ use crate::hub::cache::{self, RepoCache};
 use crate::hub::listing::{ListQuery, ModelListing};
 use crate::hub::{HubClient, HubError, RepoId};
 use crate::license::LicensePosture;
-use crate::manifest::{ActionVerb, EmbodimentTag, Kind, Manifest, ModelFamily, Role, Runtime};
+use crate::manifest::{
+    ActionVerb, Benchmark, EmbodimentTag, Kind, Manifest, ModelFamily, Role, Runtime,
+};
 use crate::{tags, validate};
 
 /// Manifest downloads in flight at once.
@@ -40,7 +42,44 @@ pub struct SearchQuery {
     pub model_family: Option<ModelFamily>,
     pub action: Option<ActionVerb>,
     pub authors: Vec<String>,
+    /// Only skills whose manifest reports this benchmark (at least `min_score` when set).
+    pub benchmark: Option<Benchmark>,
+    pub min_score: Option<f64>,
+    pub sort: SortKey,
     pub limit: Option<usize>,
+}
+
+/// The order of the hits.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum SortKey {
+    /// By repo id.
+    #[default]
+    Id,
+    /// By the manifest's score on a benchmark, best first; skills without one last.
+    Benchmark(Benchmark),
+}
+
+impl std::str::FromStr for SortKey {
+    type Err = String;
+    fn from_str(s: &str) -> Result<SortKey, String> {
+        match s.split_once(':') {
+            None if s == "id" => Ok(SortKey::Id),
+            Some(("benchmark", key)) => Ok(SortKey::Benchmark(key.parse()?)),
+            _ => Err(format!(
+                "\"{s}\" is not a sort key: use `id` or `benchmark:<key>` (e.g. benchmark:libero_spatial)"
+            )),
+        }
+    }
+}
+
+impl SearchQuery {
+    /// The benchmark whose score the results show: the filter's, else the sort key's.
+    pub fn shown_benchmark(&self) -> Option<Benchmark> {
+        self.benchmark.or(match self.sort {
+            SortKey::Benchmark(b) => Some(b),
+            SortKey::Id => None,
+        })
+    }
 }
 
 /// One skill found.
@@ -57,6 +96,8 @@ pub struct Hit {
     pub embodiment_tags: Vec<EmbodimentTag>,
     pub runtime: Runtime,
     pub description: String,
+    /// The manifest's benchmark scores.
+    pub benchmarks: std::collections::BTreeMap<String, f64>,
     /// Matched an `--embodiment` filter only through `any`.
     #[serde(skip)]
     pub agnostic_match: bool,
@@ -99,6 +140,25 @@ struct Candidate {
     tags: Option<Vec<String>>,
     /// Whether the listing says the repo holds a manifest (None when unknown).
     has_manifest: Option<bool>,
+}
+
+/// The hit to suggest installing: the first the license guard lets through with
+/// `consent` as it stands, else the first it would let through with `--yes` (the
+/// `bool`); none when every hit is non-commercial and that use was not declared.
+pub fn install_suggestion<'a>(
+    hits: &'a [Hit],
+    consent: &crate::install::guard::Consent,
+) -> Option<(&'a Hit, bool)> {
+    use crate::install::guard::{Decision, license_decision};
+    let yes = crate::install::guard::Consent {
+        yes: true,
+        ..*consent
+    };
+    let passes = |h: &&Hit, c| !matches!(license_decision(h.license, c), Decision::Refuse { .. });
+    hits.iter()
+        .find(|h| passes(h, consent))
+        .map(|h| (h, false))
+        .or_else(|| hits.iter().find(|h| passes(h, &yes)).map(|h| (h, true)))
 }
 
 /// Runs a search against the client's Hub (or its cache when offline).
@@ -181,6 +241,16 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
         }
     }
     outcome.hits.sort_by(|a, b| a.repo_id.cmp(&b.repo_id));
+    if let SortKey::Benchmark(bench) = query.sort {
+        // Best first; a stable sort keeps ties (and skills without a score) by id.
+        let score = |h: &Hit| h.benchmarks.get(bench.as_str()).copied();
+        outcome.hits.sort_by(|a, b| match (score(a), score(b)) {
+            (Some(x), Some(y)) => y.total_cmp(&x),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        });
+    }
     if let Some(n) = query.limit {
         outcome.hits.truncate(n);
     }
@@ -348,6 +418,13 @@ fn matches(q: &SearchQuery, c: &Candidate, m: Manifest) -> Option<Hit> {
     {
         return None;
     }
+    if let Some(bench) = q.benchmark {
+        match m.benchmarks.get(bench.as_str()) {
+            None => return None,
+            Some(score) if q.min_score.is_some_and(|min| *score < min) => return None,
+            Some(_) => {}
+        }
+    }
     let mut agnostic_match = false;
     if !q.embodiments.is_empty() {
         let direct = q.embodiments.iter().any(|e| m.embodiment_tags.contains(e));
@@ -375,6 +452,7 @@ fn matches(q: &SearchQuery, c: &Candidate, m: Manifest) -> Option<Hit> {
         embodiment_tags: m.embodiment_tags,
         runtime: m.runtime,
         description: m.description,
+        benchmarks: m.benchmarks,
         agnostic_match,
     })
 }

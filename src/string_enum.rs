@@ -1,6 +1,7 @@
 //! A macro for the many closed string vocabularies of the manifest format, so each
 //! one is declared once with its wire spelling and gets serde, `Display`, `FromStr`
-//! and the list of allowed values (used in error messages and CLI validation).
+//! and the list of allowed values (used in error messages), and is a clap value enum,
+//! so command-line flags list the values in `--help` and suggest one on a typo.
 
 /// Declares a `Copy` enum whose variants serialize as the given strings.
 #[macro_export]
@@ -43,6 +44,15 @@ macro_rules! string_enum {
                         "\"{other}\" is not one of {}", $name::allowed()
                     )),
                 }
+            }
+        }
+
+        impl ::clap::ValueEnum for $name {
+            fn value_variants<'a>() -> &'a [Self] {
+                $name::ALL
+            }
+            fn to_possible_value(&self) -> Option<::clap::builder::PossibleValue> {
+                Some(::clap::builder::PossibleValue::new(self.as_str()))
             }
         }
 

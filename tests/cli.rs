@@ -170,6 +170,39 @@ fn validate_json_on_the_corpus() {
 }
 
 #[test]
+fn usage_errors_exit_2_in_every_binary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rskill_in = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rskill"))
+            .args(args)
+            .current_dir(tmp.path())
+            .env("HF_HOME", tmp.path())
+            .env("HF_HUB_OFFLINE", "1")
+            .env("RSKILL_DATA_DIR", tmp.path())
+            .output()
+            .unwrap()
+    };
+    for args in [
+        &["install"][..],
+        &["info", "bad id"],
+        &["install", "not-an-id"],
+        &["search", "--kind", "vlaa"],
+        &["validate", "--no-such-flag"],
+    ] {
+        let o = rskill_in(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", show(&o));
+        assert!(stderr(&o).contains("error"), "{args:?}: {}", show(&o));
+    }
+    for bin in [
+        env!("CARGO_BIN_EXE_rskill-publisher"),
+        env!("CARGO_BIN_EXE_rskill-hub"),
+    ] {
+        let o = Command::new(bin).arg("--no-such-flag").output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{bin}: {}", show(&o));
+    }
+}
+
+#[test]
 fn validate_json_card_findings_name_their_file() {
     let (tmp, dir) = copy();
     std::fs::remove_file(dir.join("README.md")).unwrap();

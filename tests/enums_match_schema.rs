@@ -45,8 +45,24 @@ fn schema_enums() -> Vec<(String, BTreeSet<String>, bool)> {
     out
 }
 
-fn set_of<T: Copy>(all: &[T], as_str: fn(T) -> &'static str) -> BTreeSet<String> {
-    let set: BTreeSet<String> = all.iter().map(|v| as_str(*v).to_string()).collect();
+/// The spellings the enum's values actually serialize to (and, checked on the way, what
+/// `as_str` says).
+fn set_of<T: Copy + serde::Serialize>(
+    all: &[T],
+    as_str: fn(T) -> &'static str,
+) -> BTreeSet<String> {
+    let set: BTreeSet<String> = all
+        .iter()
+        .map(|v| {
+            let serialized = serde_json::to_value(v).unwrap();
+            let spelled = serialized
+                .as_str()
+                .unwrap_or_else(|| panic!("{serialized} is not a string"))
+                .to_string();
+            assert_eq!(spelled, as_str(*v), "serde and as_str disagree");
+            spelled
+        })
+        .collect();
     assert_eq!(set.len(), all.len(), "a Rust enum repeats a spelling");
     set
 }
@@ -347,8 +363,8 @@ fn expected() -> Vec<Expected> {
         ),
         Expected {
             pointer: "/$defs/benchmarkName/enum",
-            rust_name: "(benchmarks keys)",
-            rust: None,
+            rust_name: "Benchmark",
+            rust: Some(set_of(Benchmark::ALL, Benchmark::as_str)),
             spec: spec(&[
                 "aloha",
                 "aloha_insertion",
@@ -429,15 +445,23 @@ fn schema_enums_match_rust_enums_and_the_spec() {
 fn rust_enums_round_trip_their_spelling() {
     fn check<T>(all: &[T], as_str: fn(T) -> &'static str)
     where
-        T: Copy + PartialEq + std::fmt::Debug + std::str::FromStr + std::fmt::Display,
+        T: Copy
+            + PartialEq
+            + std::fmt::Debug
+            + std::str::FromStr
+            + std::fmt::Display
+            + serde::Serialize
+            + serde::de::DeserializeOwned,
         <T as std::str::FromStr>::Err: std::fmt::Debug,
     {
         for v in all {
             let s = as_str(*v);
             assert_eq!(s.parse::<T>().unwrap(), *v);
             assert_eq!(v.to_string(), s);
-            let json = serde_json::to_value(s).unwrap();
+            // What the value itself serializes to, and back.
+            let json = serde_json::to_value(v).unwrap();
             assert_eq!(json, Value::String(s.to_string()));
+            assert_eq!(serde_json::from_value::<T>(json).unwrap(), *v);
         }
         assert!("definitely-not-a-value".parse::<T>().is_err());
     }
@@ -460,6 +484,7 @@ fn rust_enums_round_trip_their_spelling() {
     check(GoalBuilder::ALL, GoalBuilder::as_str);
     check(DetectorEngine::ALL, DetectorEngine::as_str);
     check(DetectorMode::ALL, DetectorMode::as_str);
+    check(Benchmark::ALL, Benchmark::as_str);
 }
 
 #[test]

@@ -22,8 +22,10 @@ use rskill::hub::{HubClient, HubEnv, HubError, RepoId, Token, TokenSource};
 use rskill::hub_server::catalog::{Catalog, CommitOp, CommitRequest, Content};
 use rskill::hub_server::{self, RepoKind, RouteLabel, Store, StoreOptions};
 use rskill::license::LicensePosture;
-use rskill::manifest::{ActionVerb, EmbodimentTag, Kind, Manifest, ModelFamily, Role, Runtime};
-use rskill::search::{self, SearchOutcome, SearchQuery};
+use rskill::manifest::{
+    ActionVerb, Benchmark, EmbodimentTag, Kind, Manifest, ModelFamily, Role, Runtime,
+};
+use rskill::search::{self, SearchOutcome, SearchQuery, SortKey};
 use rskill::{publish, validate};
 use serde_json::Value;
 use tempfile::TempDir;
@@ -1384,6 +1386,7 @@ async fn cli_table_json_and_messages() {
         "embodiment_tags",
         "runtime",
         "description",
+        "benchmarks",
     ]
     .into();
     for o in arr {
@@ -1435,6 +1438,176 @@ async fn cli_table_json_and_messages() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[tokio::test]
+async fn by_benchmark_score_filter_sort_column_and_json() {
+    let fx = fixture().await;
+    let bench = Benchmark::LiberoGoal;
+    let score = |m: &Manifest| m.benchmarks.get(bench.as_str()).copied();
+    // Every score the corpus reports on this benchmark, and a threshold between them.
+    let mut scores: Vec<f64> = fx.skills.iter().filter_map(|s| score(&s.m)).collect();
+    scores.sort_by(f64::total_cmp);
+    assert!(
+        scores.len() >= 2,
+        "the corpus reports {bench} for two skills at least"
+    );
+    let min = scores[scores.len() - 1];
+
+    let out = fx
+        .search(&SearchQuery {
+            benchmark: Some(bench),
+            ..q()
+        })
+        .await;
+    assert_eq!(ids(&out), fx.expect(|m| score(m).is_some()));
+    let out = fx
+        .search(&SearchQuery {
+            benchmark: Some(bench),
+            min_score: Some(min),
+            ..q()
+        })
+        .await;
+    assert_eq!(ids(&out), fx.expect(|m| score(m).is_some_and(|s| s >= min)));
+    assert!(!ids(&out).is_empty());
+
+    // Sorted best first; skills without the benchmark come last, by id.
+    let out = fx
+        .search(&SearchQuery {
+            sort: SortKey::Benchmark(bench),
+            ..q()
+        })
+        .await;
+    let got: Vec<Option<f64>> = out
+        .hits
+        .iter()
+        .map(|h| h.benchmarks.get(bench.as_str()).copied())
+        .collect();
+    let mut want = got.clone();
+    want.sort_by(|a, b| match (a, b) {
+        (Some(x), Some(y)) => y.total_cmp(x),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    assert_eq!(got, want);
+    assert_eq!(out.hits.len(), fx.skills.len());
+
+    // The CLI: a score column when a benchmark is named, `benchmarks` in --json.
+    let (url, home) = (fx.hub.url(), fx.home.path().to_path_buf());
+    let token = Some(fx.publisher.as_str());
+    let out = rskill(
+        &url,
+        &home,
+        token,
+        &[
+            "--benchmark",
+            "libero_goal",
+            "--sort",
+            "benchmark:libero_goal",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(table.contains("libero_goal"), "{table}");
+    assert!(
+        table.contains(&format!("{:.3}", scores[scores.len() - 1])),
+        "{table}"
+    );
+    let out = rskill(
+        &url,
+        &home,
+        token,
+        &[
+            "--json",
+            "--benchmark",
+            "libero_goal",
+            "--min-score",
+            &min.to_string(),
+        ],
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for hit in v.as_array().unwrap() {
+        assert!(
+            hit["benchmarks"]["libero_goal"].as_f64().unwrap() >= min,
+            "{hit}"
+        );
+    }
+    // --min-score needs --benchmark, and a score in [0, 1]: usage errors.
+    for args in [
+        &["--min-score", "0.5"][..],
+        &["--benchmark", "pusht", "--min-score", "1.5"],
+    ] {
+        let out = rskill(&url, &home, token, args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = rskill(&url, &home, token, &["--sort", "benchmark:libero_gaol"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("libero_goal"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn the_footer_suggests_a_hit_the_license_guard_would_install() {
+    let fx = fixture().await;
+    let (url, home) = (fx.hub.url(), fx.home.path().to_path_buf());
+    let token = Some(fx.publisher.as_str());
+    let commercial = |m: &Manifest| m.license.commercial_use_allowed();
+    // All non-commercial: no install line that would be refused.
+    let non_commercial = fx
+        .skills
+        .iter()
+        .find(|s| s.m.license.commercial_use() == rskill::license::CommercialUse::NonCommercial)
+        .unwrap();
+    let posture = non_commercial.m.license.as_str();
+    let out = rskill(&url, &home, token, &["--license", posture]);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("all non-commercial"), "{stderr}");
+    assert!(!stderr.contains("install one with"), "{stderr}");
+    // Whatever comes first, the suggestion is the first commercial-use hit.
+    let out = rskill(&url, &home, token, &[]);
+    let first_ok = fx
+        .skills
+        .iter()
+        .map(|s| &s.m)
+        .filter(|m| commercial(m))
+        .map(|m| m.name.clone())
+        .min()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("install one with: rskill install {first_ok}\n")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    // The read end is closed before rskill writes: before the fix, `println!` panicked
+    // with a backtrace (exit 101).
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rskill"))
+        .args(["search", "--json"])
+        .env("HF_HOME", home.path())
+        .env("HF_HUB_OFFLINE", "1")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
 }
 
 #[test]

@@ -91,7 +91,7 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 rskill::cli::error(&e);
-                ExitCode::from(e.exit_code())
+                e.outcome.into()
             }
         };
     }
@@ -121,8 +121,8 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             eprintln!("hint: {}", hint(&e));
             ExitCode::from(match e {
-                HubError::InvalidAccountName { .. } => 2,
-                _ => 1,
+                HubError::InvalidAccountName { .. } => rskill::cli::Outcome::Usage,
+                _ => rskill::cli::Outcome::Failure,
             })
         }
     }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use rskill::cli::{CliError, hub_client, paint, runtime, use_color};
+use rskill::cli::{self, CliError, hub_client, paint, runtime, use_color};
 use rskill::hub::{HubClient, HubError, RepoId};
 use rskill::publish::{self, Outcome, Plan, PublishOptions, PublishStatus};
 
@@ -78,21 +78,16 @@ struct CollectionArgs {
 }
 
 fn main() -> ExitCode {
+    rskill::cli::quiet_on_closed_stdout();
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Collection(args)) => collection(args),
         None => publish_cmd(cli.publish),
     };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            rskill::cli::error(&e);
-            ExitCode::from(e.exit_code())
-        }
-    }
+    rskill::cli::finish(result)
 }
 
-fn publish_cmd(args: PublishArgs) -> Result<ExitCode, CliError> {
+fn publish_cmd(args: PublishArgs) -> Result<cli::Outcome, CliError> {
     let manifests = rskill::corpus::discover_all(&rskill::corpus::paths_or_default(args.paths))?;
     let opts = PublishOptions {
         public: args.public,
@@ -129,9 +124,9 @@ fn publish_cmd(args: PublishArgs) -> Result<ExitCode, CliError> {
         .filter(|o| o.result == PublishStatus::Failed)
         .count();
     Ok(if failed > 0 {
-        ExitCode::from(1)
+        cli::Outcome::Failure
     } else {
-        ExitCode::SUCCESS
+        cli::Outcome::Success
     })
 }
 
@@ -154,7 +149,7 @@ async fn check_token(client: &HubClient) -> Result<(), CliError> {
     Ok(())
 }
 
-fn dry_run(plans: &[Plan], json: bool) -> ExitCode {
+fn dry_run(plans: &[Plan], json: bool) -> cli::Outcome {
     if json {
         let items: Vec<serde_json::Value> = plans
             .iter()
@@ -214,9 +209,9 @@ fn dry_run(plans: &[Plan], json: bool) -> ExitCode {
         );
     }
     if plans.iter().all(Plan::can_publish) {
-        ExitCode::SUCCESS
+        cli::Outcome::Success
     } else {
-        ExitCode::from(1)
+        cli::Outcome::Failure
     }
 }
 
@@ -259,7 +254,7 @@ fn summary(outcomes: &[Outcome], json: bool) {
     );
 }
 
-fn collection(args: CollectionArgs) -> Result<ExitCode, CliError> {
+fn collection(args: CollectionArgs) -> Result<cli::Outcome, CliError> {
     let manifests = rskill::corpus::discover_all(&rskill::corpus::paths_or_default(args.paths))?;
     let mut repos = Vec::new();
     for m in &manifests {
@@ -291,5 +286,5 @@ fn collection(args: CollectionArgs) -> Result<ExitCode, CliError> {
         out.added.len(),
         out.already_present
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(cli::Outcome::Success)
 }

@@ -2,9 +2,8 @@
 //! the in-repo manifests. Exit 1 on any drift (or a twin that cannot be read).
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use rskill::cli::{CliError, hub_client, runtime};
+use rskill::cli::{CliError, Outcome, hub_client, runtime};
 use rskill::drift::{self, DriftStatus};
 
 #[derive(clap::Args)]
@@ -19,7 +18,7 @@ pub struct Args {
     token: Option<String>,
 }
 
-pub fn run(args: Args) -> Result<ExitCode, CliError> {
+pub fn run(args: Args) -> Result<Outcome, CliError> {
     let manifests = rskill::corpus::discover_all(&rskill::corpus::paths_or_default(args.paths))?;
     let client = hub_client(args.token.as_deref())?;
     let reports = runtime()?.block_on(drift::check_all(&client, &manifests));
@@ -64,8 +63,8 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         );
     }
     Ok(if failed > 0 {
-        ExitCode::from(1)
+        Outcome::Failure
     } else {
-        ExitCode::SUCCESS
+        Outcome::Success
     })
 }

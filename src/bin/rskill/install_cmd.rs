@@ -4,11 +4,10 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rskill::cli::{CliError, hub_client, runtime};
+use rskill::cli::{CliError, Outcome, hub_client, runtime};
 use rskill::install::guard::Consent;
 use rskill::install::lockfile::{LOCKFILE, Lockfile};
 use rskill::install::{self, InstallOptions, InstallUi, id};
@@ -97,7 +96,7 @@ impl InstallUi for TerminalUi {
     }
 }
 
-pub fn run(args: Args) -> Result<ExitCode, CliError> {
+pub fn run(args: Args) -> Result<Outcome, CliError> {
     let client = hub_client(args.token.as_deref())?;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let consent = Consent::from_flags(args.non_commercial, args.yes, interactive);
@@ -131,17 +130,13 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         }
     } else {
         let Some(raw) = args.id.as_deref() else {
-            return Err(CliError::new("no skill given")
+            return Err(CliError::usage("no skill given")
                 .hint("rskill install <org>/<name>[@rev], or --locked"));
         };
         let known = known_ids(&client);
         // An id that cannot name a repo is invalid input: exit 2, before any request.
-        let mut parsed = id::parse(raw, &known).map_err(|e| {
-            let hint = e.hint();
-            let mut err = CliError::new(e.to_string()).hint(hint);
-            err.code = 2;
-            err
-        })?;
+        let mut parsed =
+            id::parse(raw, &known).map_err(|e| CliError::usage(e.to_string()).hint(e.hint()))?;
         if let Some(rev) = args.revision {
             parsed.revision = Some(rev);
         }
@@ -184,7 +179,7 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
             println!("{} {} {}", r.entry.repo, r.entry.version, r.entry.commit);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
 fn known_ids(client: &rskill::hub::HubClient) -> Vec<String> {

@@ -51,6 +51,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    rskill::cli::quiet_on_closed_stdout();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Search(args) => search_cmd::run(args),
@@ -63,11 +64,5 @@ fn main() -> ExitCode {
         Command::Tags(args) => tags_cmd::run(args),
         Command::Drift(args) => drift_cmd::run(args),
     };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            rskill::cli::error(&e);
-            ExitCode::from(e.exit_code())
-        }
-    }
+    rskill::cli::finish(result)
 }

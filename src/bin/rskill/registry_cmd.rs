@@ -4,10 +4,9 @@
 use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-use rskill::cli::{CliError, hub_client, runtime};
+use rskill::cli::{CliError, Outcome, hub_client, runtime};
 use rskill::install::lockfile::{LOCKFILE, LockedSkill, Lockfile};
 use rskill::registry::{self, InstalledSkill};
 
@@ -49,7 +48,7 @@ pub struct LockArgs {
     output: PathBuf,
 }
 
-pub fn list(args: ListArgs) -> Result<ExitCode, CliError> {
+pub fn list(args: ListArgs) -> Result<Outcome, CliError> {
     let reg = registry::load()?;
     let in_tree = in_tree_skills();
     if args.json {
@@ -67,7 +66,7 @@ pub fn list(args: ListArgs) -> Result<ExitCode, CliError> {
             )
             .expect("JSON")
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Outcome::Success);
     }
     let mut table = Table::new();
     table.load_style(UTF8_FULL_CONDENSED);
@@ -107,7 +106,7 @@ pub fn list(args: ListArgs) -> Result<ExitCode, CliError> {
         }
         println!("{t}");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
 /// The corpus under `./rskills`, when run inside a checkout that has one.
@@ -134,7 +133,7 @@ fn in_tree_skills() -> Vec<(PathBuf, String, String, bool)> {
         .collect()
 }
 
-pub fn uninstall(args: UninstallArgs) -> Result<ExitCode, CliError> {
+pub fn uninstall(args: UninstallArgs) -> Result<Outcome, CliError> {
     let removed = registry::update(|r| r.skills.remove(&args.id))?;
     let Some(entry) = removed else {
         return Err(CliError::new(format!("{} is not installed", args.id))
@@ -169,7 +168,7 @@ pub fn uninstall(args: UninstallArgs) -> Result<ExitCode, CliError> {
             human_bytes(freed)
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
 /// Removes snapshot links whose blob is gone, and the folders left empty.
@@ -189,7 +188,7 @@ fn prune_dangling(dir: &Path) {
     }
 }
 
-pub fn info(args: InfoArgs) -> Result<ExitCode, CliError> {
+pub fn info(args: InfoArgs) -> Result<Outcome, CliError> {
     let reg = registry::load()?;
     if let Some(s) = reg.skills.get(&args.id) {
         if args.json {
@@ -218,10 +217,13 @@ pub fn info(args: InfoArgs) -> Result<ExitCode, CliError> {
                 );
             }
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Outcome::Success);
     }
     // Not installed: describe it from the Hub.
-    let repo: rskill::hub::RepoId = args.id.parse().map_err(CliError::new)?;
+    let repo: rskill::hub::RepoId = args.id.parse().map_err(|e: String| {
+        CliError::usage(e)
+            .hint("an id is org/name, e.g. rskill-project/rskill-act-aloha-transfer-cube")
+    })?;
     let client = hub_client(args.token.as_deref())?;
     let manifest = runtime()?.block_on(async {
         let info = client.repo_info(&repo, None).await?;
@@ -264,10 +266,10 @@ pub fn info(args: InfoArgs) -> Result<ExitCode, CliError> {
             eprintln!("install it with: rskill install {}", m.name);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }
 
-pub fn lock(args: LockArgs) -> Result<ExitCode, CliError> {
+pub fn lock(args: LockArgs) -> Result<Outcome, CliError> {
     let reg = registry::load()?;
     let mut skills: Vec<LockedSkill> = Vec::new();
     if args.ids.is_empty() {
@@ -289,5 +291,5 @@ pub fn lock(args: LockArgs) -> Result<ExitCode, CliError> {
         .write(&args.output)
         .map_err(|e| CliError::new(format!("cannot write {}: {e}", args.output.display())))?;
     eprintln!("locked {count} skill(s) in {}", args.output.display());
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Success)
 }

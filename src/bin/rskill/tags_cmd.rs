@@ -3,13 +3,12 @@
 //! generates a missing `SKILL.md` from the manifest.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use rskill::corpus::{CARD_FILE, SKILL_MD_FILE, skill_dir};
 use rskill::skill_file::{self, MAX_TEXT_BYTES};
 use rskill::{agent_skill, card, tags, validate};
 
-use rskill::cli::CliError;
+use rskill::cli::{CliError, Outcome};
 
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("mode").required(true).args(["check", "write"])))]
@@ -25,7 +24,7 @@ pub struct Args {
     write: bool,
 }
 
-pub fn run(args: Args) -> Result<ExitCode, CliError> {
+pub fn run(args: Args) -> Result<Outcome, CliError> {
     let manifests = rskill::corpus::discover_all(&rskill::corpus::paths_or_default(args.paths))?;
     let mut failed = 0usize;
     let mut changed = 0usize;
@@ -122,9 +121,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
         );
     }
     Ok(if failed > 0 {
-        ExitCode::from(1)
+        Outcome::Failure
     } else {
-        ExitCode::SUCCESS
+        Outcome::Success
     })
 }
 

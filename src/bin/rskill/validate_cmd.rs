@@ -2,11 +2,10 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use rskill::skill::{self, CheckOptions, SkillReport};
 
-use rskill::cli::{CliError, paint, use_color};
+use rskill::cli::{CliError, Outcome, paint, use_color};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -20,7 +19,7 @@ pub struct Args {
     manifest_only: bool,
 }
 
-pub fn run(args: Args) -> Result<ExitCode, CliError> {
+pub fn run(args: Args) -> Result<Outcome, CliError> {
     let manifests = rskill::corpus::discover_all(&rskill::corpus::paths_or_default(args.paths))?;
     let opts = CheckOptions {
         manifest_only: args.manifest_only,
@@ -33,9 +32,9 @@ pub fn run(args: Args) -> Result<ExitCode, CliError> {
     }
     let all_valid = reports.iter().all(SkillReport::is_valid);
     Ok(if all_valid {
-        ExitCode::SUCCESS
+        Outcome::Success
     } else {
-        ExitCode::from(1)
+        Outcome::Failure
     })
 }
 
