@@ -10,6 +10,9 @@ use serde::de::DeserializeOwned;
 
 use super::errors::ApiError;
 
+/// Largest body accepted from a request without a token, on every route.
+pub const ANONYMOUS_BODY_LIMIT: u64 = 64 * 1024;
+
 /// At most this much of an oversized body is read and discarded before answering 413.
 const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
 
