@@ -178,6 +178,7 @@ impl Server {
             collections: Arc::new(collections),
             counters: counters.clone(),
             max_body_bytes: config.max_body_bytes,
+            budget: body::Budget::new(config.max_inflight_body_bytes),
             public_url: config.public_url.clone(),
             local_url: format!("http://{addr}"),
         });

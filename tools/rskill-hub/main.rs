@@ -146,7 +146,7 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             eprintln!("hint: {}", hint(&e));
             ExitCode::from(match e {
-                HubError::InvalidAccountName { .. } => 2,
+                HubError::InvalidAccountName { .. } | HubError::AccountNameTaken { .. } => 2,
                 _ => 1,
             })
         }
@@ -216,6 +216,9 @@ fn hint(e: &HubError) -> &'static str {
         HubError::Bind { .. } => "pick a free address with --addr (port 0 lets the system choose)",
         HubError::InvalidAccountName { .. } => {
             "names use letters, digits, `-`, `_` and `.` (e.g. --user alice --org acme)"
+        }
+        HubError::AccountNameTaken { .. } => {
+            "use the existing spelling, or another name (names are unique regardless of case)"
         }
         HubError::Io { .. } => "check that the data directory exists and is writable",
         _ => "see docs/hub-server.md",
