@@ -330,10 +330,8 @@ async fn bodies_are_refused_before_they_are_read() {
     );
     assert!(early_status(addr, &head, b"a: b\n").await.contains(" 413 "));
     // A route that needs a token answers 401 without waiting for the body.
-    let head = format!(
-        "POST /api/repos/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
-    );
-    assert!(early_status(addr, &head, b"{\"na").await.contains(" 401 "));
+    let head = "POST /api/repos/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n";
+    assert!(early_status(addr, head, b"{\"na").await.contains(" 401 "));
     // A read-only token is refused before its body, too.
     let head = format!(
         "POST /api/repos/create HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: 1000\r\n\r\n",
