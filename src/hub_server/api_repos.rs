@@ -13,7 +13,7 @@ use super::names::{RepoId, RepoKind};
 use super::render::{self, RepoFields};
 
 /// The repo if the caller may see it.
-fn visible(
+pub fn visible(
     app: &App,
     ctx: &Ctx,
     repo: RepoPath<'_>,
@@ -27,7 +27,7 @@ fn visible(
 }
 
 /// The repo if the caller may write it.
-fn writable(
+pub fn writable(
     app: &App,
     ctx: &Ctx,
     repo: RepoPath<'_>,
@@ -126,6 +126,26 @@ pub async fn create_repo(app: &App, ctx: &Ctx, raw: &[u8]) -> Result<Response, A
     };
     let id = RepoId::new(&owner, &name).map_err(ApiError::from)?;
     ctx.caller.require_write(id.owner())?;
+    // Namespaces are unique regardless of case: `ACME` is `acme`'s namespace when that
+    // exists, and a caller who may not write `acme` is refused whatever the repo name, so
+    // the answer tells nothing of which repos exist there.
+    if let Some(existing) = app.catalog.namespace_spelling(id.owner())
+        && existing != id.owner()
+        && !ctx
+            .caller
+            .identity()
+            .is_some_and(|i| i.can_write(&existing))
+    {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "Forbidden",
+            format!(
+                "`{}` is the namespace `{existing}` (names are unique regardless of case), \
+                 which `{user}` may not write",
+                id.owner()
+            ),
+        ));
+    }
     let private = private_of(req.private, req.visibility.as_deref())?.unwrap_or(false);
     let url = format!("{}/{}{}", ctx.base, kind.url_prefix(), id);
     let catalog = app.catalog.clone();

@@ -23,6 +23,8 @@ pub struct App {
     pub collections: Arc<Collections>,
     pub counters: Arc<Counters>,
     pub max_body_bytes: u64,
+    /// The bytes all request bodies in flight may hold together.
+    pub budget: super::body::Budget,
     /// The base URL to advertise; `None` derives it from each request's `Host`.
     pub public_url: Option<String>,
     /// The address the server listens on (fallback for requests without `Host`).

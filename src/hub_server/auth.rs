@@ -100,6 +100,20 @@ impl Caller {
         }
     }
 
+    /// The identity if it is a write token (for whichever owner): 401 without a token,
+    /// 403 for a read-only one. Checked before a writing route reads its body.
+    pub fn require_write_token(&self) -> Result<&Identity, ApiError> {
+        match self {
+            Caller::User(i) if i.write => Ok(i),
+            Caller::User(i) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                format!("the token of `{}` is read-only", i.user),
+            )),
+            Caller::Anonymous => self.require_write(""),
+        }
+    }
+
     /// The identity for an endpoint that needs any valid token.
     pub fn require_user(&self) -> Result<&Identity, ApiError> {
         self.identity().ok_or_else(|| {

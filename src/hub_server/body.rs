@@ -1,14 +1,22 @@
 //! Reading what clients send: request bodies under a size limit (an oversized body is
 //! answered 413 after draining what the client is still sending, so that it reads the
 //! answer instead of a reset), JSON and form bodies, query strings with repeated keys,
-//! and NDJSON bodies line by line.
+//! and NDJSON bodies line by line. Bodies are read only after the caller's token and
+//! rights were checked from the headers; anonymous bodies are capped small, a declared
+//! `Content-Length` over the cap is refused before a byte of the body is read, and every
+//! body reserves its bytes in a server-wide [`Budget`] while it is held.
 
 use axum::body::{Body, BodyDataStream, Bytes};
 use axum::http::{HeaderMap, StatusCode, header::CONTENT_LENGTH, header::CONTENT_TYPE};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::errors::ApiError;
+
+/// Largest body accepted from a request without a token, on every route.
+pub const ANONYMOUS_BODY_LIMIT: u64 = 64 * 1024;
 
 /// At most this much of an oversized body is read and discarded before answering 413.
 const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
@@ -19,6 +27,97 @@ fn too_large(limit: u64) -> ApiError {
         "PayloadTooLarge",
         format!("request body is larger than the server's limit of {limit} bytes"),
     )
+}
+
+/// The bytes all request bodies in flight may hold together. Reservations are made in
+/// KiB, without waiting: a body that does not fit now is answered 503 at once (the client
+/// retries), one that could never fit is answered 413.
+#[derive(Clone)]
+pub struct Budget {
+    sem: Arc<Semaphore>,
+    total_kib: u64,
+}
+
+/// Bytes reserved in the [`Budget`] for one request, released on drop.
+#[derive(Default)]
+pub struct Held {
+    permit: Option<OwnedSemaphorePermit>,
+    bytes: u64,
+}
+
+/// Reservations grow by at least this much, so small chunks do not each round up.
+const RESERVE_STEP: u64 = 64 * 1024;
+
+impl Budget {
+    pub fn new(bytes: u64) -> Self {
+        let total_kib = bytes.div_ceil(1024).min(Semaphore::MAX_PERMITS as u64);
+        Budget {
+            sem: Arc::new(Semaphore::new(total_kib as usize)),
+            total_kib,
+        }
+    }
+
+    /// Makes `held` cover at least `bytes` bytes.
+    pub fn ensure(&self, held: &mut Held, bytes: u64) -> Result<(), ApiError> {
+        if bytes <= held.bytes {
+            return Ok(());
+        }
+        if bytes.div_ceil(1024) > self.total_kib {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PayloadTooLarge",
+                format!(
+                    "a request body of {bytes} bytes is larger than the server's in-flight \
+                     cap of {} bytes",
+                    self.total_kib * 1024
+                ),
+            ));
+        }
+        let want_kib = bytes
+            .max(held.bytes + RESERVE_STEP)
+            .div_ceil(1024)
+            .min(self.total_kib);
+        self.acquire(held, want_kib - held.bytes / 1024, want_kib * 1024)
+    }
+
+    fn acquire(&self, held: &mut Held, kib: u64, want: u64) -> Result<(), ApiError> {
+        let busy = || {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServerBusy",
+                format!(
+                    "the server is receiving {} bytes of request bodies already; retry shortly",
+                    self.total_kib * 1024
+                ),
+            )
+            .with_header(axum::http::header::RETRY_AFTER, "1")
+        };
+        let n = u32::try_from(kib).map_err(|_| busy())?;
+        let permit = self
+            .sem
+            .clone()
+            .try_acquire_many_owned(n)
+            .map_err(|_| busy())?;
+        match &mut held.permit {
+            Some(p) => p.merge(permit),
+            None => held.permit = Some(permit),
+        }
+        held.bytes = want;
+        Ok(())
+    }
+}
+
+/// A body read whole, holding its reservation in the [`Budget`] until dropped.
+pub struct ReadBody {
+    bytes: Bytes,
+    _held: Held,
+}
+
+impl std::ops::Deref for ReadBody {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
 }
 
 /// The declared `Content-Length`, if any.
@@ -39,25 +138,79 @@ async fn drain(stream: &mut BodyDataStream) {
     }
 }
 
-/// Reads a whole body of at most `limit` bytes.
-pub async fn read_limited(body: Body, headers: &HeaderMap, limit: u64) -> Result<Bytes, ApiError> {
-    let mut stream = body.into_data_stream();
-    if declared_length(headers).is_some_and(|n| n > limit) {
-        drain(&mut stream).await;
-        return Err(too_large(limit));
+/// Reads and discards what the client still sends of a refused body (up to a bound), in
+/// the background: the answer goes out at once, and a client that keeps writing its
+/// body is not cut off mid-write (it would see a broken pipe instead of the answer).
+pub fn discard(body: Body) {
+    use axum::body::HttpBody as _;
+    if body.is_end_stream() {
+        return;
     }
+    tokio::spawn(async move {
+        drain(&mut body.into_data_stream()).await;
+    });
+}
+
+/// A request body not read yet. Dropped unread (the request was refused from its
+/// headers), it is discarded in the background by [`discard`].
+pub struct RequestBody(Option<Body>);
+
+impl RequestBody {
+    pub fn new(body: Body) -> Self {
+        RequestBody(Some(body))
+    }
+
+    pub fn take(mut self) -> Body {
+        self.0.take().unwrap_or_default()
+    }
+}
+
+impl Drop for RequestBody {
+    fn drop(&mut self) {
+        if let Some(body) = self.0.take() {
+            discard(body);
+        }
+    }
+}
+
+/// Reads a whole body of at most `limit` bytes. A declared length over the limit is
+/// refused at once, before any of the body is read.
+pub async fn read_limited(
+    body: Body,
+    headers: &HeaderMap,
+    limit: u64,
+    budget: &Budget,
+) -> Result<ReadBody, ApiError> {
+    let mut held = Held::default();
+    if let Some(n) = declared_length(headers) {
+        let reserved = if n > limit {
+            Err(too_large(limit))
+        } else {
+            budget.ensure(&mut held, n)
+        };
+        if let Err(e) = reserved {
+            discard(body);
+            return Err(e);
+        }
+    }
+    let mut stream = body.into_data_stream();
     let mut buf = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
             ApiError::bad_request("BadRequest", format!("reading the request body: {e}"))
         })?;
-        if (buf.len() + chunk.len()) as u64 > limit {
+        let total = (buf.len() + chunk.len()) as u64;
+        if total > limit {
             drain(&mut stream).await;
             return Err(too_large(limit));
         }
+        budget.ensure(&mut held, total)?;
         buf.extend_from_slice(&chunk);
     }
-    Ok(Bytes::from(buf))
+    Ok(ReadBody {
+        bytes: Bytes::from(buf),
+        _held: held,
+    })
 }
 
 /// Parses a JSON body (an empty body reads as `{}`).
@@ -134,20 +287,41 @@ pub struct LineReader {
     total: u64,
     limit: u64,
     done: bool,
+    budget: Budget,
+    held: Held,
 }
 
 impl LineReader {
-    /// A reader over `body`; a declared `Content-Length` above `limit` makes the first
-    /// [`LineReader::next_line`] fail at once.
-    pub fn new(body: Body, headers: &HeaderMap, limit: u64) -> Self {
-        LineReader {
+    /// A reader over `body`. A declared `Content-Length` above `limit` is refused at once
+    /// (nothing is read), and the declared length is reserved in `budget`.
+    pub fn new(
+        body: Body,
+        headers: &HeaderMap,
+        limit: u64,
+        budget: &Budget,
+    ) -> Result<Self, ApiError> {
+        let mut held = Held::default();
+        if let Some(n) = declared_length(headers) {
+            let reserved = if n > limit {
+                Err(too_large(limit))
+            } else {
+                budget.ensure(&mut held, n)
+            };
+            if let Err(e) = reserved {
+                discard(body);
+                return Err(e);
+            }
+        }
+        Ok(LineReader {
             stream: body.into_data_stream(),
             buf: Vec::new(),
             scanned: 0,
-            total: declared_length(headers).filter(|n| *n > limit).unwrap_or(0),
+            total: 0,
             limit,
             done: false,
-        }
+            budget: budget.clone(),
+            held,
+        })
     }
 
     /// Discards the rest of the body (up to a bound), so that an error answer is read.
@@ -185,6 +359,7 @@ impl LineReader {
                     if self.total > self.limit {
                         return Err(too_large(self.limit));
                     }
+                    self.budget.ensure(&mut self.held, self.total)?;
                     self.buf.extend_from_slice(&chunk);
                 }
                 Some(Err(e)) => {
@@ -206,26 +381,30 @@ mod tests {
     #[tokio::test]
     async fn lines_and_limits() {
         let body = Body::from("a\r\n\nbb\nccc");
-        let mut r = LineReader::new(body, &HeaderMap::new(), 100);
+        let budget = Budget::new(1 << 20);
+        let mut r = LineReader::new(body, &HeaderMap::new(), 100, &budget).unwrap();
         let mut lines = Vec::new();
         while let Some(l) = r.next_line().await.unwrap() {
             lines.push(String::from_utf8(l).unwrap());
         }
         assert_eq!(lines, vec!["a", "", "bb", "ccc"]);
 
-        let mut r = LineReader::new(Body::from("x".repeat(20)), &HeaderMap::new(), 10);
+        let mut r =
+            LineReader::new(Body::from("x".repeat(20)), &HeaderMap::new(), 10, &budget).unwrap();
         assert_eq!(
             r.next_line().await.unwrap_err().status,
             StatusCode::PAYLOAD_TOO_LARGE
         );
 
-        let err = read_limited(Body::from("x".repeat(20)), &HeaderMap::new(), 10)
+        let err = read_limited(Body::from("x".repeat(20)), &HeaderMap::new(), 10, &budget)
             .await
-            .unwrap_err();
+            .err()
+            .unwrap();
         assert_eq!(err.code, "PayloadTooLarge");
         assert_eq!(
-            &read_limited(Body::from("ok"), &HeaderMap::new(), 10)
+            &read_limited(Body::from("ok"), &HeaderMap::new(), 10, &budget)
                 .await
+                .ok()
                 .unwrap()[..],
             b"ok"
         );

@@ -5,8 +5,14 @@
 //! whole on each change, so listings read a consistent index without touching the disk.
 //! Every change goes through one writer lock: commits (and ref and settings changes) are
 //! serialized, and each is written to the [`Store`] before the index shows it.
+//!
+//! Blobs are stored once for the whole server, but they belong to the repos whose commits
+//! reference them: an `lfsFile` commit line may attach only a blob that some commit of a
+//! repo the committer can read references. The blob → repos index behind that rule is
+//! derived from the commit records (built on first use, kept up to date by each commit and
+//! deletion under the writer lock), so it adds nothing to the data directory.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use serde_json::{Map, Value};
@@ -123,7 +129,11 @@ pub struct Catalog {
     index: RwLock<Index>,
     commits: Mutex<HashMap<String, Arc<Commit>>>,
     writer: Mutex<()>,
+    /// SHA-256 → the repos with a commit referencing it; `None` until first needed.
+    blob_repos: Mutex<Option<BlobIndex>>,
 }
+
+type BlobIndex = HashMap<String, HashSet<(RepoKind, String)>>;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -138,6 +148,7 @@ impl Catalog {
             index: RwLock::new([BTreeMap::new(), BTreeMap::new()]),
             commits: Mutex::new(HashMap::new()),
             writer: Mutex::new(()),
+            blob_repos: Mutex::new(None),
         };
         let (repos, mut problems) = catalog.store.scan_repos();
         let mut index: Index = [BTreeMap::new(), BTreeMap::new()];
@@ -166,6 +177,19 @@ impl Catalog {
             .cloned()
     }
 
+    /// How an existing namespace is spelled, if some repo (of either kind) lives in a
+    /// namespace equal to `owner` regardless of case.
+    pub fn namespace_spelling(&self, owner: &str) -> Option<String> {
+        let prefix = format!("{}/", owner.to_lowercase());
+        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+        index.iter().find_map(|m| {
+            m.range(prefix.clone()..)
+                .next()
+                .filter(|(k, _)| k.starts_with(&prefix))
+                .map(|(_, e)| e.id.owner().to_owned())
+        })
+    }
+
     /// Runs `f` over every repo of a kind, sorted by lower-cased id, under a read lock.
     pub fn with_repos<R>(
         &self,
@@ -179,6 +203,70 @@ impl Catalog {
     /// Number of repos of a kind.
     pub fn len(&self, kind: RepoKind) -> usize {
         self.with_repos(kind, |m| m.len())
+    }
+
+    /// Whether the blob `sha256` is referenced by some commit (any revision) of a repo
+    /// for which `readable` holds. Unknown blobs and blobs of unreadable repos alike give
+    /// `false`, so callers can answer both the same way.
+    pub fn blob_readable(
+        &self,
+        sha256: &str,
+        readable: impl Fn(&RepoEntry) -> bool,
+    ) -> Result<bool, HubError> {
+        let repos: Vec<(RepoKind, String)> = {
+            let _w = lock(&self.writer);
+            let mut index = lock(&self.blob_repos);
+            if index.is_none() {
+                *index = Some(self.build_blob_index()?);
+            }
+            index
+                .as_ref()
+                .and_then(|i| i.get(sha256))
+                .map(|set| set.iter().cloned().collect())
+                .unwrap_or_default()
+        };
+        Ok(repos
+            .iter()
+            .filter_map(|(kind, id)| self.get(*kind, id))
+            .any(|entry| readable(&entry)))
+    }
+
+    /// Reads every commit record of every repo. Called with the writer lock held.
+    fn build_blob_index(&self) -> Result<BlobIndex, HubError> {
+        let repos: Vec<(RepoKind, RepoId)> = {
+            let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+            index
+                .iter()
+                .flat_map(|m| m.values().map(|e| (e.kind, e.id.clone())))
+                .collect()
+        };
+        let mut out = BlobIndex::new();
+        for (kind, id) in repos {
+            let full = id.to_string();
+            for commit_id in self.store.commit_ids(kind, &id)? {
+                let Some(commit) = self.store.read_commit(kind, &id, &commit_id)? else {
+                    continue;
+                };
+                for file in commit.record.files.values() {
+                    out.entry(file.sha256.clone())
+                        .or_default()
+                        .insert((kind, full.clone()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records the blobs a new commit references (writer lock held).
+    fn index_commit(&self, kind: RepoKind, full: &str, commit: &Commit) {
+        if let Some(index) = lock(&self.blob_repos).as_mut() {
+            for file in commit.record.files.values() {
+                let set = index.entry(file.sha256.clone()).or_default();
+                if !set.contains(&(kind, full.to_owned())) {
+                    set.insert((kind, full.to_owned()));
+                }
+            }
+        }
     }
 
     /// Loads a commit of a repo (cached).
@@ -412,6 +500,13 @@ impl Catalog {
         self.store.delete_repo_dir(kind, id)?;
         let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
         index[slot(kind)].remove(&entry.id_lower);
+        if let Some(blobs) = lock(&self.blob_repos).as_mut() {
+            let key = (kind, entry.full_id.clone());
+            blobs.retain(|_, repos| {
+                repos.remove(&key);
+                !repos.is_empty()
+            });
+        }
         Ok(())
     }
 
@@ -656,6 +751,7 @@ impl Catalog {
             self.store.unpublish(&created);
             return Err(e);
         }
+        self.index_commit(kind, &entry.full_id, &commit);
         let commit = Arc::new(commit);
         self.cache(commit.clone());
         let mut next = (*entry).clone();

@@ -1,6 +1,8 @@
 //! Collections: named, curated lists of repos owned by a user or organization
 //! (`POST /api/collections`, `GET /api/collections?owner=…`, `GET /api/collections/{slug}`,
-//! `POST …/{slug}/items`), kept one JSON file each under `DIR/collections/<owner>/`.
+//! `POST …/{slug}/items`), kept one JSON file each under `DIR/collections/<owner>/`. An
+//! answer lists only the items the caller may read at that moment, so a private repo (or
+//! one made private after it was added) shows neither its id nor its note.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -136,10 +138,20 @@ impl Collections {
     }
 }
 
-fn render(c: &CollectionRecord) -> Value {
+/// Whether the caller may read the repo an item names (now: a repo made private after
+/// it was added is hidden too; so is one deleted since).
+fn item_readable(app: &App, ctx: &Ctx, item: &ItemRecord) -> bool {
+    RepoKind::from_singular(&item.item_type)
+        .and_then(|kind| app.catalog.get(kind, &item.item_id))
+        .is_some_and(|entry| ctx.caller.can_see(&entry))
+}
+
+/// A collection as the caller may see it: only the items it may read.
+fn render(app: &App, ctx: &Ctx, c: &CollectionRecord) -> Value {
     let items: Vec<Value> = c
         .items
         .iter()
+        .filter(|item| item_readable(app, ctx, item))
         .enumerate()
         .map(|(i, item)| {
             let mut v = json!({
@@ -242,7 +254,7 @@ pub async fn create(app: &App, ctx: &Ctx, raw: &[u8]) -> Result<Response, ApiErr
         created_at: now.clone(),
         last_updated: now,
     };
-    let value = render(&record);
+    let value = render(app, ctx, &record);
     let collections = app.collections.clone();
     blocking(move || {
         let _w = collections.writer.lock().unwrap_or_else(|e| e.into_inner());
@@ -265,7 +277,7 @@ fn visible(ctx: &Ctx, c: &CollectionRecord) -> bool {
 /// `GET /api/collections/{slug}`.
 pub fn get(app: &App, ctx: &Ctx, slug: &str) -> Result<Response, ApiError> {
     match app.collections.get(slug) {
-        Some(c) if visible(ctx, &c) => Ok(json_response(&render(&c))),
+        Some(c) if visible(ctx, &c) => Ok(json_response(&render(app, ctx, &c))),
         _ => Err(not_found(slug)),
     }
 }
@@ -297,7 +309,11 @@ pub fn list(app: &App, ctx: &Ctx) -> Result<Response, ApiError> {
         .filter(|c| owner.is_none_or(|o| c.owner == o) && visible(ctx, c))
         .collect();
     found.sort_by(|a, b| (&a.created_at, &a.slug).cmp(&(&b.created_at, &b.slug)));
-    let items: Vec<Value> = found.into_iter().take(limit).map(render).collect();
+    let items: Vec<Value> = found
+        .into_iter()
+        .take(limit)
+        .map(|c| render(app, ctx, c))
+        .collect();
     Ok(json_response(&Value::Array(items)))
 }
 
@@ -375,7 +391,7 @@ pub async fn add_item(app: &App, ctx: &Ctx, slug: &str, raw: &[u8]) -> Result<Re
         Ok(Ok(c))
     })
     .await??;
-    Ok(json_response(&render(&updated)))
+    Ok(json_response(&render(app, ctx, &updated)))
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 //!
 //! Lines: `{"key":"header","value":{"summary","description","parentCommit"?}}` first, then
 //! any of `file {path, content, encoding:"base64"}`, `lfsFile {path, algo, oid, size}`
-//! (a blob this server already stores), `deletedFile {path}`, `deletedFolder {path}`.
+//! (a blob that some commit of a repo the committer can read references: blobs are
+//! scoped to repos as on the Hub, and an unknown oid and another tenant's oid get the same
+//! answer), `deletedFile {path}`, `deletedFolder {path}`.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -20,8 +22,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::app::{App, Ctx, RepoPath, blocking, json_response};
+use super::auth::Caller;
 use super::body::LineReader;
-use super::catalog::{Catalog, CommitOp, CommitRequest, Content};
+use super::catalog::{Catalog, CommitOp, CommitRequest, Content, RepoEntry};
 use super::errors::{ApiError, HubError};
 use super::names::{self, RepoId};
 use super::objects;
@@ -126,9 +129,12 @@ fn checked_path(path: &str) -> Result<String, ApiError> {
     Ok(path.to_owned())
 }
 
-/// Parses one line and stages its content. Runs on a blocking thread.
+/// Parses one line and stages its content. Runs on a blocking thread. `readable` tells
+/// whether the committer may read a repo (an `lfsFile` line may name only blobs of such
+/// repos).
 fn process_line(
     catalog: &Catalog,
+    readable: &(dyn Fn(&RepoEntry) -> bool + Sync),
     line_no: usize,
     line: &[u8],
     header_seen: bool,
@@ -175,10 +181,12 @@ fn process_line(
                     format!("LFS oid `{}` is not a SHA-256", l.oid),
                 ));
             }
-            let stored = catalog
-                .store()
-                .blob_size(&l.oid)
-                .ok_or_else(|| ApiError::from(HubError::MissingLfsObject { oid: l.oid.clone() }))?;
+            // Unknown blobs and blobs the committer cannot read are answered alike.
+            let missing = || ApiError::from(HubError::MissingLfsObject { oid: l.oid.clone() });
+            if !catalog.blob_readable(&l.oid, readable)? {
+                return Err(missing());
+            }
+            let stored = catalog.store().blob_size(&l.oid).ok_or_else(missing)?;
             if let Some(declared) = l.size
                 && declared != stored
             {
@@ -214,6 +222,7 @@ fn process_line(
 /// Reads and stages every line of the body.
 async fn read_ops(
     catalog: &Arc<Catalog>,
+    caller: &Caller,
     reader: &mut LineReader,
 ) -> Result<(HeaderLine, Vec<CommitOp>), ApiError> {
     let mut header: Option<HeaderLine> = None;
@@ -226,8 +235,10 @@ async fn read_ops(
         }
         let catalog = catalog.clone();
         let header_seen = header.is_some();
+        let caller = caller.clone();
         let parsed = tokio::task::spawn_blocking(move || {
-            process_line(&catalog, line_no, &line, header_seen)
+            let readable = |e: &RepoEntry| caller.can_see(e);
+            process_line(&catalog, &readable, line_no, &line, header_seen)
         })
         .await
         .map_err(|e| {
@@ -247,19 +258,21 @@ async fn read_ops(
     Ok((header, ops))
 }
 
-/// Answers a commit request.
+/// Answers a commit request. The caller's right to write the branch is checked before
+/// any of the body is read; a refused request is answered without reading it.
 pub async fn commit(
     app: &App,
     ctx: &Ctx,
     repo: RepoPath<'_>,
     rev: &str,
     body: Body,
+    limit: u64,
 ) -> Result<Response, ApiError> {
     let RepoPath { kind, .. } = repo;
-    let mut reader = LineReader::new(body, &ctx.headers, app.max_body_bytes);
-    let prepared = prepare(app, ctx, repo, rev, &mut reader).await;
-    let (id, request) = match prepared {
-        Ok(p) => p,
+    let (id, author) = check(app, ctx, repo, rev)?;
+    let mut reader = LineReader::new(body, &ctx.headers, limit, &app.budget)?;
+    let request = match read_request(app, &ctx.caller, rev, author, &mut reader).await {
+        Ok(r) => r,
         Err(e) => {
             reader.drain().await;
             return Err(e);
@@ -281,13 +294,13 @@ pub async fn commit(
     })))
 }
 
-async fn prepare(
+/// The repo and the committing user, if the caller may commit to branch `rev`.
+fn check(
     app: &App,
     ctx: &Ctx,
     repo: RepoPath<'_>,
     rev: &str,
-    reader: &mut LineReader,
-) -> Result<(RepoId, CommitRequest), ApiError> {
+) -> Result<(RepoId, String), ApiError> {
     let RepoPath { kind, owner, name } = repo;
     let id = RepoId::new(owner, name).map_err(ApiError::from)?;
     let full = id.to_string();
@@ -314,20 +327,27 @@ async fn prepare(
         };
         return Err(e.into());
     }
-    let (header, ops) = read_ops(&app.catalog, reader).await?;
+    Ok((id, author))
+}
+
+async fn read_request(
+    app: &App,
+    caller: &Caller,
+    rev: &str,
+    author: String,
+    reader: &mut LineReader,
+) -> Result<CommitRequest, ApiError> {
+    let (header, ops) = read_ops(&app.catalog, caller, reader).await?;
     let summary = header
         .summary
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| "Commit via API".into());
-    Ok((
-        id,
-        CommitRequest {
-            branch: rev.to_owned(),
-            parent: header.parent_commit,
-            author,
-            summary,
-            description: header.description.unwrap_or_default(),
-            ops,
-        },
-    ))
+    Ok(CommitRequest {
+        branch: rev.to_owned(),
+        parent: header.parent_commit,
+        author,
+        summary,
+        description: header.description.unwrap_or_default(),
+        ops,
+    })
 }

@@ -36,6 +36,11 @@ pub enum HubError {
     InvalidRefName { value: String, reason: String },
     #[error("invalid user or organization name `{value}`: {reason}")]
     InvalidAccountName { value: String, reason: String },
+    #[error(
+        "account name `{name}` collides with the existing `{existing}`: user and organization \
+         names are unique regardless of case"
+    )]
+    AccountNameTaken { name: String, existing: String },
     #[error("repository {repo} already exists")]
     RepoExists { repo: String },
     #[error("repository {repo} not found")]
@@ -66,7 +71,10 @@ pub enum HubError {
     },
     #[error("the default branch `main` cannot be deleted")]
     DefaultBranch,
-    #[error("LFS object {oid} is not stored on this server (only inline uploads are accepted)")]
+    #[error(
+        "LFS object {oid} is not a file of any repo you can read (upload the content inline, \
+         or reference a file of one of your repos)"
+    )]
     MissingLfsObject { oid: String },
     #[error("LFS object {oid} has size {actual}, not {declared}")]
     LfsSizeMismatch {
@@ -185,6 +193,9 @@ impl From<HubError> for ApiError {
                 ApiError::bad_request("InvalidRevision", message)
             }
             HubError::InvalidAccountName { .. } => ApiError::bad_request("InvalidName", message),
+            HubError::AccountNameTaken { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "AccountNameTaken", message)
+            }
             HubError::RepoExists { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "RepoExists", message)
             }

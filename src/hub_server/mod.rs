@@ -15,6 +15,7 @@ pub mod body;
 pub mod catalog;
 pub mod collections;
 pub mod commit;
+pub mod conn;
 pub mod counters;
 pub mod errors;
 pub mod listing;
@@ -45,6 +46,16 @@ pub use storage::{Store, StoreOptions};
 /// Default limit on request bodies: 512 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 512 * 1024 * 1024;
 
+/// Default cap on the bodies of all requests together, in flight at once: 1 GiB.
+pub const DEFAULT_MAX_INFLIGHT_BODY_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Default time a client has to send a request's headers (and a kept-alive connection to
+/// start its next request).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default time a connection may go without a byte moving either way.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// How long in-flight requests may run on after a shutdown was asked for.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -55,8 +66,19 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Where to listen; port 0 picks a free port.
     pub addr: SocketAddr,
-    /// Largest request body accepted (413 beyond).
+    /// Largest request body accepted from a token holder (413 beyond). Anonymous bodies
+    /// are capped at [`body::ANONYMOUS_BODY_LIMIT`].
     pub max_body_bytes: u64,
+    /// Cap on the body bytes of all requests together; a request that does not fit is
+    /// answered 503 at once.
+    pub max_inflight_body_bytes: u64,
+    /// Time a client has to send a request's headers, counted from when the server
+    /// starts waiting for them (so it also closes kept-alive connections left unused).
+    pub header_read_timeout: Duration,
+    /// A connection on which no byte moves either way for this long is closed.
+    pub idle_timeout: Duration,
+    /// TEST ONLY: called with every accepted socket, before it is served.
+    pub on_accept: Option<AcceptHook>,
     /// The base URL advertised in `Link` headers and URLs the server returns. `None`
     /// derives it from each request's `Host` header.
     pub public_url: Option<String>,
@@ -74,10 +96,34 @@ impl Config {
             data_dir: data_dir.into(),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_inflight_body_bytes: DEFAULT_MAX_INFLIGHT_BODY_BYTES,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            on_accept: None,
             public_url: None,
             durable: true,
             fail_blob_write_at: None,
         }
+    }
+}
+
+/// A function called with each accepted socket (tests inspect socket options with it).
+#[derive(Clone)]
+pub struct AcceptHook(Arc<dyn Fn(&tokio::net::TcpStream) + Send + Sync>);
+
+impl AcceptHook {
+    pub fn new(f: impl Fn(&tokio::net::TcpStream) + Send + Sync + 'static) -> Self {
+        AcceptHook(Arc::new(f))
+    }
+
+    pub fn call(&self, stream: &tokio::net::TcpStream) {
+        (self.0)(stream)
+    }
+}
+
+impl std::fmt::Debug for AcceptHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AcceptHook")
     }
 }
 
@@ -88,6 +134,8 @@ pub struct Server {
     addr: SocketAddr,
     counters: Arc<counters::Counters>,
     warnings: Vec<String>,
+    limits: conn::ConnLimits,
+    on_accept: Option<AcceptHook>,
 }
 
 impl Server {
@@ -130,6 +178,7 @@ impl Server {
             collections: Arc::new(collections),
             counters: counters.clone(),
             max_body_bytes: config.max_body_bytes,
+            budget: body::Budget::new(config.max_inflight_body_bytes),
             public_url: config.public_url.clone(),
             local_url: format!("http://{addr}"),
         });
@@ -140,6 +189,11 @@ impl Server {
             addr,
             counters,
             warnings,
+            limits: conn::ConnLimits {
+                header_read_timeout: config.header_read_timeout,
+                idle_timeout: config.idle_timeout,
+            },
+            on_accept: config.on_accept.clone(),
         })
     }
 
@@ -167,21 +221,16 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), HubError> {
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        let signal = async move {
-            shutdown.await;
-            let _ = tx.send(true);
-        };
-        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
-        let mut rx2 = rx.clone();
-        let deadline = async move {
-            let _ = rx2.wait_for(|v| *v).await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        };
-        tokio::select! {
-            r = serve => r.map_err(HubError::io_with("serving")),
-            () = deadline => Ok(()),
-        }
+        conn::serve(
+            self.listener,
+            self.router,
+            self.limits,
+            self.on_accept,
+            shutdown,
+            SHUTDOWN_GRACE,
+        )
+        .await;
+        Ok(())
     }
 }
 

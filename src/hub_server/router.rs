@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -193,16 +192,19 @@ pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
     let label = route.as_ref().map_or(RouteLabel::Unknown, Route::label);
     app.counters.record(label);
     let result = match route {
-        Ok(route) => std::panic::AssertUnwindSafe(dispatch(&app, parts, body, route))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|_| {
-                Err(ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "ServerError",
-                    "the server hit an internal error on this request",
-                ))
-            }),
+        Ok(route) => {
+            let body = body::RequestBody::new(body);
+            std::panic::AssertUnwindSafe(dispatch(&app, parts, body, route))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "ServerError",
+                        "the server hit an internal error on this request",
+                    ))
+                })
+        }
         Err(e) => Err(e),
     };
     result.unwrap_or_else(IntoResponse::into_response)
@@ -211,7 +213,7 @@ pub async fn handle(State(app): State<Arc<App>>, req: Request) -> Response {
 async fn dispatch(
     app: &App,
     parts: axum::http::request::Parts,
-    body: Body,
+    body: body::RequestBody,
     route: Route,
 ) -> Result<Response, ApiError> {
     let caller = Caller::from_headers(&parts.headers, &app.tokens)?;
@@ -223,7 +225,16 @@ async fn dispatch(
     };
     let method = parts.method;
     let path = parts.uri.path();
-    let read = |body: Body| body::read_limited(body, &ctx.headers, app.max_body_bytes);
+    // The caller and the route's rights are checked from the headers before any body is
+    // read; anonymous bodies are capped small.
+    let limit = if ctx.caller.is_authenticated() {
+        app.max_body_bytes
+    } else {
+        body::ANONYMOUS_BODY_LIMIT.min(app.max_body_bytes)
+    };
+    let read =
+        |body: body::RequestBody| body::read_limited(body.take(), &ctx.headers, limit, &app.budget);
+    let write_token = || ctx.caller.require_write_token().map(|_| ());
     let get_like = method == Method::GET || method == Method::HEAD;
     match route {
         Route::NotFound => Err(ApiError::not_found_route(path)),
@@ -233,17 +244,21 @@ async fn dispatch(
         }
         Route::List(kind) if get_like => listing::list(app, &ctx, kind),
         Route::CreateRepo if method == Method::POST => {
+            write_token()?;
             api_repos::create_repo(app, &ctx, &read(body).await?).await
         }
         Route::DeleteRepo if method == Method::DELETE => {
+            write_token()?;
             api_repos::delete_repo(app, &ctx, &read(body).await?).await
         }
         Route::Collections if method == Method::POST => {
+            write_token()?;
             collections::create(app, &ctx, &read(body).await?).await
         }
         Route::Collections if get_like => collections::list(app, &ctx),
         Route::Collection(slug) if get_like => collections::get(app, &ctx, &slug),
         Route::CollectionItems(slug) if method == Method::POST => {
+            write_token()?;
             collections::add_item(app, &ctx, &slug, &read(body).await?).await
         }
         Route::Resolve {
@@ -276,19 +291,22 @@ async fn dispatch(
                     api_repos::info(app, &ctx, r, rev.as_deref()).await
                 }
                 RepoAction::Settings if method == Method::PUT => {
+                    api_repos::writable(app, &ctx, r)?;
                     api_repos::settings(app, &ctx, r, &read(body).await?).await
                 }
                 RepoAction::Refs if get_like => api_repos::refs(app, &ctx, r),
                 RepoAction::Preupload(rev) if method == Method::POST => {
+                    api_repos::writable(app, &ctx, r)?;
                     api_files::preupload(app, &ctx, r, &rev, &read(body).await?).await
                 }
                 RepoAction::Commit(rev) if method == Method::POST => {
-                    commit::commit(app, &ctx, r, &rev, body).await
+                    commit::commit(app, &ctx, r, &rev, body.take(), limit).await
                 }
                 RepoAction::Tree(rev, dir) if get_like => {
                     api_files::tree(app, &ctx, r, &rev, &dir).await
                 }
                 RepoAction::PathsInfo(rev) if method == Method::POST => {
+                    api_repos::visible(app, &ctx, r)?;
                     api_files::paths_info(app, &ctx, r, &rev, &read(body).await?).await
                 }
                 RepoAction::Commits(rev) if get_like => {
@@ -296,10 +314,12 @@ async fn dispatch(
                 }
                 RepoAction::Tag(rev) if method == Method::POST || method == Method::DELETE => {
                     let delete = method == Method::DELETE;
+                    api_repos::writable(app, &ctx, r)?;
                     api_repos::tag(app, &ctx, r, &rev, delete, &read(body).await?).await
                 }
                 RepoAction::Branch(b) if method == Method::POST || method == Method::DELETE => {
                     let delete = method == Method::DELETE;
+                    api_repos::writable(app, &ctx, r)?;
                     api_repos::branch(app, &ctx, r, &b, delete, &read(body).await?).await
                 }
                 _ => Err(method_not_allowed(&method, path)),

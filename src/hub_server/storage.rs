@@ -411,6 +411,28 @@ impl Store {
             .join(format!("{commit}.json"))
     }
 
+    /// The ids of every commit record a repo holds (unordered). A missing `commits/`
+    /// directory reads as none.
+    pub fn commit_ids(&self, kind: RepoKind, id: &RepoId) -> Result<Vec<String>, HubError> {
+        let dir = self.repo_dir(kind, id).join("commits");
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(HubError::io(format!("listing {}", dir.display()), e)),
+        };
+        let mut ids = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(HubError::io_with(format!("listing {}", dir.display())))?;
+            let name = entry.file_name();
+            if let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".json"))
+                && super::names::is_commit_id(stem)
+            {
+                ids.push(stem.to_owned());
+            }
+        }
+        Ok(ids)
+    }
+
     /// Stores a sealed commit record.
     pub fn write_commit(
         &self,

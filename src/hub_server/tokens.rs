@@ -1,7 +1,9 @@
 //! Access tokens: who a token speaks for (a user and the organizations they belong to)
 //! and whether it may write. Tokens are created from the command line
 //! (`rskill-hub token create`) or by [`create`]; only their SHA-256 is kept on disk, in
-//! `DIR/tokens.json`, which a running server re-reads when it changes.
+//! `DIR/tokens.json`, which a running server re-reads when it changes. User and
+//! organization names are unique regardless of case (as on the Hub): a token for `ACME`
+//! is refused while `acme` names a user, an organization or a repo namespace.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -91,6 +93,7 @@ pub fn create(
     } else {
         TokenFile::default()
     };
+    check_collisions(data_dir, &file, user, orgs)?;
     let token = new_token()?;
     let mut orgs_sorted: Vec<String> = orgs.to_vec();
     orgs_sorted.sort();
@@ -106,6 +109,44 @@ pub fn create(
     crate::fsutil::write_atomic(&path, &bytes)
         .map_err(HubError::io_with(format!("writing {}", path.display())))?;
     Ok(token)
+}
+
+/// Refuses names that differ only in case from an account already known (in tokens or
+/// as a repo namespace on disk), or from each other.
+fn check_collisions(
+    data_dir: &Path,
+    file: &TokenFile,
+    user: &str,
+    orgs: &[String],
+) -> Result<(), HubError> {
+    let mut known: Vec<String> = file
+        .tokens
+        .iter()
+        .flat_map(|t| std::iter::once(t.user.clone()).chain(t.orgs.iter().cloned()))
+        .collect();
+    for kind in ["models", "datasets"] {
+        let dir = data_dir.join("repos").join(kind);
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            known.extend(
+                entries
+                    .flatten()
+                    .filter_map(|e| e.file_name().to_str().map(str::to_owned)),
+            );
+        }
+    }
+    for name in std::iter::once(user).chain(orgs.iter().map(String::as_str)) {
+        if let Some(existing) = known
+            .iter()
+            .find(|k| k.as_str() != name && k.eq_ignore_ascii_case(name))
+        {
+            return Err(HubError::AccountNameTaken {
+                name: name.to_owned(),
+                existing: existing.clone(),
+            });
+        }
+        known.push(name.to_owned());
+    }
+    Ok(())
 }
 
 /// `hf_` and 34 random letters and digits, the shape of Hub user access tokens.
@@ -207,5 +248,11 @@ mod tests {
         let on_disk = std::fs::read_to_string(dir.path().join("tokens.json")).unwrap();
         assert!(!on_disk.contains(&t) && !on_disk.contains(&r));
         assert!(create(dir.path(), "bad name", &[], false).is_err());
+        assert!(matches!(
+            create(dir.path(), "dave", &["ACME".into()], false),
+            Err(HubError::AccountNameTaken { .. })
+        ));
+        assert!(create(dir.path(), "erin", &["Erin".into()], false).is_err());
+        assert!(create(dir.path(), "alice", &[], false).is_ok());
     }
 }

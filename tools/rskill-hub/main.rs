@@ -7,6 +7,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use rskill::hub_server::{self, HubError};
@@ -35,6 +36,17 @@ enum Command {
         /// Largest request body accepted, in MiB.
         #[arg(long = "max-body-mb", value_name = "N", default_value_t = 512)]
         max_body_mb: u64,
+        /// Cap on the request bodies of all requests together, in MiB; a request that
+        /// does not fit is answered 503.
+        #[arg(long = "max-inflight-mb", value_name = "N", default_value_t = 1024)]
+        max_inflight_mb: u64,
+        /// Seconds a client has to send a request's headers (also how long a kept-alive
+        /// connection may wait for its next request).
+        #[arg(long = "header-timeout", value_name = "SECS", default_value_t = 10.0, value_parser = secs)]
+        header_timeout: f64,
+        /// Seconds a connection may go without a byte moving either way.
+        #[arg(long = "idle-timeout", value_name = "SECS", default_value_t = 60.0, value_parser = secs)]
+        idle_timeout: f64,
         /// Base URL to advertise in links (default: from each request's Host header).
         #[arg(long = "public-url", value_name = "URL")]
         public_url: Option<String>,
@@ -101,8 +113,21 @@ fn main() -> ExitCode {
             data,
             addr,
             max_body_mb,
+            max_inflight_mb,
+            header_timeout,
+            idle_timeout,
             public_url,
-        } => serve(data, addr, max_body_mb, public_url),
+        } => serve(
+            data,
+            addr,
+            Limits {
+                max_body_mb,
+                max_inflight_mb,
+                header_timeout,
+                idle_timeout,
+            },
+            public_url,
+        ),
         Command::Token {
             command:
                 TokenCommand::Create {
@@ -121,7 +146,9 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             eprintln!("hint: {}", hint(&e));
             ExitCode::from(match e {
-                HubError::InvalidAccountName { .. } => rskill::cli::Outcome::Usage,
+                HubError::InvalidAccountName { .. } | HubError::AccountNameTaken { .. } => {
+                    rskill::cli::Outcome::Usage
+                }
                 _ => rskill::cli::Outcome::Failure,
             })
         }
@@ -192,15 +219,35 @@ fn hint(e: &HubError) -> &'static str {
         HubError::InvalidAccountName { .. } => {
             "names use letters, digits, `-`, `_` and `.` (e.g. --user alice --org acme)"
         }
+        HubError::AccountNameTaken { .. } => {
+            "use the existing spelling, or another name (names are unique regardless of case)"
+        }
         HubError::Io { .. } => "check that the data directory exists and is writable",
         _ => "see docs/hub-server.md",
     }
 }
 
+/// A positive, finite number of seconds.
+fn secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v < 1e9 => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a positive number of seconds (e.g. 10 or 0.5)"
+        )),
+    }
+}
+
+struct Limits {
+    max_body_mb: u64,
+    max_inflight_mb: u64,
+    header_timeout: f64,
+    idle_timeout: f64,
+}
+
 fn serve(
     data: PathBuf,
     addr: SocketAddr,
-    max_body_mb: u64,
+    limits: Limits,
     public_url: Option<String>,
 ) -> Result<(), HubError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -210,7 +257,10 @@ fn serve(
     runtime.block_on(async move {
         let mut config = hub_server::Config::new(data);
         config.addr = addr;
-        config.max_body_bytes = max_body_mb.saturating_mul(1024 * 1024);
+        config.max_body_bytes = limits.max_body_mb.saturating_mul(1024 * 1024);
+        config.max_inflight_body_bytes = limits.max_inflight_mb.saturating_mul(1024 * 1024);
+        config.header_read_timeout = Duration::from_secs_f64(limits.header_timeout);
+        config.idle_timeout = Duration::from_secs_f64(limits.idle_timeout);
         config.public_url = public_url;
         let server = hub_server::Server::bind(config).await?;
         for w in server.warnings() {
