@@ -180,6 +180,11 @@ pub struct OnnxSpec {
     pub action_dim: usize,
     /// Seeds the weight and bias values.
     pub seed: u64,
+    /// Declare the observation's second dimension as the named dynamic dimension
+    /// `features` instead of `observation_dim` (a run must then be told its value).
+    pub symbolic_features: bool,
+    /// End the graph in `Log(x - x)`: the model loads and runs, but every output is -inf.
+    pub non_finite_output: bool,
 }
 
 impl Default for OnnxSpec {
@@ -188,6 +193,8 @@ impl Default for OnnxSpec {
             observation_dim: 8,
             action_dim: 4,
             seed: 0,
+            symbolic_features: false,
+            non_finite_output: false,
         }
     }
 }
@@ -360,11 +367,20 @@ mod onnx {
         t
     }
 
-    fn float_value_info(name: &str, dims: &[usize]) -> Msg {
+    /// A dimension of a value's shape: fixed, or a named dynamic one.
+    enum Dim<'a> {
+        Fixed(usize),
+        Named(&'a str),
+    }
+
+    fn float_value_info(name: &str, dims: &[Dim<'_>]) -> Msg {
         let mut shape = Msg::default();
-        for &d in dims {
+        for d in dims {
             let mut dim = Msg::default();
-            dim.int(1, d as i64);
+            match d {
+                Dim::Fixed(n) => dim.int(1, *n as i64),
+                Dim::Named(s) => dim.string(2, s),
+            };
             shape.message(1, &dim);
         }
         let mut tensor_type = Msg::default();
@@ -392,16 +408,32 @@ mod onnx {
                 1,
                 &node("MatMul", &["observation", "policy.weight"], "matmul"),
             )
-            .message(1, &node("Add", &["matmul", "policy.bias"], "preactivation"))
-            .message(1, &node("Relu", &["preactivation"], "action"))
+            .message(1, &node("Add", &["matmul", "policy.bias"], "preactivation"));
+        if spec.non_finite_output {
+            graph
+                .message(1, &node("Relu", &["preactivation"], "relu"))
+                .message(1, &node("Sub", &["relu", "relu"], "zero"))
+                .message(1, &node("Log", &["zero"], "action"));
+        } else {
+            graph.message(1, &node("Relu", &["preactivation"], "action"));
+        }
+        let features = if spec.symbolic_features {
+            Dim::Named("features")
+        } else {
+            Dim::Fixed(spec.observation_dim)
+        };
+        graph
             .string(2, "rskill_fixture_policy")
             .message(5, &weight)
             .message(5, &bias)
             .message(
                 11,
-                &float_value_info("observation", &[1, spec.observation_dim]),
+                &float_value_info("observation", &[Dim::Fixed(1), features]),
             )
-            .message(12, &float_value_info("action", &[1, spec.action_dim]));
+            .message(
+                12,
+                &float_value_info("action", &[Dim::Fixed(1), Dim::Fixed(spec.action_dim)]),
+            );
         let mut opset = Msg::default();
         opset.string(1, "").int(2, ONNX_OPSET);
         let mut model = Msg::default();

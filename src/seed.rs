@@ -96,6 +96,7 @@ pub fn files_for(up: &Upstream) -> Vec<(String, Vec<u8>)> {
             observation_dim,
             action_dim,
             seed,
+            ..OnnxSpec::default()
         };
         if name.contains("owlv2") {
             let (model, data) = fixtures::onnx_model_with_external_data(&spec, "model.onnx_data");

@@ -8,9 +8,13 @@
 //!   range, dtype and shape are checked against each other and against the file size.
 //! - sharded safetensors: `model.safetensors.index.json` is checked against its shards.
 //! - ONNX: the model is loaded into an ONNX Runtime session through the `ort` crate
-//!   (`load-dynamic`), which reports the graph's inputs and outputs. The runtime is a
+//!   (`load-dynamic`) and run once on zeros of the declared input shapes (named dynamic
+//!   dimensions from the manifest, else 1); the outputs must have the declared shapes
+//!   and finite values, and the latency of that pass is reported. The runtime is a
 //!   shared library found at run time ([`onnx_runtime`]); without it only this step is
 //!   skipped, and [`RuntimeMissing`] says how to get it.
+//! - What a manifest declares of its weights (`policy_extras.smoke`, see
+//!   [`Expectations`]) is checked too: tensor names, shapes and dtypes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -39,6 +43,10 @@ pub enum SmokeError {
     ShardIndex { index: PathBuf, problem: String },
     #[error("ONNX Runtime cannot load {}: {problem}", path.display())]
     Onnx { path: PathBuf, problem: String },
+    #[error("{} loads but cannot run: {problem}", path.display())]
+    OnnxRun { path: PathBuf, problem: String },
+    #[error("{} does not hold what the manifest declares: {problem}", path.display())]
+    Declared { path: PathBuf, problem: String },
     #[error(
         "cannot start ONNX Runtime from {}: {problem}\nhint: {}",
         dylib.display(),
@@ -52,6 +60,96 @@ impl SmokeError {
     /// weights (the install flow may then skip the ONNX step instead of failing).
     pub fn is_runtime_problem(&self) -> bool {
         matches!(self, SmokeError::Runtime { .. })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// what the manifest declares
+// ---------------------------------------------------------------------------------------
+
+/// What a manifest declares of its weights, under `policy_extras.smoke`:
+///
+/// ```yaml
+/// policy_extras:
+///   smoke:
+///     dims: {batch: 1, features: 16}     # named dynamic ONNX dimensions for the test run
+///     tensors:                           # tensors a safetensors checkpoint must hold
+///       - {name: policy.weight, shape: [16, 7], dtype: F32}
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expectations {
+    #[serde(default)]
+    pub dims: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub tensors: Vec<ExpectedTensor>,
+}
+
+/// A tensor a checkpoint must hold; shape and dtype are checked when given.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedTensor {
+    pub name: String,
+    #[serde(default)]
+    pub shape: Option<Vec<usize>>,
+    /// The safetensors dtype name (`F32`, `BF16`, …).
+    #[serde(default)]
+    pub dtype: Option<String>,
+}
+
+impl Expectations {
+    /// The expectations of a manifest (`policy_extras.smoke`); none when absent.
+    pub fn from_policy_extras(extras: Option<&serde_json::Value>) -> Result<Expectations, String> {
+        match extras.and_then(|e| e.get("smoke")) {
+            None | Some(serde_json::Value::Null) => Ok(Expectations::default()),
+            Some(v) => serde_path_to_error::deserialize(v)
+                .map_err(|e| format!("policy_extras.smoke.{}: {}", e.path(), e.inner())),
+        }
+    }
+
+    /// Checks the tensors of a checkpoint (every shard's, for a sharded one) against
+    /// the declared ones; `source` names the checkpoint in the error.
+    pub fn check_tensors<'a>(
+        &self,
+        source: &Path,
+        tensors: impl IntoIterator<Item = &'a TensorMeta>,
+    ) -> Result<(), SmokeError> {
+        if self.tensors.is_empty() {
+            return Ok(());
+        }
+        let found: BTreeMap<&str, &TensorMeta> =
+            tensors.into_iter().map(|t| (t.name.as_str(), t)).collect();
+        let mut problems = Vec::new();
+        for want in &self.tensors {
+            let Some(got) = found.get(want.name.as_str()) else {
+                problems.push(format!("no tensor `{}`", want.name));
+                continue;
+            };
+            if let Some(shape) = want.shape.as_ref().filter(|s| **s != got.shape) {
+                problems.push(format!(
+                    "`{}` has shape {:?}, the manifest declares {shape:?}",
+                    want.name, got.shape
+                ));
+            }
+            if let Some(dtype) = want
+                .dtype
+                .as_ref()
+                .filter(|d| !d.eq_ignore_ascii_case(&got.dtype))
+            {
+                problems.push(format!(
+                    "`{}` is {}, the manifest declares {dtype}",
+                    want.name, got.dtype
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(SmokeError::Declared {
+                path: source.to_path_buf(),
+                problem: problems.join("; "),
+            })
+        }
     }
 }
 
@@ -776,14 +874,27 @@ impl fmt::Display for OnnxValue {
     }
 }
 
-/// What a loaded ONNX model exposes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What a loaded ONNX model exposes, and how its test pass went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OnnxSummary {
     pub path: PathBuf,
     /// The runtime library that loaded it.
     pub runtime: PathBuf,
     pub inputs: Vec<OnnxValue>,
     pub outputs: Vec<OnnxValue>,
+    /// The one test pass on zeros.
+    pub run: OnnxRun,
+}
+
+/// One pass of a model on zeros of its declared input shapes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OnnxRun {
+    /// The concrete input shapes used.
+    pub input_shapes: Vec<(String, Vec<i64>)>,
+    /// The shapes the outputs came out with.
+    pub output_shapes: Vec<(String, Vec<i64>)>,
+    /// Wall time of the pass, in milliseconds.
+    pub latency_ms: f64,
 }
 
 impl fmt::Display for OnnxSummary {
@@ -796,9 +907,10 @@ impl fmt::Display for OnnxSummary {
         };
         write!(
             f,
-            "inputs: {}; outputs: {}",
+            "inputs: {}; outputs: {}; one pass on zeros in {:.2} ms, outputs finite",
             list(&self.inputs),
-            list(&self.outputs)
+            list(&self.outputs),
+            self.run.latency_ms
         )
     }
 }
@@ -843,10 +955,19 @@ fn ort_environment(
     Ok(guard.as_ref().expect("just set").clone())
 }
 
-/// Loads an ONNX model into an ONNX Runtime session and reports its inputs and
-/// outputs. The model is loaded from its path, so external data files beside it
-/// (`model.onnx_data`) are found the way ONNX Runtime finds them.
-pub fn check_onnx(path: &Path, runtime: &RuntimeInfo) -> Result<OnnxSummary, SmokeError> {
+/// Largest input the test pass builds (all inputs together), in elements.
+const MAX_RUN_ELEMENTS: u64 = 16 << 20;
+
+/// Loads an ONNX model into an ONNX Runtime session, reports its inputs and outputs,
+/// and runs it once on zeros (named dynamic dimensions from `dims`, else 1): every
+/// declared output must come out with its declared shape and finite values. The model
+/// is loaded from its path, so external data files beside it (`model.onnx_data`) are
+/// found the way ONNX Runtime finds them.
+pub fn check_onnx(
+    path: &Path,
+    runtime: &RuntimeInfo,
+    dims: &BTreeMap<String, u64>,
+) -> Result<OnnxSummary, SmokeError> {
     if let Err(source) = std::fs::metadata(path) {
         return Err(SmokeError::Io {
             path: path.to_path_buf(),
@@ -868,16 +989,142 @@ pub fn check_onnx(path: &Path, runtime: &RuntimeInfo) -> Result<OnnxSummary, Smo
         let describe = |outlets: &[ort::value::Outlet]| -> Vec<OnnxValue> {
             outlets.iter().map(onnx_value).collect()
         };
-        Ok((describe(session.inputs()), describe(session.outputs())))
+        Ok((
+            describe(session.inputs()),
+            describe(session.outputs()),
+            session,
+        ))
     }))
     .map_err(|p| fail(format!("ort panicked: {}", panic_text(p))))?;
-    let (inputs, outputs) = result.map_err(fail)?;
+    let (inputs, outputs, mut session) = result.map_err(fail)?;
+    let cannot_run = |problem: String| SmokeError::OnnxRun {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let run = catch_unwind(AssertUnwindSafe(|| {
+        run_once(&mut session, &inputs, &outputs, dims)
+    }))
+    .map_err(|p| cannot_run(format!("ort panicked: {}", panic_text(p))))?
+    .map_err(cannot_run)?;
     Ok(OnnxSummary {
         path: path.to_path_buf(),
         runtime: loaded_from,
         inputs,
         outputs,
+        run,
     })
+}
+
+/// The concrete shape of a declared input: fixed dimensions as declared, named ones
+/// from `dims`, the rest 1.
+fn concrete_shape(value: &OnnxValue, dims: &BTreeMap<String, u64>) -> Vec<i64> {
+    value
+        .shape
+        .iter()
+        .map(|d| match d {
+            OnnxDim::Fixed(n) => *n as i64,
+            OnnxDim::Symbolic(name) => dims.get(name).copied().unwrap_or(1) as i64,
+            OnnxDim::Unknown => 1,
+        })
+        .collect()
+}
+
+/// A tensor of zeros of `element_type` and `shape`.
+fn zeros(element_type: &str, shape: &[i64]) -> Result<ort::value::DynValue, String> {
+    use ort::value::Tensor;
+    let n: usize = shape.iter().map(|d| *d as usize).product();
+    let shape = shape.to_vec();
+    let made = match element_type {
+        "f32" => Tensor::from_array((shape, vec![0f32; n])).map(|t| t.into_dyn()),
+        "f64" => Tensor::from_array((shape, vec![0f64; n])).map(|t| t.into_dyn()),
+        "i64" => Tensor::from_array((shape, vec![0i64; n])).map(|t| t.into_dyn()),
+        "i32" => Tensor::from_array((shape, vec![0i32; n])).map(|t| t.into_dyn()),
+        "i16" => Tensor::from_array((shape, vec![0i16; n])).map(|t| t.into_dyn()),
+        "i8" => Tensor::from_array((shape, vec![0i8; n])).map(|t| t.into_dyn()),
+        "u8" => Tensor::from_array((shape, vec![0u8; n])).map(|t| t.into_dyn()),
+        "bool" => Tensor::from_array((shape, vec![false; n])).map(|t| t.into_dyn()),
+        other => {
+            return Err(format!(
+                "the test pass cannot build an input of type {other} (f32, f64, i8–i64, u8 and bool are supported)"
+            ));
+        }
+    };
+    made.map_err(|e| e.to_string())
+}
+
+/// Runs the session once on zeros and checks what comes out.
+fn run_once(
+    session: &mut ort::session::Session,
+    inputs: &[OnnxValue],
+    outputs: &[OnnxValue],
+    dims: &BTreeMap<String, u64>,
+) -> Result<OnnxRun, String> {
+    let mut input_shapes = Vec::new();
+    let mut values = Vec::new();
+    let mut elements: u64 = 0;
+    for input in inputs {
+        let shape = concrete_shape(input, dims);
+        elements = elements.saturating_add(shape.iter().map(|d| *d as u64).product::<u64>());
+        if elements > MAX_RUN_ELEMENTS {
+            return Err(format!(
+                "the inputs would hold over {MAX_RUN_ELEMENTS} elements; set smaller named dimensions in policy_extras.smoke.dims"
+            ));
+        }
+        values.push((
+            std::borrow::Cow::<str>::Owned(input.name.clone()),
+            ort::session::SessionInputValue::from(zeros(&input.element_type, &shape)?),
+        ));
+        input_shapes.push((input.name.clone(), shape));
+    }
+    let started = std::time::Instant::now();
+    let produced = session.run(values).map_err(|e| e.to_string())?;
+    let latency_ms = started.elapsed().as_secs_f64() * 1e3;
+    let mut output_shapes = Vec::new();
+    for declared in outputs {
+        let value = produced
+            .get(&declared.name)
+            .ok_or_else(|| format!("output `{}` was not produced", declared.name))?;
+        let (shape, finite) =
+            inspect(value).ok_or_else(|| format!("output `{}` is not a tensor", declared.name))?;
+        let fits = shape.len() == declared.shape.len()
+            && declared.shape.iter().zip(&shape).all(|(d, got)| match d {
+                OnnxDim::Fixed(n) => *n as i64 == *got,
+                _ => true,
+            });
+        if !fits {
+            return Err(format!(
+                "output `{}` came out with shape {shape:?}, declared {declared}",
+                declared.name
+            ));
+        }
+        if !finite {
+            return Err(format!(
+                "output `{}` holds NaN or infinite values on zero inputs",
+                declared.name
+            ));
+        }
+        output_shapes.push((declared.name.clone(), shape));
+    }
+    Ok(OnnxRun {
+        input_shapes,
+        output_shapes,
+        latency_ms,
+    })
+}
+
+/// The shape of an output tensor, and whether its values are all finite (always for
+/// integer and boolean tensors).
+fn inspect(value: &ort::value::DynValue) -> Option<(Vec<i64>, bool)> {
+    if let Ok((shape, data)) = value.try_extract_tensor::<f32>() {
+        return Some((shape.to_vec(), data.iter().all(|v| v.is_finite())));
+    }
+    if let Ok((shape, data)) = value.try_extract_tensor::<f64>() {
+        return Some((shape.to_vec(), data.iter().all(|v| v.is_finite())));
+    }
+    match value.dtype() {
+        ort::value::ValueType::Tensor { shape, .. } => Some((shape.to_vec(), true)),
+        _ => None,
+    }
 }
 
 fn onnx_value(outlet: &ort::value::Outlet) -> OnnxValue {

@@ -5,6 +5,7 @@
 //! prints the path for `ORT_DYLIB_PATH`). Without it they fail, unless
 //! `RSKILL_SKIP_ONNX_TESTS=1` says to skip them.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -335,9 +336,10 @@ fn generated_onnx_loads_in_onnx_runtime() {
         observation_dim: 12,
         action_dim: 7,
         seed: 3,
+        ..OnnxSpec::default()
     };
     let path = write(dir.path(), "model.onnx", &fixtures::onnx_model_bytes(&spec));
-    let s = check_onnx(&path, &rt).unwrap();
+    let s = check_onnx(&path, &rt, &no_dims()).unwrap();
     assert_eq!(s.inputs.len(), 1);
     assert_eq!(s.outputs.len(), 1);
     assert_eq!(s.inputs[0].name, "observation");
@@ -346,9 +348,117 @@ fn generated_onnx_loads_in_onnx_runtime() {
     assert_eq!(s.outputs[0].name, "action");
     assert_eq!(s.outputs[0].element_type, "f32");
     assert_eq!(s.outputs[0].shape, dims(&[1, 7]));
+    // It ran once on zeros, and the output came out as declared.
     assert_eq!(
-        s.to_string(),
-        "inputs: observation: f32[1, 12]; outputs: action: f32[1, 7]"
+        s.run.input_shapes,
+        vec![("observation".to_string(), vec![1, 12])]
+    );
+    assert_eq!(
+        s.run.output_shapes,
+        vec![("action".to_string(), vec![1, 7])]
+    );
+    assert!(s.run.latency_ms >= 0.0);
+    let text = s.to_string();
+    assert!(
+        text.starts_with(
+            "inputs: observation: f32[1, 12]; outputs: action: f32[1, 7]; one pass on zeros in "
+        ),
+        "{text}"
+    );
+    assert!(text.ends_with(" ms, outputs finite"), "{text}");
+}
+
+fn no_dims() -> BTreeMap<String, u64> {
+    BTreeMap::new()
+}
+
+#[test]
+fn onnx_that_loads_but_cannot_run_fails_with_the_runtime_message() {
+    let Some(rt) = runtime("onnx_that_loads_but_cannot_run_fails_with_the_runtime_message") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // `features` is a named dynamic dimension: set to 1 by default, the MatMul with the
+    // 8-row weight fails at run time with ONNX Runtime's shape error.
+    let spec = OnnxSpec {
+        symbolic_features: true,
+        ..OnnxSpec::default()
+    };
+    let path = write(dir.path(), "model.onnx", &fixtures::onnx_model_bytes(&spec));
+    let err = check_onnx(&path, &rt, &no_dims()).unwrap_err();
+    assert!(matches!(err, SmokeError::OnnxRun { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("loads but cannot run") && text.contains("model.onnx"),
+        "{text}"
+    );
+    assert!(
+        text.to_lowercase().contains("matmul"),
+        "the runtime's own message: {text}"
+    );
+    // The value the manifest gives makes it run.
+    let dims: BTreeMap<String, u64> = [("features".to_string(), 8)].into();
+    let s = check_onnx(&path, &rt, &dims).unwrap();
+    assert_eq!(s.inputs[0].shape[1], OnnxDim::Symbolic("features".into()));
+    assert_eq!(s.run.input_shapes[0].1, vec![1, 8]);
+
+    // Runs, but its outputs are not finite.
+    let spec = OnnxSpec {
+        non_finite_output: true,
+        ..OnnxSpec::default()
+    };
+    let path = write(dir.path(), "inf.onnx", &fixtures::onnx_model_bytes(&spec));
+    let err = check_onnx(&path, &rt, &no_dims()).unwrap_err();
+    assert!(matches!(err, SmokeError::OnnxRun { .. }), "{err:?}");
+    assert!(err.to_string().contains("NaN or infinite"), "{err}");
+    // Inputs too large to build are refused before anything is allocated.
+    let dims: BTreeMap<String, u64> = [("features".to_string(), 1 << 40)].into();
+    let spec = OnnxSpec {
+        symbolic_features: true,
+        ..OnnxSpec::default()
+    };
+    let path = write(dir.path(), "big.onnx", &fixtures::onnx_model_bytes(&spec));
+    let err = check_onnx(&path, &rt, &dims).unwrap_err();
+    assert!(err.to_string().contains("elements"), "{err}");
+}
+
+#[test]
+fn declared_tensors_are_checked() {
+    let extras = serde_json::json!({"smoke": {"tensors": [
+        {"name": "policy.weight", "shape": [16, 7], "dtype": "F32"},
+        {"name": "policy.bias"}
+    ]}});
+    let expect = smoke::Expectations::from_policy_extras(Some(&extras)).unwrap();
+    let t = |name: &str, dtype: &str, shape: Vec<usize>| smoke::TensorMeta {
+        name: name.into(),
+        dtype: dtype.into(),
+        shape,
+        bytes: 0,
+    };
+    let p = Path::new("model.safetensors");
+    let good = [
+        t("policy.weight", "F32", vec![16, 7]),
+        t("policy.bias", "F32", vec![7]),
+    ];
+    expect.check_tensors(p, &good).unwrap();
+    let wrong = [t("policy.weight", "BF16", vec![16, 8])];
+    let err = expect.check_tensors(p, &wrong).unwrap_err().to_string();
+    assert!(err.contains("model.safetensors"), "{err}");
+    assert!(err.contains("[16, 8]") && err.contains("[16, 7]"), "{err}");
+    assert!(
+        err.contains("BF16") && err.contains("no tensor `policy.bias`"),
+        "{err}"
+    );
+    // Nothing declared: nothing to check; a malformed declaration names its field.
+    smoke::Expectations::from_policy_extras(None)
+        .unwrap()
+        .check_tensors(p, &wrong)
+        .unwrap();
+    let bad = serde_json::json!({"smoke": {"tensors": [{"name": "x", "shape": "16x7"}]}});
+    let err = smoke::Expectations::from_policy_extras(Some(&bad)).unwrap_err();
+    assert!(
+        err.starts_with("policy_extras.smoke.tensors[0].shape"),
+        "{err}"
     );
 }
 
@@ -362,13 +472,13 @@ fn onnx_with_external_data_loads_from_its_path() {
     let (model, data) = fixtures::onnx_model_with_external_data(&spec, "model.onnx_data");
     let path = write(dir.path(), "model.onnx", &model);
     write(dir.path(), "model.onnx_data", &data);
-    let s = check_onnx(&path, &rt).unwrap();
+    let s = check_onnx(&path, &rt, &no_dims()).unwrap();
     assert_eq!(s.inputs[0].shape, dims(&[1, 8]));
     assert_eq!(s.outputs[0].shape, dims(&[1, 4]));
 
     // The weights really are outside: without the data file the model does not load.
     std::fs::remove_file(dir.path().join("model.onnx_data")).unwrap();
-    let err = check_onnx(&path, &rt).unwrap_err();
+    let err = check_onnx(&path, &rt, &no_dims()).unwrap_err();
     assert!(matches!(err, SmokeError::Onnx { .. }), "{err:?}");
 }
 
@@ -390,13 +500,13 @@ fn corrupted_onnx_fails_cleanly() {
     ];
     for (name, bytes) in cases {
         let path = write(dir.path(), name, &bytes);
-        let err = check_onnx(&path, &rt).expect_err(name);
+        let err = check_onnx(&path, &rt, &no_dims()).expect_err(name);
         assert!(matches!(err, SmokeError::Onnx { .. }), "{name}: {err:?}");
         assert!(err.to_string().contains(name), "{err}");
     }
     // A good model still loads afterwards: the failures left the runtime usable.
     let path = write(dir.path(), "good.onnx", &good);
-    check_onnx(&path, &rt).unwrap();
+    check_onnx(&path, &rt, &no_dims()).unwrap();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -523,7 +633,7 @@ fn runtime_discovery_child() {
                 "model.onnx",
                 &fixtures::onnx_model_bytes(&OnnxSpec::default()),
             );
-            let err = check_onnx(&model, &rt).unwrap_err();
+            let err = check_onnx(&model, &rt, &no_dims()).unwrap_err();
             assert!(err.is_runtime_problem(), "{err:?}");
             assert!(
                 err.to_string().contains("hint: pip install onnxruntime"),

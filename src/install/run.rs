@@ -148,7 +148,7 @@ pub async fn install(
         ui.say("smoke-load skipped (--no-smoke)");
         SmokeRecord::default()
     } else {
-        smoke_load(&plan, &downloaded, ui)?
+        smoke_load(&plan, &downloaded, &manifest, ui)?
     };
 
     let entry = InstalledSkill {
@@ -306,8 +306,16 @@ async fn download_all(
 fn smoke_load(
     plan: &InstallPlan,
     downloaded: &[Downloaded],
+    manifest: &Manifest,
     ui: &dyn InstallUi,
 ) -> Result<SmokeRecord, InstallError> {
+    let expect = smoke::Expectations::from_policy_extras(manifest.policy_extras.as_ref()).map_err(
+        |problem| InstallError::InvalidManifest {
+            repo: manifest.name.clone(),
+            commit: String::new(),
+            problems: vec![problem],
+        },
+    )?;
     let mut record = SmokeRecord::default();
     let weights_repo = plan.weights.as_ref().map(|w| w.repo.as_str());
     let weight_files: Vec<(&FileSpec, &Downloaded)> = plan
@@ -329,14 +337,28 @@ fn smoke_load(
     if let Some(index) = index {
         let dir = index.parent().unwrap_or(Path::new("."));
         let summary = smoke::check_sharded(index, dir)?;
+        expect.check_tensors(index, summary.shards.iter().flat_map(|s| &s.tensors))?;
         ui.say(&format!("smoke-load: {summary}"));
         record.safetensors = Some(summary.to_string());
     } else {
         let mut lines = Vec::new();
+        let mut summaries = Vec::new();
         for p in paths.iter().filter(|p| has_ext(p, "safetensors")) {
             let summary = smoke::check_safetensors(p)?;
             ui.say(&format!("smoke-load: {}: {summary}", file_name(p)));
             lines.push(format!("{}: {summary}", file_name(p)));
+            summaries.push(summary);
+        }
+        if let Some(first) = summaries.first() {
+            // The declared tensors may be spread over several files.
+            expect.check_tensors(&first.path, summaries.iter().flat_map(|s| &s.tensors))?;
+        } else if !expect.tensors.is_empty() {
+            return Err(smoke::SmokeError::Declared {
+                path: plan.local_weights.clone().unwrap_or_default(),
+                problem: "the manifest declares tensors but no safetensors weights were installed"
+                    .into(),
+            }
+            .into());
         }
         if !lines.is_empty() {
             record.safetensors = Some(lines.join("; "));
@@ -359,7 +381,7 @@ fn smoke_load(
             Ok(runtime) => {
                 let mut lines = Vec::new();
                 for p in onnx {
-                    let summary = smoke::check_onnx(p, &runtime)?;
+                    let summary = smoke::check_onnx(p, &runtime, &expect.dims)?;
                     ui.say(&format!(
                         "smoke-load: {} with {runtime}: {summary}",
                         file_name(p)
