@@ -231,16 +231,33 @@ impl Copy {
 
 /// The finding with this rule about this file, whose message contains `needle`.
 fn find<'a>(r: &'a SkillReport, rule: &str, file: &Path, needle: &str) -> &'a Finding {
-    r.findings
-        .iter()
+    find_in(&r.findings, "finding", rule, file, needle, || render_all(r))
+}
+
+/// The warning with this rule about this file, whose message contains `needle`.
+fn find_warning<'a>(r: &'a SkillReport, rule: &str, file: &Path, needle: &str) -> &'a Finding {
+    find_in(&r.warnings, "warning", rule, file, needle, || {
+        format!("{:?}", r.warnings)
+    })
+}
+
+fn find_in<'a>(
+    list: &'a [Finding],
+    what: &str,
+    rule: &str,
+    file: &Path,
+    needle: &str,
+    all: impl Fn() -> String,
+) -> &'a Finding {
+    list.iter()
         .find(|f| {
             f.violation.rule == rule && f.file == file && f.violation.message.contains(needle)
         })
         .unwrap_or_else(|| {
             panic!(
-                "no [{rule}] finding on {} containing {needle:?}; findings:{}",
+                "no [{rule}] {what} on {} containing {needle:?}; {what}s:{}",
                 file.display(),
-                render_all(r)
+                all()
             )
         })
 }
@@ -613,22 +630,6 @@ fn license_metadata_disagreeing() {
     );
     let r = c.check();
     assert!(r.is_valid(), "{}", render_all(&r));
-}
-
-/// The warning with this rule about this file, whose message contains `needle`.
-fn find_warning<'a>(r: &'a SkillReport, rule: &str, file: &Path, needle: &str) -> &'a Finding {
-    r.warnings
-        .iter()
-        .find(|f| {
-            f.violation.rule == rule && f.file == file && f.violation.message.contains(needle)
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "no [{rule}] warning on {} containing {needle:?}; warnings: {:?}",
-                file.display(),
-                r.warnings
-            )
-        })
 }
 
 #[test]

@@ -173,14 +173,14 @@ impl Drop for RequestBody {
     }
 }
 
-/// Reads a whole body of at most `limit` bytes. A declared length over the limit is
-/// refused at once, before any of the body is read.
-pub async fn read_limited(
+/// Refuses a declared `Content-Length` over `limit` at once (nothing is read, the rest
+/// is discarded) and reserves the declared length in `budget`.
+fn reserve_declared(
     body: Body,
     headers: &HeaderMap,
     limit: u64,
     budget: &Budget,
-) -> Result<ReadBody, ApiError> {
+) -> Result<(Body, Held), ApiError> {
     let mut held = Held::default();
     if let Some(n) = declared_length(headers) {
         let reserved = if n > limit {
@@ -193,6 +193,18 @@ pub async fn read_limited(
             return Err(e);
         }
     }
+    Ok((body, held))
+}
+
+/// Reads a whole body of at most `limit` bytes. A declared length over the limit is
+/// refused at once, before any of the body is read.
+pub async fn read_limited(
+    body: Body,
+    headers: &HeaderMap,
+    limit: u64,
+    budget: &Budget,
+) -> Result<ReadBody, ApiError> {
+    let (body, mut held) = reserve_declared(body, headers, limit, budget)?;
     let mut stream = body.into_data_stream();
     let mut buf = Vec::new();
     while let Some(chunk) = stream.next().await {
@@ -300,18 +312,7 @@ impl LineReader {
         limit: u64,
         budget: &Budget,
     ) -> Result<Self, ApiError> {
-        let mut held = Held::default();
-        if let Some(n) = declared_length(headers) {
-            let reserved = if n > limit {
-                Err(too_large(limit))
-            } else {
-                budget.ensure(&mut held, n)
-            };
-            if let Err(e) = reserved {
-                discard(body);
-                return Err(e);
-            }
-        }
+        let (body, held) = reserve_declared(body, headers, limit, budget)?;
         Ok(LineReader {
             stream: body.into_data_stream(),
             buf: Vec::new(),
