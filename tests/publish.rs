@@ -55,6 +55,7 @@ fn client_for(endpoint: &str, token: Option<&str>, home: &Path, offline: bool) -
         hf_home,
         offline,
         disable_progress_bars: true,
+        download_timeout: rskill::hub::env::DEFAULT_DOWNLOAD_TIMEOUT,
     })
     .expect("client")
 }
