@@ -167,12 +167,26 @@ impl HubClient {
             .await
     }
 
-    /// A small file of a repo (a manifest, a card), read whole into memory.
+    /// A small file of a repo (a manifest, a card), read whole into memory: at most
+    /// [`MAX_SMALL_FILE_BYTES`].
     pub async fn read_file(
         &self,
         repo: &RepoId,
         revision: &str,
         path: &str,
+    ) -> Result<Vec<u8>, HubError> {
+        self.read_file_at_most(repo, revision, path, MAX_SMALL_FILE_BYTES)
+            .await
+    }
+
+    /// A file of a repo read whole into memory, refused past `limit` bytes (publish
+    /// reads back what it uploaded, whose size it knows).
+    pub async fn read_file_at_most(
+        &self,
+        repo: &RepoId,
+        revision: &str,
+        path: &str,
+        limit: u64,
     ) -> Result<Vec<u8>, HubError> {
         let url = self.url(&format!(
             "/{repo}/resolve/{}/{}",
@@ -184,8 +198,12 @@ impl HubClient {
             .revision(revision)
             .path(path);
         let response = self.send(|c| c.get(&url), &ctx).await?;
-        self.read_body(response, MAX_SMALL_FILE_BYTES, "manifests and cards")
-            .await
+        let what = if limit == MAX_SMALL_FILE_BYTES {
+            "manifests and cards".to_string()
+        } else {
+            format!("{path}, whose size is known")
+        };
+        self.read_body(response, limit, &what).await
     }
 }
 

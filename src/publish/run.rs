@@ -263,7 +263,9 @@ async fn verify(
     commit: &str,
 ) -> Result<(), HubError> {
     for f in &plan.selection.files {
-        let remote = client.read_file(repo, commit, &f.path_in_repo).await?;
+        let remote = client
+            .read_file_at_most(repo, commit, &f.path_in_repo, f.size)
+            .await?;
         let actual = sha256_hex(&remote);
         if actual != f.sha256 {
             return Err(HubError::Integrity {
