@@ -92,6 +92,7 @@ fn round(runtime: &tokio::runtime::Runtime, manifests: &[PathBuf], opts: &Publis
         hub_cache: home.path().join("hub"),
         offline: false,
         disable_progress_bars: true,
+        download_timeout: rskill::hub::env::DEFAULT_DOWNLOAD_TIMEOUT,
     })
     .expect("client");
 

@@ -178,6 +178,7 @@ async fn run(args: Args) -> Result<(), String> {
         hf_home,
         offline: false,
         disable_progress_bars: true,
+        download_timeout: rskill::hub::env::DEFAULT_DOWNLOAD_TIMEOUT,
     })
     .map_err(|e| e.to_string())?;
     let weights: RepoId = format!("{}/bench-weights", args.org).parse()?;
@@ -217,7 +218,7 @@ async fn run(args: Args) -> Result<(), String> {
     let stored = info
         .file("model.safetensors")
         .and_then(|s| s.lfs.as_ref())
-        .map(|l| l.sha256.clone());
+        .map(|l| l.sha256.to_string());
     if stored.as_deref() != Some(sha256.as_str()) {
         return Err(format!(
             "the Hub stores sha256 {stored:?}, the generator made {sha256}"

@@ -25,7 +25,7 @@ say() { printf '== %s\n' "$*" >&2; }
 
 say "building (release)"
 cargo build --release --quiet --bins --example bench_seed
-BIN="$PWD/target/release"
+BIN="${CARGO_TARGET_DIR:-$PWD/target}/release"
 
 VENV=".venv-bench"
 if [ ! -x "$VENV/bin/python" ]; then

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::corpus::MANIFEST_FILE;
 use crate::hub::cache::{self, RepoCache};
+use crate::hub::ids::{CommitId, RepoPath};
 use crate::hub::listing::{ListQuery, ModelListing};
 use crate::hub::{HubClient, HubError, RepoId};
 use crate::license::LicensePosture;
@@ -135,7 +136,8 @@ pub struct SearchOutcome {
 /// A candidate repo at a commit.
 struct Candidate {
     repo: RepoId,
-    sha: String,
+    /// The commit, when the listing or the cache said it.
+    sha: Option<CommitId>,
     /// Tags from the listing (None offline).
     tags: Option<Vec<String>>,
     /// Whether the listing says the repo holds a manifest (None when unknown).
@@ -297,7 +299,7 @@ async fn online_candidates(
             let repo: RepoId = l.id.parse().ok()?;
             Some(Candidate {
                 repo,
-                sha: l.sha.clone().unwrap_or_default(),
+                sha: l.sha.clone(),
                 has_manifest: l
                     .siblings
                     .as_ref()
@@ -317,11 +319,11 @@ fn offline_candidates(client: &HubClient, query: &SearchQuery) -> Vec<Candidate>
         .filter(|r| query.authors.is_empty() || query.authors.iter().any(|a| a == r.org()))
         .filter_map(|repo| {
             let cache = RepoCache::new(root, &repo);
-            let sha = cache.read_ref("main")?;
-            cache.lookup(&sha, MANIFEST_FILE)?;
+            let sha = cache.read_ref(&main_ref())?;
+            cache.lookup(&sha, &manifest_path())?;
             Some(Candidate {
                 repo,
-                sha,
+                sha: Some(sha),
                 tags: None,
                 has_manifest: Some(true),
             })
@@ -339,22 +341,28 @@ async fn load_manifest(
         return Ok(None);
     }
     let cache = RepoCache::new(&client.env().hub_cache, &c.repo);
-    let (bytes, downloaded) = match cache.lookup(&c.sha, MANIFEST_FILE) {
-        Some(p) if !c.sha.is_empty() => match std::fs::read(&p) {
+    let cached = c
+        .sha
+        .as_ref()
+        .and_then(|sha| cache.lookup(sha, &manifest_path()));
+    let (bytes, downloaded) = match cached {
+        Some(p) => match std::fs::read(&p) {
             Ok(b) => (b, false),
             Err(e) => return Err(format!("cached manifest unreadable: {e}")),
         },
         _ if client.env().offline => return Err("not in the cache".into()),
         _ => {
-            let sha = if c.sha.is_empty() {
-                match client.repo_info(&c.repo, None).await {
+            let sha = match &c.sha {
+                Some(sha) => sha.clone(),
+                None => match client.repo_info(&c.repo, None).await {
                     Ok(info) => info.sha,
                     Err(e) => return Err(e.to_string()),
-                }
-            } else {
-                c.sha.clone()
+                },
             };
-            match client.read_file_cached(&c.repo, &sha, MANIFEST_FILE).await {
+            match client
+                .read_file_cached(&c.repo, &sha, &manifest_path())
+                .await
+            {
                 Ok(b) => {
                     remember_main(&cache, &sha);
                     (b, true)
@@ -368,8 +376,8 @@ async fn load_manifest(
             }
         }
     };
-    if !downloaded {
-        remember_main(&cache, &c.sha);
+    if !downloaded && let Some(sha) = &c.sha {
+        remember_main(&cache, sha);
     }
     let text = String::from_utf8_lossy(&bytes);
     match validate::parse_valid(&text) {
@@ -385,10 +393,18 @@ async fn load_manifest(
 
 /// Records the commit `main` points to (what offline search reads), writing only when
 /// it changed: a warm search must not rewrite (and fsync) one file per candidate.
-fn remember_main(cache: &RepoCache, sha: &str) {
-    if cache.read_ref("main").as_deref() != Some(sha) {
-        let _ = cache.write_ref("main", sha);
+fn remember_main(cache: &RepoCache, sha: &CommitId) {
+    if cache.read_ref(&main_ref()).as_ref() != Some(sha) {
+        let _ = cache.write_ref(&main_ref(), sha);
     }
+}
+
+fn main_ref() -> RepoPath {
+    "main".parse().expect("a safe ref name")
+}
+
+fn manifest_path() -> RepoPath {
+    RepoPath::manifest()
 }
 
 /// Reserved tags the listing shows vs those the manifest projects.
@@ -442,7 +458,7 @@ fn matches(q: &SearchQuery, c: &Candidate, m: Manifest) -> Option<Hit> {
     }
     Some(Hit {
         repo_id: c.repo.to_string(),
-        sha: c.sha.clone(),
+        sha: c.sha.as_ref().map(ToString::to_string).unwrap_or_default(),
         commercial_use_allowed: m.license.commercial_use_allowed(),
         name: m.name,
         version: m.version,

@@ -27,7 +27,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hub_support::{TestHub, sha256_hex};
 use rskill::fixtures::{self, Dtype};
-use rskill::hub::download::FileSpec;
 use rskill::hub::write::UploadFile;
 use rskill::hub::{HubClient, HubEnv, HubError, RepoId, Token, TokenSource};
 use rskill::hub_server::{self, RouteLabel};
@@ -500,6 +499,7 @@ fn client_at(endpoint: &str, token: Option<&str>, hf_home: &Path, offline: bool)
         hf_home: hf_home.to_path_buf(),
         offline,
         disable_progress_bars: true,
+        download_timeout: rskill::hub::env::DEFAULT_DOWNLOAD_TIMEOUT,
     })
     .unwrap()
 }
@@ -930,10 +930,8 @@ fn a_corrupted_byte_on_the_server_fails_the_install_and_leaves_nothing() {
 
 #[test]
 fn download_refuses_paths_that_escape_the_cache() {
-    let fx = Fx::new();
-    let client = fx.client(false);
-    let repo: RepoId = "acme/w".parse().unwrap();
-    let before = fx.requests();
+    // An unsafe path cannot even become a download: FileSpec takes a RepoPath, and repo
+    // info with such a path is refused when parsed (tests/client_security.rs).
     for path in [
         "../x",
         "../../../../tmp/escape",
@@ -941,24 +939,9 @@ fn download_refuses_paths_that_escape_the_cache() {
         "a/../../x",
         "a\\..\\x",
     ] {
-        let spec = FileSpec {
-            repo: repo.clone(),
-            commit: "a".repeat(40),
-            path: path.to_string(),
-            size: Some(3),
-            lfs: false,
-            sha256: None,
-            git_sha1: Some("b".repeat(40)),
-        };
-        let err = fx.rt.block_on(client.download(&spec, &|_| {})).unwrap_err();
-        match &err {
-            HubError::UnsafePath { path: p, .. } => assert_eq!(p, path),
-            other => panic!("{path}: expected UnsafePath, got {other:?}"),
-        }
-        assert!(err.to_string().contains("escape the cache"));
+        let err = path.parse::<rskill::hub::ids::RepoPath>().unwrap_err();
+        assert!(err.to_string().contains(&format!("{path:?}")), "{err}");
     }
-    assert_eq!(fx.requests(), before, "refused before any request");
-    assert!(!fx.hub_cache().exists(), "nothing written");
 }
 
 /// A fake Hub whose listings name files outside the repo, answering only repo info and
@@ -1100,9 +1083,13 @@ fn listings_naming_files_outside_the_repo_are_refused() {
                 &TestUi::answering(false),
             ))
             .unwrap_err();
+        // Refused when the repo info is parsed, naming the field and the value.
         match &err {
-            InstallError::Hub(HubError::UnsafePath { path, .. }) => assert_eq!(path, bad),
-            other => panic!("{skill}: expected UnsafePath, got {other:?}"),
+            InstallError::Hub(HubError::Protocol { message, .. }) => {
+                assert!(message.contains("rfilename"), "{message}");
+                assert!(message.contains(&format!("{bad:?}")), "{message}");
+            }
+            other => panic!("{skill}: expected a protocol error, got {other:?}"),
         }
     }
     assert!(!registry_path.exists(), "nothing registered");
@@ -1374,7 +1361,7 @@ fn lockfile_round_trip_and_edited_digests() {
     let lock = Lockfile::read(&lock_path).unwrap();
     let locked = lock.skill(&skill).unwrap();
     assert_eq!(
-        locked.weights.as_ref().unwrap().repo,
+        locked.weights.as_ref().unwrap().repo.as_str(),
         "rskill-project/smolvla-franka-pick-cube"
     );
     let paths: BTreeSet<&str> = locked.files.iter().map(|f| f.path.as_str()).collect();
@@ -1393,7 +1380,7 @@ fn lockfile_round_trip_and_edited_digests() {
     assert_eq!(r.code, 0, "{r:?}");
     let reg = registry::load_at(&machine.data_dir.join(registry::REGISTRY_FILE)).unwrap();
     let entry = &reg.skills[&skill];
-    assert_eq!(entry.commit, locked.commit);
+    assert_eq!(locked.commit, entry.commit);
     let got: BTreeSet<(String, String, String, u64)> = entry
         .files
         .iter()
@@ -1402,7 +1389,10 @@ fn lockfile_round_trip_and_edited_digests() {
     let want: BTreeSet<(String, String, String, u64)> = locked
         .files
         .iter()
-        .map(|f| (f.repo.clone(), f.path.clone(), f.sha256.clone(), f.size))
+        .map(|f| {
+            let (r, p, s) = (f.repo.to_string(), f.path.to_string(), f.sha256.to_string());
+            (r, p, s, f.size)
+        })
         .collect();
     assert_eq!(got, want);
     for f in &entry.files {
@@ -1426,7 +1416,7 @@ fn lockfile_round_trip_and_edited_digests() {
             .iter_mut()
             .find(|f| f.path == file)
             .unwrap();
-        f.sha256 = "0".repeat(64);
+        f.sha256 = "0".repeat(64).parse().unwrap();
         let edited_path = fx.work.path().join(format!("edited-{file}.lock"));
         edited.write(&edited_path).unwrap();
         let machine = fresh(&format!("edit-{file}"));
@@ -1460,7 +1450,7 @@ fn an_edited_lockfile_never_deletes_a_good_cached_blob() {
         .iter_mut()
         .find(|f| f.path == "config.json")
         .unwrap()
-        .sha256 = "0".repeat(64);
+        .sha256 = "0".repeat(64).parse().unwrap();
     lock.write(&lock_path).unwrap();
 
     // Same cache (warm), another registry: the edited digest is refused...

@@ -55,6 +55,7 @@ fn client_for(endpoint: &str, token: Option<&str>, home: &Path, offline: bool) -
         hf_home,
         offline,
         disable_progress_bars: true,
+        download_timeout: rskill::hub::env::DEFAULT_DOWNLOAD_TIMEOUT,
     })
     .expect("client")
 }
@@ -925,10 +926,12 @@ fn a_file_over_the_size_limit_blocks_unless_allow_large() {
     assert_eq!(row["result"], "published");
     assert!(row["uploaded_bytes"].as_u64().unwrap() > big.len() as u64);
     let commit = row["commit"].as_str().unwrap();
-    let back = block_on(
-        fx.writer()
-            .read_file(&repo_of(&dir), commit, "assets/demo.mp4"),
-    )
+    let back = block_on(fx.writer().read_file_at_most(
+        &repo_of(&dir),
+        commit,
+        "assets/demo.mp4",
+        big.len() as u64,
+    ))
     .unwrap();
     assert_eq!(sha256_hex(&back), sha256_hex(&big));
 }

@@ -94,6 +94,7 @@ fn client_env(endpoint: &str, token: Option<&str>, home: &Path, offline: bool) -
         hub_cache: home.join("hub"),
         offline,
         disable_progress_bars: true,
+        download_timeout: rskill::hub::env::DEFAULT_DOWNLOAD_TIMEOUT,
     }
 }
 
@@ -1108,6 +1109,7 @@ fn env_for(endpoint: &str, cache: &Path) -> HubEnv {
         hub_cache: cache.join("hub"),
         offline: false,
         disable_progress_bars: true,
+        download_timeout: rskill::hub::env::DEFAULT_DOWNLOAD_TIMEOUT,
     }
 }
 

@@ -3,8 +3,9 @@
 //! listings, repo info with file metadata, collections, resumable verified downloads)
 //! written on the same `reqwest` client, with the same token and retry policy.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use hf_hub::{HFClient, HFError, RepoTypeModel};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -17,6 +18,93 @@ use super::repo::RepoId;
 const MAX_ATTEMPTS: usize = 4;
 /// Longest wait between attempts, whatever Retry-After says.
 const MAX_BACKOFF: Duration = Duration::from_secs(20);
+
+/// Largest JSON API answer read (repo info, a listing page, a collection).
+pub const MAX_JSON_BYTES: u64 = 8 << 20;
+/// Largest small file read whole (a manifest, a card): the limit of local manifests.
+pub const MAX_SMALL_FILE_BYTES: u64 = crate::validate::MAX_MANIFEST_BYTES;
+/// Largest error body read (only its first words are shown).
+const MAX_ERROR_BYTES: u64 = 64 << 10;
+/// Slowest transfer accepted, in bytes per second, averaged over each window of
+/// `HF_HUB_DOWNLOAD_TIMEOUT` seconds (like curl's `--speed-limit`/`--speed-time`).
+pub const LOW_SPEED_BYTES_PER_SEC: u64 = 1024;
+
+/// `limit` in words ("1 MiB", "64 KiB").
+pub fn format_limit(limit: u64) -> String {
+    if limit >= 1 << 20 && limit.is_multiple_of(1 << 20) {
+        format!("{} MiB", limit >> 20)
+    } else if limit >= 1 << 10 && limit.is_multiple_of(1 << 10) {
+        format!("{} KiB", limit >> 10)
+    } else {
+        format!("{limit} bytes")
+    }
+}
+
+/// The low-speed limit of one body: fails when fewer than
+/// [`LOW_SPEED_BYTES_PER_SEC`] × window bytes arrived during a whole window, so a
+/// server that stalls, or trickles a byte now and then, cannot hold a read forever;
+/// the total time is bounded by progress, not by size.
+#[derive(Debug)]
+pub struct LowSpeed {
+    window: Duration,
+    min_bytes: u64,
+    start: Instant,
+    got: u64,
+}
+
+impl LowSpeed {
+    pub fn new(window: Duration) -> LowSpeed {
+        LowSpeed {
+            window,
+            min_bytes: (LOW_SPEED_BYTES_PER_SEC as f64 * window.as_secs_f64()).ceil() as u64,
+            start: Instant::now(),
+            got: 0,
+        }
+    }
+
+    fn deadline(&self) -> tokio::time::Instant {
+        tokio::time::Instant::from_std(self.start + self.window)
+    }
+
+    /// Accounts for `n` bytes; `Err` (the reason) when the window closed too slow.
+    fn check(&mut self, n: u64) -> Result<(), String> {
+        self.got += n;
+        if self.start.elapsed() >= self.window {
+            if self.got < self.min_bytes {
+                return Err(format!(
+                    "{} bytes in {:.0} s, below {LOW_SPEED_BYTES_PER_SEC} bytes/s \
+                     (HF_HUB_DOWNLOAD_TIMEOUT={})",
+                    self.got,
+                    self.window.as_secs_f64(),
+                    self.window.as_secs()
+                ));
+            }
+            self.start = Instant::now();
+            self.got = 0;
+        }
+        Ok(())
+    }
+
+    /// The next chunk of `stream`, or why the transfer is too slow.
+    pub async fn next<S, E>(
+        &mut self,
+        stream: &mut S,
+    ) -> Result<Option<Result<bytes::Bytes, E>>, String>
+    where
+        S: futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+    {
+        loop {
+            match tokio::time::timeout_at(self.deadline(), stream.next()).await {
+                Ok(Some(Ok(chunk))) => {
+                    self.check(chunk.len() as u64)?;
+                    return Ok(Some(Ok(chunk)));
+                }
+                Ok(other) => return Ok(other),
+                Err(_) => self.check(0)?,
+            }
+        }
+    }
+}
 
 /// What a request is about, to turn a failure into the right error.
 #[derive(Debug, Clone, Default)]
@@ -138,17 +226,33 @@ impl HubClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let result = self.authorize(build(&self.http)).send().await;
+            let timeout = self.env.download_timeout;
+            let sent = self.authorize(build(&self.http)).send();
+            let result = match tokio::time::timeout(timeout, sent).await {
+                Ok(r) => r.map_err(|e| {
+                    (
+                        e.is_connect() || e.is_timeout(),
+                        describe_transport_error(&e),
+                    )
+                }),
+                Err(_) => Err((
+                    true,
+                    format!(
+                        "no answer within {} s (HF_HUB_DOWNLOAD_TIMEOUT)",
+                        timeout.as_secs_f64()
+                    ),
+                )),
+            };
             let response = match result {
                 Ok(r) => r,
-                Err(e) if attempt < MAX_ATTEMPTS && (e.is_connect() || e.is_timeout()) => {
+                Err((true, _)) if attempt < MAX_ATTEMPTS => {
                     tokio::time::sleep(backoff(attempt, None)).await;
                     continue;
                 }
-                Err(e) => {
+                Err((_, reason)) => {
                     return Err(HubError::Unreachable {
                         endpoint: self.env.endpoint.clone(),
-                        reason: describe_transport_error(&e),
+                        reason,
                     });
                 }
             };
@@ -179,14 +283,64 @@ impl HubClient {
     ) -> Result<T, HubError> {
         let response = self.send(build, ctx).await?;
         let url = response.url().to_string();
-        let bytes = response.bytes().await.map_err(|e| HubError::Unreachable {
+        let bytes = self
+            .read_body(response, MAX_JSON_BYTES, "JSON API answers")
+            .await?;
+        parse_json(&bytes, &url)
+    }
+
+    /// Reads a whole body, refusing more than `limit` bytes (from Content-Length up
+    /// front, then while streaming) and failing when it makes too little progress
+    /// ([`LowSpeed`]). `what` names the kind of body in the error.
+    pub async fn read_body(
+        &self,
+        response: Response,
+        limit: u64,
+        what: &str,
+    ) -> Result<Vec<u8>, HubError> {
+        let url = redact_url(response.url().as_str());
+        let too_large = || HubError::Protocol {
+            url: url.clone(),
+            message: format!(
+                "answer larger than {} (the limit for {what}); refused",
+                format_limit(limit)
+            ),
+        };
+        if response.content_length().is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        let mut stream = response.bytes_stream();
+        let mut speed = LowSpeed::new(self.env.download_timeout);
+        loop {
+            let chunk = speed
+                .next(&mut stream)
+                .await
+                .map_err(|reason| self.stalled(&url, &reason))?;
+            match chunk {
+                None => return Ok(body),
+                Some(Err(e)) => {
+                    return Err(HubError::Unreachable {
+                        endpoint: self.env.endpoint.clone(),
+                        reason: format!("reading {url}: {}", describe_transport_error(&e)),
+                    });
+                }
+                Some(Ok(c)) => {
+                    if body.len() as u64 + c.len() as u64 > limit {
+                        return Err(too_large());
+                    }
+                    body.extend_from_slice(&c);
+                }
+            }
+        }
+    }
+
+    /// The retryable error of a body that made too little progress.
+    pub fn stalled(&self, url: &str, reason: &str) -> HubError {
+        HubError::Unreachable {
             endpoint: self.env.endpoint.clone(),
-            reason: describe_transport_error(&e),
-        })?;
-        serde_json::from_slice(&bytes).map_err(|e| HubError::Protocol {
-            url: redact_url(&url),
-            message: format!("invalid JSON: {e}"),
-        })
+            reason: format!("{url} stalled: {reason}; run again to resume"),
+        }
     }
 
     async fn error_from_response(&self, response: Response, ctx: &Ctx) -> HubError {
@@ -194,7 +348,11 @@ impl HubClient {
         let url = redact_url(response.url().as_str());
         let code = header(&response, "x-error-code");
         let header_message = header(&response, "x-error-message");
-        let body = response.text().await.unwrap_or_default();
+        let body = self
+            .read_body(response, MAX_ERROR_BYTES, "error answers")
+            .await
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
         let message = header_message
             .or_else(|| {
                 serde_json::from_str::<serde_json::Value>(&body)
@@ -297,6 +455,16 @@ impl HubClient {
             other => HubError::Other(format!("{}: {other}", ctx.action)),
         }
     }
+}
+
+/// Parses a JSON answer; a value the protocol forbids (a path where a hash belongs)
+/// is refused naming the field, the value (truncated) and the server.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], url: &str) -> Result<T, HubError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| HubError::Protocol {
+        url: redact_url(url),
+        message: format!("invalid answer at `{}`: {}", e.path(), e.inner()),
+    })
 }
 
 fn header(response: &Response, name: &str) -> Option<String> {

@@ -9,36 +9,36 @@
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
-use futures::StreamExt;
 use sha1::Sha1;
-use sha2::{Digest, Sha256};
+use sha2::Digest;
 
-use super::cache::{RepoCache, is_safe_repo_path};
-use super::client::{Ctx, HubClient};
+use super::cache::RepoCache;
+use super::client::{Ctx, HubClient, LowSpeed};
 use super::error::HubError;
+use super::ids::{BlobId, CommitId, GitBlobId, RepoPath, Sha256};
 use super::repo::{RepoId, Sibling, encode_path, encode_rev};
 
 /// What to fetch and how to recognise it.
 #[derive(Debug, Clone)]
 pub struct FileSpec {
     pub repo: RepoId,
-    pub commit: String,
-    pub path: String,
+    pub commit: CommitId,
+    pub path: RepoPath,
     pub size: Option<u64>,
     /// Stored with LFS: its blob is named by its SHA-256, else by its git blob id.
     pub lfs: bool,
     /// SHA-256 the content must have (LFS oid, or a lockfile's digest).
-    pub sha256: Option<String>,
+    pub sha256: Option<Sha256>,
     /// Git blob SHA-1 the content must have (regular files).
-    pub git_sha1: Option<String>,
+    pub git_sha1: Option<GitBlobId>,
 }
 
 impl FileSpec {
     /// A file as listed by repo info at `commit`.
-    pub fn from_sibling(repo: &RepoId, commit: &str, s: &Sibling) -> FileSpec {
+    pub fn from_sibling(repo: &RepoId, commit: &CommitId, s: &Sibling) -> FileSpec {
         FileSpec {
             repo: repo.clone(),
-            commit: commit.to_string(),
+            commit: commit.clone(),
             path: s.rfilename.clone(),
             size: s.lfs.as_ref().map(|l| l.size).or(s.size),
             lfs: s.lfs.is_some(),
@@ -53,11 +53,11 @@ impl FileSpec {
 
     /// The blob name in the cache (the file's ETag on the Hub): the LFS SHA-256, else
     /// the git blob id.
-    pub fn etag(&self) -> Option<&str> {
+    pub fn etag(&self) -> Option<BlobId> {
         if self.lfs {
-            self.sha256.as_deref()
+            self.sha256.clone().map(BlobId::Lfs)
         } else {
-            self.git_sha1.as_deref()
+            self.git_sha1.clone().map(BlobId::Git)
         }
     }
 }
@@ -86,31 +86,28 @@ impl HubClient {
         spec: &FileSpec,
         progress: ProgressFn<'_>,
     ) -> Result<Downloaded, HubError> {
-        if !is_safe_repo_path(&spec.path) {
-            return Err(HubError::UnsafePath {
-                repo: spec.repo.to_string(),
-                path: spec.path.clone(),
-            });
-        }
-        let Some(etag) = spec.etag().map(str::to_owned) else {
+        let Some(etag) = spec.etag() else {
             return Err(HubError::Other(format!(
                 "{} of {} has no checksum on the Hub; refusing an unverifiable download",
                 spec.path, spec.repo
             )));
         };
+        if spec.size.is_none() {
+            return Err(HubError::Other(format!(
+                "{} of {} has no size on the Hub; refusing an unbounded download",
+                spec.path, spec.repo
+            )));
+        }
         let cache = RepoCache::new(&self.env().hub_cache, &spec.repo);
         let blob = cache.blob_path(&etag);
-        let blobs_dir = cache.root.join("blobs");
+        let blobs_dir = cache.blobs_dir();
         std::fs::create_dir_all(&blobs_dir).map_err(|e| HubError::io_at(&blobs_dir, e))?;
 
         // One writer per blob across processes (where huggingface_hub keeps its locks).
-        let locks_dir = self
-            .env()
-            .hub_cache
-            .join(".locks")
-            .join(cache.root.file_name().unwrap_or_default());
-        std::fs::create_dir_all(&locks_dir).map_err(|e| HubError::io_at(&locks_dir, e))?;
-        let lock_path = locks_dir.join(format!("{etag}.lock"));
+        let lock_path = cache.lock_path(&etag);
+        if let Some(locks_dir) = lock_path.parent() {
+            std::fs::create_dir_all(locks_dir).map_err(|e| HubError::io_at(locks_dir, e))?;
+        }
         let lock = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -133,7 +130,7 @@ impl HubClient {
         &self,
         spec: &FileSpec,
         cache: &RepoCache,
-        etag: &str,
+        etag: &BlobId,
         blob: &std::path::Path,
         lock: &std::fs::File,
         progress: ProgressFn<'_>,
@@ -145,7 +142,7 @@ impl HubClient {
                 .map_err(|e| HubError::io_at(blob, e))?
                 .len();
             let sha256 = crate::digest::sha256_file(blob).map_err(|e| HubError::io_at(blob, e))?;
-            if spec.sha256.as_deref().is_none_or(|want| want == sha256) {
+            if spec.sha256.as_ref().is_none_or(|want| *want == *sha256) {
                 let path = cache.link(&spec.commit, &spec.path, etag)?;
                 progress(size);
                 return Ok(Downloaded {
@@ -162,7 +159,7 @@ impl HubClient {
             // lockfile) is what is wrong. Keep the blob: other installs may use it.
             let intact = !spec.lfs
                 && std::fs::read(blob)
-                    .is_ok_and(|bytes| crate::digest::git_blob_sha1(&bytes) == etag);
+                    .is_ok_and(|bytes| GitBlobId::of(&bytes).as_str() == etag.as_str());
             if intact {
                 return Err(HubError::Other(format!(
                     "{}/{}: checksum mismatch (expected sha256 {}, got {sha256}); the cached \
@@ -170,14 +167,14 @@ impl HubClient {
                      (an edited or stale lockfile?); the cached file was kept",
                     spec.repo,
                     spec.path,
-                    spec.sha256.as_deref().unwrap_or_default()
+                    spec.sha256.as_ref().map(Sha256::as_str).unwrap_or_default()
                 )));
             }
             std::fs::remove_file(blob).map_err(|e| HubError::io_at(blob, e))?;
         }
         self.ensure_online(&format!("download {} of {}", spec.path, spec.repo))?;
 
-        let partial = blob.with_extension("incomplete");
+        let partial = cache.partial_path(etag);
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -203,13 +200,13 @@ impl HubClient {
         let url = self.url(&format!(
             "/{}/resolve/{}/{}",
             spec.repo,
-            encode_rev(&spec.commit),
-            encode_path(&spec.path)
+            encode_rev(spec.commit.as_str()),
+            encode_path(spec.path.as_str())
         ));
         let ctx = Ctx::new(format!("download {} of {}", spec.path, spec.repo))
             .repo(&spec.repo)
-            .revision(&spec.commit)
-            .path(&spec.path);
+            .revision(spec.commit.as_str())
+            .path(spec.path.as_str());
         let complete = spec.size.is_some_and(|s| have == s && s > 0);
         let mut transferred = 0;
         let resumed_from = have;
@@ -236,18 +233,41 @@ impl HubClient {
             file.seek(SeekFrom::Start(have))
                 .map_err(|e| HubError::io_at(&partial, e))?;
             let hold = lock.try_clone().map_err(|e| HubError::io_at(&partial, e))?;
-            let streamed = stream_to_file(response, file, hashers, hold, progress).await;
+            let expected = spec.size.unwrap_or(0).saturating_sub(have);
+            let speed = LowSpeed::new(self.env().download_timeout);
+            let streamed =
+                stream_to_file(response, file, hashers, hold, expected, speed, progress).await;
             let (f, h, received, interrupted) =
                 streamed.map_err(|e| HubError::io_at(&partial, e))?;
             (file, hashers, transferred) = (f, h, received);
-            if let Some(e) = interrupted {
-                return Err(HubError::Unreachable {
-                    endpoint: self.endpoint().to_string(),
-                    reason: format!(
-                        "download of {} interrupted: {e} (run again to resume)",
-                        spec.path
-                    ),
-                });
+            match interrupted {
+                None => {}
+                Some(Interrupted::TooLong) => {
+                    drop(file);
+                    let _ = std::fs::remove_file(&partial);
+                    return Err(HubError::Protocol {
+                        url: super::client::redact_url(&url),
+                        message: format!(
+                            "{} of {} is declared as {} bytes but the server sent more; \
+                             refused and discarded",
+                            spec.path,
+                            spec.repo,
+                            spec.size.unwrap_or(0)
+                        ),
+                    });
+                }
+                Some(Interrupted::Transport(e)) => {
+                    return Err(HubError::Unreachable {
+                        endpoint: self.endpoint().to_string(),
+                        reason: format!(
+                            "download of {} interrupted: {e} (run again to resume)",
+                            spec.path
+                        ),
+                    });
+                }
+                Some(Interrupted::Stalled(reason)) => {
+                    return Err(self.stalled(&super::client::redact_url(&url), &reason));
+                }
             }
         }
         file.sync_all().map_err(|e| HubError::io_at(&partial, e))?;
@@ -268,10 +288,10 @@ impl HubClient {
                 "{} of {}: got {size} bytes, expected {want}; the partial file was discarded",
                 spec.path, spec.repo
             )))
-        } else if let Some(want) = spec.sha256.as_deref().filter(|w| *w != sha256) {
-            Some(mismatch(want, &sha256))
-        } else if let (Some(want), Some(got)) = (spec.git_sha1.as_deref(), git_sha1.as_deref()) {
-            (want != got).then(|| mismatch(want, got))
+        } else if let Some(want) = spec.sha256.as_ref().filter(|w| **w != *sha256) {
+            Some(mismatch(want.as_str(), &sha256))
+        } else if let (Some(want), Some(got)) = (spec.git_sha1.as_ref(), git_sha1.as_deref()) {
+            (*want != *got).then(|| mismatch(want.as_str(), got))
         } else {
             None
         };
@@ -308,15 +328,18 @@ const WRITEBACK_EVERY: usize = 64 << 20;
 ///
 /// `lock` (a duplicate of the blob lock) is released only once the writer is done, so an
 /// aborted download keeps the blob locked until its last queued bytes are on disk.
-/// Returns the file, the hashers, the bytes received, and the transport error that
-/// interrupted the body, if any: everything received before it is written.
+/// Returns the file, the hashers, the bytes received, and what interrupted the body,
+/// if anything: everything received before it is written. The body stops as soon as
+/// it exceeds `expected` bytes, or makes too little progress (`speed`).
 async fn stream_to_file(
     response: reqwest::Response,
     file: std::fs::File,
     hashers: Hashers,
     lock: std::fs::File,
+    expected: u64,
+    mut speed: LowSpeed,
     progress: ProgressFn<'_>,
-) -> std::io::Result<(std::fs::File, Hashers, u64, Option<reqwest::Error>)> {
+) -> std::io::Result<(std::fs::File, Hashers, u64, Option<Interrupted>)> {
     use std::sync::Arc;
     let (to_writer, writer_rx) = tokio::sync::mpsc::channel::<Arc<Vec<u8>>>(QUEUE_BLOCKS);
     let (to_hasher, hasher_rx) = tokio::sync::mpsc::channel::<Arc<Vec<u8>>>(QUEUE_BLOCKS);
@@ -333,19 +356,32 @@ async fn stream_to_file(
     };
     let hasher = tokio::task::spawn_blocking(move || hash_blocks(hashers, hasher_rx, recycle));
 
+    let too_long = response_too_long(&response, expected);
     let mut stream = response.bytes_stream();
     let mut received = 0u64;
     let mut interrupted = None;
     let mut block: Vec<u8> = Vec::with_capacity(BLOCK);
     let mut alive = true;
-    'receive: while let Some(chunk) = stream.next().await {
-        let chunk = match chunk {
-            Ok(c) => c,
-            Err(e) => {
-                interrupted = Some(e);
+    if too_long {
+        interrupted = Some(Interrupted::TooLong);
+    }
+    'receive: while interrupted.is_none() {
+        let chunk = match speed.next(&mut stream).await {
+            Ok(Some(Ok(c))) => c,
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                interrupted = Some(Interrupted::Transport(e));
+                break;
+            }
+            Err(reason) => {
+                interrupted = Some(Interrupted::Stalled(reason));
                 break;
             }
         };
+        if received + chunk.len() as u64 > expected {
+            interrupted = Some(Interrupted::TooLong);
+            break;
+        }
         let mut rest: &[u8] = &chunk;
         while !rest.is_empty() {
             let take = rest.len().min(BLOCK - block.len());
@@ -379,6 +415,20 @@ async fn stream_to_file(
     let file = writer.await.map_err(joined)??;
     let hashers = hasher.await.map_err(joined)?;
     Ok((file, hashers, received, interrupted))
+}
+
+/// Why a body stopped before its end.
+#[derive(Debug)]
+enum Interrupted {
+    Transport(reqwest::Error),
+    /// Below the low-speed limit.
+    Stalled(String),
+    /// More bytes than the file's declared size.
+    TooLong,
+}
+
+fn response_too_long(response: &reqwest::Response, expected: u64) -> bool {
+    response.content_length().is_some_and(|n| n > expected)
 }
 
 /// Gives a block back for reuse when the other thread is done with it too.
@@ -439,7 +489,7 @@ fn hash_blocks(
 
 /// SHA-256 always; git blob SHA-1 for regular files (whose size is known up front).
 struct Hashers {
-    sha256: Sha256,
+    sha256: sha2::Sha256,
     sha1: Option<Sha1>,
 }
 
@@ -454,7 +504,7 @@ impl Hashers {
             _ => None,
         };
         Hashers {
-            sha256: Sha256::new(),
+            sha256: sha2::Sha256::new(),
             sha1,
         }
     }

@@ -1,13 +1,17 @@
 //! Where the Hub is and who we are, read from the environment the way every Hub
 //! client reads it (HF_ENDPOINT, HF_TOKEN, HF_TOKEN_PATH, HF_HOME, HF_HUB_CACHE,
-//! HF_HUB_OFFLINE, HF_HUB_DISABLE_PROGRESS_BARS), so rskill shares a machine's
+//! HF_HUB_OFFLINE, HF_HUB_DISABLE_PROGRESS_BARS, HF_HUB_DOWNLOAD_TIMEOUT), so rskill shares a machine's
 //! login and download cache with the other clients.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The public Hub.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
+
+/// How long a read may make no progress (huggingface_hub's default).
+pub const DEFAULT_DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An access token. Its `Debug` and `Display` never show the secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -66,6 +70,9 @@ pub struct HubEnv {
     /// No HTTP at all.
     pub offline: bool,
     pub disable_progress_bars: bool,
+    /// `HF_HUB_DOWNLOAD_TIMEOUT`: how long a response may take to start, and the window
+    /// over which a body must keep a minimal speed.
+    pub download_timeout: Duration,
 }
 
 /// `1`, `on`, `yes`, `true` in any case.
@@ -104,9 +111,20 @@ impl HubEnv {
             offline: env_var("HF_HUB_OFFLINE").is_some_and(|v| is_truthy(&v)),
             disable_progress_bars: env_var("HF_HUB_DISABLE_PROGRESS_BARS")
                 .is_some_and(|v| is_truthy(&v)),
+            download_timeout: download_timeout(env_var("HF_HUB_DOWNLOAD_TIMEOUT").as_deref()),
             hf_home,
         }
     }
+}
+
+/// Seconds (a positive number) from `HF_HUB_DOWNLOAD_TIMEOUT`, else the default; a
+/// value that is not one is ignored, as huggingface_hub would fail on it.
+pub fn download_timeout(value: Option<&str>) -> Duration {
+    value
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0 && *s < 1e9)
+        .map(Duration::from_secs_f64)
+        .unwrap_or(DEFAULT_DOWNLOAD_TIMEOUT)
 }
 
 /// `--token`, then HF_TOKEN, then the file at HF_TOKEN_PATH, then `$HF_HOME/token`.
@@ -136,6 +154,20 @@ mod tests {
         assert!(!format!("{t:?} {t}").contains("secret"));
         assert_eq!(t.expose(), "hf_secret123");
         assert!(Token::new("  \n").is_none());
+    }
+
+    #[test]
+    fn download_timeouts() {
+        assert_eq!(download_timeout(None), DEFAULT_DOWNLOAD_TIMEOUT);
+        assert_eq!(download_timeout(Some("2")), Duration::from_secs(2));
+        assert_eq!(download_timeout(Some("0.5")), Duration::from_millis(500));
+        for bad in ["0", "-1", "x", "inf"] {
+            assert_eq!(
+                download_timeout(Some(bad)),
+                DEFAULT_DOWNLOAD_TIMEOUT,
+                "{bad}"
+            );
+        }
     }
 
     #[test]

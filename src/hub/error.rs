@@ -60,8 +60,6 @@ pub enum HubError {
         #[source]
         source: std::io::Error,
     },
-    #[error("refusing unsafe path {path:?} from {repo}: it would escape the cache")]
-    UnsafePath { repo: String, path: String },
     #[error("{0}")]
     Other(String),
 }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::client::{Ctx, HubClient};
+use super::client::{Ctx, HubClient, MAX_JSON_BYTES};
 use super::error::HubError;
 
 /// What to list.
@@ -27,7 +27,7 @@ pub struct ListQuery {
 pub struct ModelListing {
     pub id: String,
     #[serde(default)]
-    pub sha: Option<String>,
+    pub sha: Option<super::ids::CommitId>,
     #[serde(default)]
     pub private: bool,
     #[serde(default)]
@@ -114,15 +114,10 @@ impl HubClient {
                 .and_then(|v| v.to_str().ok())
                 .and_then(next_link);
             let url = response.url().to_string();
-            let bytes = response.bytes().await.map_err(|e| HubError::Unreachable {
-                endpoint: self.endpoint().to_string(),
-                reason: e.to_string(),
-            })?;
-            let page: Vec<ModelListing> =
-                serde_json::from_slice(&bytes).map_err(|e| HubError::Protocol {
-                    url: super::client::redact_url(&url),
-                    message: format!("invalid listing: {e}"),
-                })?;
+            let bytes = self
+                .read_body(response, MAX_JSON_BYTES, "JSON API answers")
+                .await?;
+            let page: Vec<ModelListing> = super::client::parse_json(&bytes, &url)?;
             let empty = page.is_empty();
             items.extend(page);
             match link {

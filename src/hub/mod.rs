@@ -7,6 +7,7 @@ pub mod client;
 pub mod download;
 pub mod env;
 pub mod error;
+pub mod ids;
 pub mod listing;
 pub mod repo;
 pub mod write;

@@ -6,8 +6,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::client::{Ctx, HubClient};
+use super::client::{Ctx, HubClient, MAX_SMALL_FILE_BYTES};
 use super::error::HubError;
+use super::ids::{BlobId, CommitId, GitBlobId, RepoPath, Sha256};
 
 /// `org/name`, validated like a manifest `name`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -78,7 +79,7 @@ impl fmt::Display for RepoId {
 /// LFS metadata of a file: its SHA-256 is its identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LfsInfo {
-    pub sha256: String,
+    pub sha256: Sha256,
     pub size: u64,
 }
 
@@ -86,12 +87,12 @@ pub struct LfsInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Sibling {
-    pub rfilename: String,
+    pub rfilename: RepoPath,
     #[serde(default)]
     pub size: Option<u64>,
     /// Git blob SHA-1 (the ETag of a non-LFS file).
     #[serde(default)]
-    pub blob_id: Option<String>,
+    pub blob_id: Option<GitBlobId>,
     #[serde(default)]
     pub lfs: Option<LfsInfo>,
 }
@@ -101,7 +102,7 @@ pub struct Sibling {
 #[serde(rename_all = "camelCase")]
 pub struct RepoInfo {
     pub id: String,
-    pub sha: String,
+    pub sha: CommitId,
     #[serde(default)]
     pub private: bool,
     #[serde(default)]
@@ -116,7 +117,7 @@ pub struct RepoInfo {
 
 impl RepoInfo {
     pub fn file(&self, path: &str) -> Option<&Sibling> {
-        self.siblings.iter().find(|s| s.rfilename == path)
+        self.siblings.iter().find(|s| s.rfilename.as_str() == path)
     }
 }
 
@@ -166,12 +167,26 @@ impl HubClient {
             .await
     }
 
-    /// A small file of a repo (a manifest, a card), read whole into memory.
+    /// A small file of a repo (a manifest, a card), read whole into memory: at most
+    /// [`MAX_SMALL_FILE_BYTES`].
     pub async fn read_file(
         &self,
         repo: &RepoId,
         revision: &str,
         path: &str,
+    ) -> Result<Vec<u8>, HubError> {
+        self.read_file_at_most(repo, revision, path, MAX_SMALL_FILE_BYTES)
+            .await
+    }
+
+    /// A file of a repo read whole into memory, refused past `limit` bytes (publish
+    /// reads back what it uploaded, whose size it knows).
+    pub async fn read_file_at_most(
+        &self,
+        repo: &RepoId,
+        revision: &str,
+        path: &str,
+        limit: u64,
     ) -> Result<Vec<u8>, HubError> {
         let url = self.url(&format!(
             "/{repo}/resolve/{}/{}",
@@ -183,14 +198,12 @@ impl HubClient {
             .revision(revision)
             .path(path);
         let response = self.send(|c| c.get(&url), &ctx).await?;
-        response
-            .bytes()
-            .await
-            .map(|b| b.to_vec())
-            .map_err(|e| HubError::Unreachable {
-                endpoint: self.endpoint().to_string(),
-                reason: e.to_string(),
-            })
+        let what = if limit == MAX_SMALL_FILE_BYTES {
+            "manifests and cards".to_string()
+        } else {
+            format!("{path}, whose size is known")
+        };
+        self.read_body(response, limit, &what).await
     }
 }
 
@@ -201,8 +214,8 @@ impl HubClient {
     pub async fn read_file_cached(
         &self,
         repo: &RepoId,
-        commit: &str,
-        path: &str,
+        commit: &CommitId,
+        path: &RepoPath,
     ) -> Result<Vec<u8>, HubError> {
         let cache = super::cache::RepoCache::new(&self.env().hub_cache, repo);
         if let Some(p) = cache.lookup(commit, path)
@@ -212,38 +225,43 @@ impl HubClient {
         }
         let url = self.url(&format!(
             "/{repo}/resolve/{}/{}",
-            encode_rev(commit),
-            encode_path(path)
+            encode_rev(commit.as_str()),
+            encode_path(path.as_str())
         ));
         let ctx = Ctx::new(format!("read {path} of {repo}"))
             .repo(repo)
-            .revision(commit)
-            .path(path);
+            .revision(commit.as_str())
+            .path(path.as_str());
         let response = self.send(|c| c.get(&url), &ctx).await?;
         let etag = etag_of(response.headers());
-        let bytes = response.bytes().await.map_err(|e| HubError::Unreachable {
-            endpoint: self.endpoint().to_string(),
-            reason: e.to_string(),
-        })?;
-        let etag = etag.unwrap_or_else(|| crate::digest::git_blob_sha1(&bytes));
-        cache.store_bytes(commit, path, &etag, &bytes)?;
-        Ok(bytes.to_vec())
+        let bytes = self
+            .read_body(response, MAX_SMALL_FILE_BYTES, "manifests and cards")
+            .await?;
+        // The blob is named by what the bytes are, whatever the server's ETag says:
+        // its SHA-256 when the ETag is one and matches, else the git blob id.
+        let blob = match etag {
+            Some(BlobId::Lfs(sha)) if Sha256::of(&bytes) == sha => BlobId::Lfs(sha),
+            _ => BlobId::Git(GitBlobId::of(&bytes)),
+        };
+        cache.store_bytes(commit, path, &blob, &bytes)?;
+        Ok(bytes)
     }
 }
 
-/// The file's identity from a resolve answer: `X-Linked-Etag`, else `ETag`, unquoted.
-pub fn etag_of(headers: &reqwest::header::HeaderMap) -> Option<String> {
+/// The file's identity from a resolve answer: `X-Linked-Etag`, else `ETag`, unquoted,
+/// when it is a blob id at all.
+pub fn etag_of(headers: &reqwest::header::HeaderMap) -> Option<BlobId> {
     headers
         .get("x-linked-etag")
         .or_else(|| headers.get("etag"))
         .and_then(|v| v.to_str().ok())
-        .map(|v| {
+        .and_then(|v| {
             v.trim()
                 .trim_start_matches("W/")
                 .trim_matches('"')
-                .to_string()
+                .parse()
+                .ok()
         })
-        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]

@@ -1,11 +1,15 @@
 //! `rskill.lock`: the exact state of installed skills — skill repo and commit,
 //! weights repo and commit, and the SHA-256 of every file — so `install --locked`
-//! reproduces it byte for byte, or fails saying what changed.
+//! reproduces it byte for byte, or fails saying what changed. Commits, paths and
+//! digests are typed ([`crate::hub::ids`]): a lockfile that names a path where a hash
+//! belongs is refused on reading, before any of it reaches the cache.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::hub::RepoId;
+use crate::hub::ids::{CommitId, RepoPath, Sha256};
 use crate::registry::InstalledSkill;
 
 /// The lockfile's name.
@@ -23,7 +27,7 @@ pub struct Lockfile {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockedSkill {
     pub repo: String,
-    pub commit: String,
+    pub commit: CommitId,
     pub version: String,
     pub weights: Option<LockedRepo>,
     /// Every file, sorted by (repo, path).
@@ -32,41 +36,56 @@ pub struct LockedSkill {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockedRepo {
-    pub repo: String,
-    pub commit: String,
+    pub repo: RepoId,
+    pub commit: CommitId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockedFile {
-    pub repo: String,
-    pub path: String,
-    pub sha256: String,
+    pub repo: RepoId,
+    pub path: RepoPath,
+    pub sha256: Sha256,
     pub size: u64,
 }
 
 impl LockedSkill {
-    pub fn from_installed(s: &InstalledSkill) -> LockedSkill {
-        let mut files: Vec<LockedFile> = s
-            .files
-            .iter()
-            .map(|f| LockedFile {
-                repo: f.repo.clone(),
-                path: f.path.clone(),
-                sha256: f.sha256.clone(),
+    /// The locked form of a registry entry; fails, naming the value, on an entry
+    /// whose ids are not valid (a hand-edited registry).
+    pub fn from_installed(s: &InstalledSkill) -> Result<LockedSkill, String> {
+        let bad = |what: &str, e: String| format!("registry entry {}: {what}: {e}", s.repo);
+        let mut files = Vec::with_capacity(s.files.len());
+        for f in &s.files {
+            files.push(LockedFile {
+                repo: f.repo.parse().map_err(|e| bad("repo", e))?,
+                path: f.path.parse().map_err(|e| bad("path", format!("{e}")))?,
+                sha256: f
+                    .sha256
+                    .parse()
+                    .map_err(|e| bad("sha256", format!("{e}")))?,
                 size: f.size,
-            })
-            .collect();
-        files.sort_by(|a, b| (&a.repo, &a.path).cmp(&(&b.repo, &b.path)));
-        LockedSkill {
-            repo: s.repo.clone(),
-            commit: s.commit.clone(),
-            version: s.version.clone(),
-            weights: s.weights.as_ref().map(|w| LockedRepo {
-                repo: w.repo.clone(),
-                commit: w.commit.clone(),
-            }),
-            files,
+            });
         }
+        files.sort_by(|a, b| (&a.repo, &a.path).cmp(&(&b.repo, &b.path)));
+        let weights = match &s.weights {
+            Some(w) => Some(LockedRepo {
+                repo: w.repo.parse().map_err(|e| bad("weights repo", e))?,
+                commit: w
+                    .commit
+                    .parse()
+                    .map_err(|e| bad("weights commit", format!("{e}")))?,
+            }),
+            None => None,
+        };
+        Ok(LockedSkill {
+            repo: s.repo.clone(),
+            commit: s
+                .commit
+                .parse()
+                .map_err(|e| bad("commit", format!("{e}")))?,
+            version: s.version.clone(),
+            weights,
+            files,
+        })
     }
 }
 
@@ -114,16 +133,16 @@ mod tests {
     fn round_trip_is_byte_stable() {
         let lock = Lockfile::new(vec![LockedSkill {
             repo: "o/b".into(),
-            commit: "c".repeat(40),
+            commit: "c".repeat(40).parse().unwrap(),
             version: "1.0.0".into(),
             weights: Some(LockedRepo {
-                repo: "o/w".into(),
-                commit: "d".repeat(40),
+                repo: "o/w".parse().unwrap(),
+                commit: "d".repeat(40).parse().unwrap(),
             }),
             files: vec![LockedFile {
-                repo: "o/b".into(),
-                path: "rskill.yaml".into(),
-                sha256: "e".repeat(64),
+                repo: "o/b".parse().unwrap(),
+                path: "rskill.yaml".parse().unwrap(),
+                sha256: "e".repeat(64).parse().unwrap(),
                 size: 3,
             }],
         }]);
@@ -137,5 +156,12 @@ mod tests {
         assert_eq!(std::fs::read(&p).unwrap(), first);
         std::fs::write(&p, "{").unwrap();
         assert!(Lockfile::read(&p).is_err());
+        // A path where a digest belongs is refused on reading.
+        let hostile = String::from_utf8(first)
+            .unwrap()
+            .replace(&"e".repeat(64), "/etc/passwd");
+        std::fs::write(&p, hostile).unwrap();
+        let e = Lockfile::read(&p).unwrap_err();
+        assert!(e.contains("/etc/passwd"), "{e}");
     }
 }

@@ -3,12 +3,13 @@
 //! sharded set with its index), small configs beside them, and the per-file
 //! `processors` URIs. Online from repo info; offline from the cache's snapshots.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::hub::cache::RepoCache;
+use crate::hub::cache::{RepoCache, link_blob};
 use crate::hub::download::FileSpec;
+use crate::hub::ids::{BlobId, CommitId, RepoPath};
 use crate::hub::{HubClient, HubError, RepoId, Sibling};
 use crate::manifest::{Manifest, Runtime};
 use crate::publish::bump::HfUri;
@@ -21,7 +22,7 @@ const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 pub struct Pinned {
     pub repo: String,
     pub revision: Option<String>,
-    pub commit: String,
+    pub commit: CommitId,
 }
 
 /// Everything an install will fetch.
@@ -29,26 +30,26 @@ pub struct Pinned {
 pub struct InstallPlan {
     pub files: Vec<FileSpec>,
     pub weights: Option<Pinned>,
-    /// `local://` weights, resolved against the local root.
-    pub local_weights: Option<PathBuf>,
     /// Upstream repos of the processors, pinned.
     pub processors: Vec<Pinned>,
 }
 
 /// Weight files of an upstream repo, in the format the runtime prefers.
 pub fn select_weight_files(siblings: &[Sibling], runtime: Runtime) -> Vec<&Sibling> {
-    let is = |s: &Sibling, ext: &str| s.rfilename.to_ascii_lowercase().ends_with(ext);
+    let is = |s: &Sibling, ext: &str| s.rfilename.as_str().to_ascii_lowercase().ends_with(ext);
     let onnx: Vec<&Sibling> = siblings
         .iter()
         .filter(|s| is(s, ".onnx") || is(s, ".onnx_data") || is(s, ".onnx.data"))
         .collect();
     let safetensors: Vec<&Sibling> = siblings
         .iter()
-        .filter(|s| is(s, ".safetensors") || s.rfilename.ends_with(".safetensors.index.json"))
+        .filter(|s| {
+            is(s, ".safetensors") || s.rfilename.as_str().ends_with(".safetensors.index.json")
+        })
         .collect();
     let pickles: Vec<&Sibling> = siblings
         .iter()
-        .filter(|s| crate::license::is_pickle_file(&s.rfilename))
+        .filter(|s| crate::license::is_pickle_file(s.rfilename.as_str()))
         .collect();
     let mut chosen = match (
         runtime == Runtime::Onnx,
@@ -63,7 +64,7 @@ pub fn select_weight_files(siblings: &[Sibling], runtime: Runtime) -> Vec<&Sibli
     for s in siblings {
         let small_json = is(s, ".json") && s.size.unwrap_or(u64::MAX) <= MAX_CONFIG_BYTES;
         if small_json
-            && !s.rfilename.contains('/')
+            && !s.rfilename.as_str().contains('/')
             && !chosen.iter().any(|c| c.rfilename == s.rfilename)
         {
             chosen.push(s);
@@ -73,33 +74,23 @@ pub fn select_weight_files(siblings: &[Sibling], runtime: Runtime) -> Vec<&Sibli
     chosen
 }
 
-/// Where `local://` weights live: `RSKILL_LOCAL_ROOT`, else the current directory.
-pub fn local_root() -> PathBuf {
-    std::env::var_os("RSKILL_LOCAL_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."))
-}
-
 /// Plans an install of `skill` at `commit` with its parsed `manifest`.
 pub async fn plan(
     client: &HubClient,
     skill: &RepoId,
-    commit: &str,
+    commit: &CommitId,
     manifest: &Manifest,
 ) -> Result<InstallPlan, HubError> {
     let mut files: Vec<FileSpec> = skill_files(client, skill, commit).await?;
     let mut weights = None;
-    let mut local_weights = None;
     if let Some(uri) = &manifest.weights_uri {
-        if let Some(rest) = uri.strip_prefix("local://") {
-            let path = local_root().join(rest);
-            if !path.exists() {
-                return Err(HubError::Other(format!(
-                    "weights_uri {uri}: {} does not exist (local:// resolves against RSKILL_LOCAL_ROOT, else the current directory)",
-                    path.display()
-                )));
-            }
-            local_weights = Some(path);
+        if uri.starts_with("local://") {
+            // A manifest from a Hub must not name files of the installing machine.
+            return Err(HubError::Other(format!(
+                "{skill}: weights_uri {uri} names a file of this machine; local:// weights \
+                 are accepted only for in-tree skills, never from a manifest fetched from a \
+                 Hub (the publisher must point weights_uri at an hf:// repo)"
+            )));
         } else if let Some(parsed) = HfUri::parse(uri) {
             let repo: RepoId = parsed.repo.parse().map_err(HubError::Other)?;
             let (commit, siblings) =
@@ -108,7 +99,7 @@ pub async fn plan(
             if chosen.is_empty() {
                 return Err(HubError::Other(format!(
                     "{repo}@{} holds no weights rskill can load (safetensors or ONNX)",
-                    crate::hub::repo::short_sha(&commit)
+                    crate::hub::repo::short_sha(commit.as_str())
                 )));
             }
             files.extend(
@@ -140,7 +131,7 @@ pub async fn plan(
                 .find(|s| s.rfilename == path)
                 .ok_or_else(|| HubError::EntryNotFound {
                     repo: repo.to_string(),
-                    revision: commit.clone(),
+                    revision: commit.to_string(),
                     path: path.clone(),
                 })?;
             let spec = FileSpec::from_sibling(&repo, &commit, sibling);
@@ -160,7 +151,6 @@ pub async fn plan(
     Ok(InstallPlan {
         files,
         weights,
-        local_weights,
         processors,
     })
 }
@@ -169,9 +159,9 @@ pub async fn plan(
 async fn skill_files(
     client: &HubClient,
     skill: &RepoId,
-    commit: &str,
+    commit: &CommitId,
 ) -> Result<Vec<FileSpec>, HubError> {
-    let (_, siblings) = resolve_upstream(client, skill, Some(commit)).await?;
+    let (_, siblings) = resolve_upstream(client, skill, Some(commit.as_str())).await?;
     Ok(siblings
         .iter()
         .filter(|s| s.rfilename != ".gitattributes")
@@ -185,28 +175,32 @@ pub async fn resolve_upstream(
     client: &HubClient,
     repo: &RepoId,
     revision: Option<&str>,
-) -> Result<(String, Vec<Sibling>), HubError> {
+) -> Result<(CommitId, Vec<Sibling>), HubError> {
+    let rev = revision.unwrap_or("main");
+    let rev_path = rev.parse::<RepoPath>().ok();
     if !client.env().offline {
         let info = client.repo_info(repo, revision).await?;
         let cache = RepoCache::new(&client.env().hub_cache, repo);
-        let _ = cache.write_ref(revision.unwrap_or("main"), &info.sha);
+        if let Some(r) = &rev_path {
+            let _ = cache.write_ref(r, &info.sha);
+        }
         return Ok((info.sha, info.siblings));
     }
     let cache = RepoCache::new(&client.env().hub_cache, repo);
-    let rev = revision.unwrap_or("main");
-    let commit = if rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()) {
-        rev.to_string()
-    } else {
-        cache.read_ref(rev).ok_or_else(|| HubError::Offline {
-            what: format!("resolve {repo}@{rev}: it is not in the cache (missing refs/{rev})"),
-        })?
+    let commit = match rev.parse::<CommitId>() {
+        Ok(c) => c,
+        Err(_) => rev_path
+            .and_then(|r| cache.read_ref(&r))
+            .ok_or_else(|| HubError::Offline {
+                what: format!("resolve {repo}@{rev}: it is not in the cache (missing refs/{rev})"),
+            })?,
     };
     let dir = cache.snapshot_dir(&commit);
     if !dir.is_dir() {
         return Err(HubError::Offline {
             what: format!(
                 "install {repo}@{}: no snapshot in the cache",
-                crate::hub::repo::short_sha(&commit)
+                crate::hub::repo::short_sha(commit.as_str())
             ),
         });
     }
@@ -217,7 +211,8 @@ pub async fn resolve_upstream(
 }
 
 /// Lists a snapshot; each link's blob name is the file's digest (64 hex: SHA-256 of
-/// an LFS file; 40 hex: git blob id).
+/// an LFS file; 40 hex: git blob id). Entries whose name is not a safe repo path, or
+/// whose link is not one this cache makes (into its own `blobs/`), are skipped.
 fn collect_snapshot(dir: &Path, prefix: &str, out: &mut Vec<Sibling>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -230,30 +225,33 @@ fn collect_snapshot(dir: &Path, prefix: &str, out: &mut Vec<Sibling>) {
             format!("{prefix}/{name}")
         };
         let path = e.path();
-        if path.is_dir() {
+        // Not followed when a link: a snapshot folder is always a real folder.
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
             collect_snapshot(&path, &rel, out);
             continue;
         }
+        let Ok(rfilename) = rel.parse::<RepoPath>() else {
+            continue;
+        };
         let Ok(target) = std::fs::read_link(&path) else {
             continue;
         };
-        let Some(etag) = target.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        let Some(blob) = link_blob(&target, rfilename.depth()) else {
             continue;
         };
         let size = std::fs::metadata(&path).ok().map(|m| m.len());
-        let (lfs, blob_id) = if etag.len() == 64 {
-            (
+        let (lfs, blob_id) = match blob {
+            BlobId::Lfs(sha256) => (
                 Some(crate::hub::repo::LfsInfo {
-                    sha256: etag,
+                    sha256,
                     size: size.unwrap_or(0),
                 }),
                 None,
-            )
-        } else {
-            (None, Some(etag))
+            ),
+            BlobId::Git(g) => (None, Some(g)),
         };
         out.push(Sibling {
-            rfilename: rel,
+            rfilename,
             size,
             blob_id,
             lfs,
@@ -267,7 +265,7 @@ mod tests {
 
     fn s(name: &str, size: u64) -> Sibling {
         Sibling {
-            rfilename: name.into(),
+            rfilename: name.parse().unwrap(),
             size: Some(size),
             blob_id: None,
             lfs: None,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::corpus::MANIFEST_FILE;
 use crate::hub::download::{Downloaded, FileSpec};
+use crate::hub::ids::{CommitId, RepoPath};
 use crate::hub::{HubClient, HubError, RepoId};
 use crate::manifest::Manifest;
 use crate::registry::{self, InstalledFile, InstalledSkill, SmokeRecord, WeightsSource};
@@ -105,7 +106,7 @@ pub async fn install(
     let repo = &id.repo;
     let requested = id.revision.clone().unwrap_or_else(|| "main".into());
     let revision = match &opts.locked {
-        Some(l) => l.commit.clone(),
+        Some(l) => l.commit.to_string(),
         None => requested.clone(),
     };
     let (commit, _) = plan::resolve_upstream(client, repo, Some(&revision)).await?;
@@ -115,7 +116,7 @@ pub async fn install(
         "{repo} {} ({}, commit {})",
         manifest.version,
         manifest.kind,
-        crate::hub::repo::short_sha(&commit)
+        crate::hub::repo::short_sha(commit.as_str())
     ));
     ui.say(&guard::banner(manifest.license));
     match guard::license_decision(manifest.license, &opts.consent) {
@@ -132,7 +133,7 @@ pub async fn install(
     if let Some(locked) = &opts.locked {
         apply_lock(&mut plan, locked)?;
     }
-    let names: Vec<String> = plan.files.iter().map(|f| f.path.clone()).collect();
+    let names: Vec<String> = plan.files.iter().map(|f| f.path.to_string()).collect();
     if let Decision::Refuse { reason, hint } = guard::pickle_decision(&names, &opts.consent) {
         return Err(InstallError::Refused { reason, hint });
     }
@@ -154,13 +155,13 @@ pub async fn install(
     let entry = InstalledSkill {
         repo: repo.to_string(),
         revision_requested: requested,
-        commit: commit.clone(),
+        commit: commit.to_string(),
         version: manifest.version.clone(),
         kind: manifest.kind.to_string(),
         license: manifest.license.to_string(),
         weights: plan.weights.as_ref().map(|w| WeightsSource {
             repo: w.repo.clone(),
-            commit: w.commit.clone(),
+            commit: w.commit.to_string(),
         }),
         files: plan
             .files
@@ -168,7 +169,7 @@ pub async fn install(
             .zip(&downloaded)
             .map(|(spec, d)| InstalledFile {
                 repo: spec.repo.to_string(),
-                path: spec.path.clone(),
+                path: spec.path.to_string(),
                 sha256: d.sha256.clone(),
                 size: d.size,
                 blob_path: d.blob.clone(),
@@ -196,19 +197,21 @@ pub async fn install(
 async fn read_manifest(
     client: &HubClient,
     repo: &RepoId,
-    commit: &str,
+    commit: &CommitId,
 ) -> Result<Manifest, InstallError> {
-    let bytes = client.read_file_cached(repo, commit, MANIFEST_FILE).await?;
+    let bytes = client
+        .read_file_cached(repo, commit, &RepoPath::manifest())
+        .await?;
     let text = String::from_utf8_lossy(&bytes);
     let manifest = validate::parse_valid(&text).map_err(|v| InstallError::InvalidManifest {
         repo: repo.to_string(),
-        commit: crate::hub::repo::short_sha(commit).to_string(),
+        commit: crate::hub::repo::short_sha(commit.as_str()).to_string(),
         problems: v.iter().map(|v| v.render(MANIFEST_FILE)).collect(),
     })?;
     if manifest.name != repo.as_str() {
         return Err(InstallError::InvalidManifest {
             repo: repo.to_string(),
-            commit: crate::hub::repo::short_sha(commit).to_string(),
+            commit: crate::hub::repo::short_sha(commit.as_str()).to_string(),
             problems: vec![format!("name \"{}\" is not this repo", manifest.name)],
         });
     }
@@ -224,27 +227,27 @@ fn apply_lock(plan: &mut InstallPlan, locked: &LockedSkill) -> Result<(), Instal
         return Err(InstallError::Locked(format!(
             "{} resolves to {} but the lockfile pins {}",
             w.repo,
-            crate::hub::repo::short_sha(&w.commit),
-            crate::hub::repo::short_sha(&lw.commit)
+            crate::hub::repo::short_sha(w.commit.as_str()),
+            crate::hub::repo::short_sha(lw.commit.as_str())
         )));
     }
     for spec in &mut plan.files {
         let Some(lf) = locked
             .files
             .iter()
-            .find(|f| f.repo == spec.repo.as_str() && f.path == spec.path)
+            .find(|f| f.repo == spec.repo && f.path == spec.path)
         else {
             return Err(InstallError::Locked(format!(
                 "{}:{} is not in the lockfile",
                 spec.repo, spec.path
             )));
         };
-        if spec.sha256.as_deref().is_some_and(|s| s != lf.sha256) {
+        if spec.sha256.as_ref().is_some_and(|s| *s != lf.sha256) {
             return Err(InstallError::Locked(format!(
                 "{}:{} has sha256 {} on the Hub but {} in the lockfile",
                 spec.repo,
                 spec.path,
-                spec.sha256.as_deref().unwrap_or(""),
+                spec.sha256.as_ref().map(|s| s.as_str()).unwrap_or(""),
                 lf.sha256
             )));
         }
@@ -324,12 +327,7 @@ fn smoke_load(
         .zip(downloaded)
         .filter(|(s, _)| Some(s.repo.as_str()) == weights_repo)
         .collect();
-    let local: Vec<PathBuf> = plan.local_weights.iter().cloned().collect();
-    let paths: Vec<PathBuf> = weight_files
-        .iter()
-        .map(|(_, d)| d.path.clone())
-        .chain(local.iter().flat_map(|p| local_files(p)))
-        .collect();
+    let paths: Vec<PathBuf> = weight_files.iter().map(|(_, d)| d.path.clone()).collect();
 
     let index = paths
         .iter()
@@ -397,20 +395,6 @@ fn smoke_load(
         }
     }
     Ok(record)
-}
-
-fn local_files(p: &Path) -> Vec<PathBuf> {
-    if p.is_file() {
-        return vec![p.to_path_buf()];
-    }
-    std::fs::read_dir(p)
-        .map(|rd| {
-            rd.filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.is_file())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn has_ext(p: &Path, ext: &str) -> bool {

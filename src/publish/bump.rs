@@ -81,7 +81,7 @@ pub async fn bump_revisions(client: &HubClient, path: &Path) -> Result<Vec<Bump>
         if parsed.revision.as_deref() == Some(info.sha.as_str()) {
             continue;
         }
-        parsed.revision = Some(info.sha);
+        parsed.revision = Some(info.sha.to_string());
         let Some(pos) = positions.value(pointer) else {
             continue;
         };

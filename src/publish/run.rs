@@ -153,7 +153,7 @@ async fn run(
     let tag = format!("v{version}");
     let refs = client.refs(repo).await?;
     let commit = if let Some(tagged) = refs.tag(&tag) {
-        let at_tag = if tagged == main.sha {
+        let at_tag = if main.sha == tagged {
             main.clone()
         } else {
             client.repo_info(repo, Some(tagged)).await?
@@ -170,11 +170,11 @@ async fn run(
         tagged.to_string()
     } else if same_content(&main, plan) {
         client
-            .create_tag(repo, &tag, &main.sha, &format!("rskill {version}"))
+            .create_tag(repo, &tag, main.sha.as_str(), &format!("rskill {version}"))
             .await?;
         out.result = PublishStatus::Unchanged;
         out.message = format!("content already on main: tagged it {tag}, no commit");
-        main.sha.clone()
+        main.sha.to_string()
     } else {
         let commit = upload(client, plan, repo, version, &main, out).await?;
         verify(client, plan, repo, &commit).await?;
@@ -240,7 +240,7 @@ async fn upload(
         .siblings
         .iter()
         .filter(|s| !local.contains(s.rfilename.as_str()) && s.rfilename != ".gitattributes")
-        .map(|s| s.rfilename.clone())
+        .map(|s| s.rfilename.to_string())
         .collect();
     let commit = client
         .commit(
@@ -263,7 +263,9 @@ async fn verify(
     commit: &str,
 ) -> Result<(), HubError> {
     for f in &plan.selection.files {
-        let remote = client.read_file(repo, commit, &f.path_in_repo).await?;
+        let remote = client
+            .read_file_at_most(repo, commit, &f.path_in_repo, f.size)
+            .await?;
         let actual = sha256_hex(&remote);
         if actual != f.sha256 {
             return Err(HubError::Integrity {

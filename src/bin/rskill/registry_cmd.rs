@@ -228,7 +228,7 @@ pub fn info(args: InfoArgs) -> Result<Outcome, CliError> {
     let manifest = runtime()?.block_on(async {
         let info = client.repo_info(&repo, None).await?;
         let bytes = client
-            .read_file_cached(&repo, &info.sha, rskill::corpus::MANIFEST_FILE)
+            .read_file_cached(&repo, &info.sha, &rskill::hub::ids::RepoPath::manifest())
             .await?;
         Ok::<_, rskill::hub::HubError>(String::from_utf8_lossy(&bytes).into_owned())
     })?;
@@ -273,14 +273,16 @@ pub fn lock(args: LockArgs) -> Result<Outcome, CliError> {
     let reg = registry::load()?;
     let mut skills: Vec<LockedSkill> = Vec::new();
     if args.ids.is_empty() {
-        skills.extend(reg.skills.values().map(LockedSkill::from_installed));
+        for s in reg.skills.values() {
+            skills.push(LockedSkill::from_installed(s).map_err(CliError::new)?);
+        }
     } else {
         for id in &args.ids {
             let s = reg.skills.get(id).ok_or_else(|| {
                 CliError::new(format!("{id} is not installed"))
                     .hint(format!("rskill install {id} first"))
             })?;
-            skills.push(LockedSkill::from_installed(s));
+            skills.push(LockedSkill::from_installed(s).map_err(CliError::new)?);
         }
     }
     if skills.is_empty() {
