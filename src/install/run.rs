@@ -352,7 +352,11 @@ fn smoke_load(
             expect.check_tensors(&first.path, summaries.iter().flat_map(|s| &s.tensors))?;
         } else if !expect.tensors.is_empty() {
             return Err(smoke::SmokeError::Declared {
-                path: plan.local_weights.clone().unwrap_or_default(),
+                path: PathBuf::from(
+                    plan.weights
+                        .as_ref()
+                        .map_or(manifest.name.as_str(), |w| w.repo.as_str()),
+                ),
                 problem: "the manifest declares tensors but no safetensors weights were installed"
                     .into(),
             }
