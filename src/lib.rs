@@ -13,6 +13,7 @@ pub mod drift;
 pub mod fixtures;
 pub mod fsutil;
 pub mod hub;
+pub mod hub_names;
 pub mod hub_server;
 pub mod install;
 pub mod license;

@@ -340,3 +340,37 @@ async fn a_hub_manifest_with_local_weights_is_refused() {
         assert!(!home.join("registry.json").exists());
     }
 }
+
+#[tokio::test]
+async fn a_collection_is_never_created_twice_after_a_5xx_or_a_timeout() {
+    // Creating a collection makes a new one each time: once it may have reached the
+    // server, it is not sent again. Before the fix, a 500 was retried 4 times.
+    for reply in ["500", "silent"] {
+        let hub = HostileHub::start(move |path| match (path, reply) {
+            ("/api/collections", "500") => Reply::Status(500),
+            ("/api/collections", _) => Reply::Silent,
+            _ => Reply::NotFound,
+        })
+        .await;
+        let home = tempfile::tempdir().unwrap();
+        let c = client(&hub.url, home.path());
+        let err = c
+            .create_collection("acme", "Pick cell", "", false)
+            .await
+            .unwrap_err();
+        let posts = hub
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| *p == "/api/collections")
+            .count();
+        assert_eq!(posts, 1, "{reply}: sent {posts} times ({err})");
+    }
+    // A read is still retried.
+    let hub = HostileHub::start(|_| Reply::Status(503)).await;
+    let home = tempfile::tempdir().unwrap();
+    let c = client(&hub.url, home.path());
+    let _ = c.collection("acme/x").await.unwrap_err();
+    assert!(hub.requests.lock().unwrap().len() > 1, "reads are retried");
+}

@@ -114,6 +114,9 @@ pub struct Ctx {
     pub repo: Option<String>,
     pub revision: Option<String>,
     pub path: Option<String>,
+    /// The request may have had an effect even when its answer was lost or a 5xx
+    /// (creating a collection makes a new one each time): it is then never sent again.
+    pub not_idempotent: bool,
 }
 
 impl Ctx {
@@ -133,6 +136,11 @@ impl Ctx {
     }
     pub fn path(mut self, path: impl Into<String>) -> Ctx {
         self.path = Some(path.into());
+        self
+    }
+    /// Marks a request that must not be repeated once it may have reached the server.
+    pub fn not_idempotent(mut self) -> Ctx {
+        self.not_idempotent = true;
         self
     }
 }
@@ -216,7 +224,9 @@ impl HubClient {
     }
 
     /// Sends a request (built anew for each attempt), retrying 429 and 5xx answers
-    /// with backoff that honours Retry-After, and maps failures to [`HubError`].
+    /// with backoff that honours Retry-After, and maps failures to [`HubError`]. A
+    /// request marked [`Ctx::not_idempotent`] is retried only when it cannot have
+    /// reached the server (a refused connection, a 429), never after a timeout or a 5xx.
     pub async fn send(
         &self,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
@@ -231,12 +241,12 @@ impl HubClient {
             let result = match tokio::time::timeout(timeout, sent).await {
                 Ok(r) => r.map_err(|e| {
                     (
-                        e.is_connect() || e.is_timeout(),
+                        e.is_connect() || (e.is_timeout() && !ctx.not_idempotent),
                         describe_transport_error(&e),
                     )
                 }),
                 Err(_) => Err((
-                    true,
+                    !ctx.not_idempotent,
                     format!(
                         "no answer within {} s (HF_HUB_DOWNLOAD_TIMEOUT)",
                         timeout.as_secs_f64()
@@ -260,7 +270,8 @@ impl HubClient {
             if status.is_success() || status == StatusCode::PARTIAL_CONTENT {
                 return Ok(response);
             }
-            let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+            let retryable = status == StatusCode::TOO_MANY_REQUESTS
+                || (status.is_server_error() && !ctx.not_idempotent);
             if retryable && attempt < MAX_ATTEMPTS {
                 let retry_after = response
                     .headers()

@@ -30,25 +30,15 @@ impl RepoId {
     }
 }
 
-fn valid_part(s: &str, first_alnum: bool) -> bool {
-    !s.is_empty()
-        && s != "."
-        && s != ".."
-        && (!first_alnum || s.starts_with(|c: char| c.is_ascii_alphanumeric()))
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
-
 impl FromStr for RepoId {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let Some((org, name)) = s.split_once('/') else {
             return Err(format!("\"{s}\" is not a repo id of the form org/name"));
         };
-        if !valid_part(org, true) || !valid_part(name, false) {
-            return Err(format!(
-                "\"{s}\" is not a valid repo id (letters, digits, '.', '_', '-' in org/name)"
-            ));
+        // The Hub's own rules, the ones `rskill-hub` applies too.
+        if let Err(reason) = crate::hub_names::check_repo_id(org, name) {
+            return Err(format!("\"{s}\" is not a valid repo id: {reason}"));
         }
         Ok(RepoId {
             id: s.to_string(),
@@ -272,7 +262,9 @@ mod tests {
     fn repo_ids() {
         let r: RepoId = "rskill-project/rskill-x".parse().unwrap();
         assert_eq!((r.org(), r.name()), ("rskill-project", "rskill-x"));
-        for bad in ["x", "a/b/c", "/b", "a/", "-a/b", "a/..", "a b/c", "a/b\0"] {
+        for bad in [
+            "x", "a/b/c", "/b", "a/", "-a/b", "a/..", "a b/c", "a/b\0", "org/a--b", "api/x",
+        ] {
             assert!(bad.parse::<RepoId>().is_err(), "{bad}");
         }
     }

@@ -184,7 +184,7 @@ impl HubClient {
         description: &str,
         private: bool,
     ) -> Result<Collection, HubError> {
-        let ctx = Ctx::new(format!("create collection {title:?} in {namespace}"));
+        let ctx = Ctx::new(format!("create collection {title:?} in {namespace}")).not_idempotent();
         let url = self.url("/api/collections");
         let body = serde_json::json!({
             "title": title, "namespace": namespace, "description": description, "private": private,

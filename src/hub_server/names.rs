@@ -57,16 +57,6 @@ pub struct RepoId {
 }
 
 /// Owners that would collide with the server's own URL space.
-const RESERVED_OWNERS: &[&str] = &[
-    "api",
-    "models",
-    "datasets",
-    "spaces",
-    "collections",
-    "resolve",
-    "settings",
-];
-
 impl RepoId {
     pub fn new(owner: &str, name: &str) -> Result<Self, HubError> {
         let full = format!("{owner}/{name}");
@@ -74,14 +64,7 @@ impl RepoId {
             value: full.clone(),
             reason,
         };
-        check_segment(owner).map_err(|r| invalid(format!("owner {r}")))?;
-        check_segment(name).map_err(|r| invalid(format!("name {r}")))?;
-        if RESERVED_OWNERS.contains(&owner.to_ascii_lowercase().as_str()) {
-            return Err(invalid(format!("`{owner}` is a reserved name")));
-        }
-        if name.to_ascii_lowercase().ends_with(".git") {
-            return Err(invalid("a name cannot end with `.git`".into()));
-        }
+        crate::hub_names::check_repo_id(owner, name).map_err(invalid)?;
         Ok(RepoId {
             owner: owner.to_owned(),
             name: name.to_owned(),
@@ -114,45 +97,12 @@ impl fmt::Display for RepoId {
     }
 }
 
-/// Hub naming rule for owners and repo names: 1..=96 of `[A-Za-z0-9._-]`, not starting or
-/// ending with `-` or `.`, without `--` or `..` (the cache layout uses `--` as separator).
-fn check_segment(s: &str) -> Result<(), String> {
-    if s.is_empty() {
-        return Err("is empty".into());
-    }
-    if s.len() > 96 {
-        return Err("is longer than 96 characters".into());
-    }
-    if let Some(c) = s
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
-    {
-        return Err(format!(
-            "contains {c:?} (allowed: letters, digits, `-`, `_`, `.`)"
-        ));
-    }
-    if s.starts_with(['-', '.']) || s.ends_with(['-', '.']) {
-        return Err("cannot start or end with `-` or `.`".into());
-    }
-    if s.contains("--") || s.contains("..") {
-        return Err("cannot contain `--` or `..`".into());
-    }
-    Ok(())
-}
-
 /// Checks a user or organization name (same rule as a repo owner).
 pub fn check_account_name(s: &str) -> Result<(), HubError> {
-    check_segment(s).map_err(|reason| HubError::InvalidAccountName {
+    crate::hub_names::check_owner(s).map_err(|reason| HubError::InvalidAccountName {
         value: s.to_owned(),
         reason,
-    })?;
-    if RESERVED_OWNERS.contains(&s.to_ascii_lowercase().as_str()) {
-        return Err(HubError::InvalidAccountName {
-            value: s.to_owned(),
-            reason: "is a reserved name".into(),
-        });
-    }
-    Ok(())
+    })
 }
 
 /// Longest file path accepted, in bytes.

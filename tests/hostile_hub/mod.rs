@@ -38,6 +38,8 @@ pub enum Reply {
         headers: Vec<(String, String)>,
     },
     NotFound,
+    /// This status with an empty body, then the connection closes.
+    Status(u16),
 }
 
 pub type Route = dyn Fn(&str) -> Reply + Send + Sync;
@@ -108,6 +110,11 @@ async fn serve(
             }
             Reply::Bytes { headers, body } => write_full(&mut socket, 200, &headers, &body).await?,
             Reply::NotFound => write_full(&mut socket, 404, &[], b"not found").await?,
+            Reply::Status(code) => {
+                let close = [("connection".to_string(), "close".to_string())];
+                write_full(&mut socket, code, &close, b"").await?;
+                return Ok(());
+            }
             Reply::Silent => {
                 tokio::time::sleep(MAX_HOLD).await;
                 return Ok(());
