@@ -71,6 +71,12 @@ pub fn check(manifest_path: &Path, opts: CheckOptions) -> SkillReport {
     {
         let dir = skill_dir(manifest_path);
         findings.extend(directory_checks(&dir, manifest_path, m, &mut warnings));
+        if let Some(v) = local_weights_check(m) {
+            findings.push(Finding {
+                file: manifest_path.to_path_buf(),
+                violation: v,
+            });
+        }
         eval_checks(&dir, m, &mut findings, &mut warnings);
         locate_manifest_findings(manifest_path, &mut findings);
     }
@@ -133,6 +139,40 @@ fn directory_checks(
         }
     }
     out
+}
+
+/// Where `local://` weights live: `RSKILL_LOCAL_ROOT`, else the current directory.
+pub fn local_root() -> PathBuf {
+    std::env::var_os("RSKILL_LOCAL_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// `local://` weights (allowed only for in-tree skills) stay inside [`local_root`]:
+/// a relative path without `..`, whose real path, when it exists, is inside the root.
+fn local_weights_check(m: &Manifest) -> Option<Violation> {
+    let rest = m.weights_uri.as_deref()?.strip_prefix("local://")?;
+    let outside = |why: String| {
+        Some(Violation::at(
+            "/weights_uri",
+            "weights/local-root",
+            format!(
+                "{why}; local:// weights must stay inside RSKILL_LOCAL_ROOT (else the current directory)"
+            ),
+        ))
+    };
+    if rest.starts_with('/') || rest.split('/').any(|p| p == "..") {
+        return outside(format!("local://{rest} leaves its root"));
+    }
+    let root = local_root();
+    if let (Ok(real), Ok(real_root)) = (
+        std::fs::canonicalize(root.join(rest)),
+        std::fs::canonicalize(&root),
+    ) && !real.starts_with(&real_root)
+    {
+        return outside(format!("local://{rest} resolves to {}", real.display()));
+    }
+    None
 }
 
 /// The README a stub card delegates to: `target` relative to the skill folder, a

@@ -1062,3 +1062,34 @@ fn an_invalid_manifest_skips_the_card_checks() {
     assert_eq!(rules(&r), vec!["schema/enum"], "{}", render_all(&r));
     assert!(r.manifest.is_none());
 }
+
+#[test]
+fn local_weights_stay_inside_the_local_root() {
+    for uri in [
+        "local:///etc/weights",
+        "local://../outside/model.safetensors",
+        "local://a/../../b",
+    ] {
+        let c = Copy::new();
+        c.edit_manifest(|m| m["weights_uri"] = json!(uri));
+        let r = c.check();
+        let f = find(
+            &r,
+            "weights/local-root",
+            &c.path("rskill.yaml"),
+            "RSKILL_LOCAL_ROOT",
+        );
+        assert_eq!(f.violation.field, "weights_uri", "{uri}");
+    }
+    // A relative path inside the root is fine, whether or not the weights are there yet.
+    let c = Copy::new();
+    c.edit_manifest(|m| m["weights_uri"] = json!("local://weights/pick-cube"));
+    let r = c.check();
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.violation.rule == "weights/local-root"),
+        "{}",
+        render_all(&r)
+    );
+}

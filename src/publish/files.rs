@@ -133,6 +133,14 @@ fn walk(
             walk(&entry.path(), &rel, max, allow_large, out)?;
             continue;
         }
+        if !ft.is_file() {
+            // A FIFO, socket or device: reading it could block or never end.
+            out.excluded.push(Excluded {
+                path: rel,
+                reason: "not a regular file".into(),
+            });
+            continue;
+        }
         let size = entry.metadata()?.len();
         if size > max && !allow_large {
             out.too_large.push(Excluded {
@@ -183,6 +191,24 @@ mod tests {
         let names: Vec<&str> = s.files.iter().map(|f| f.path_in_repo.as_str()).collect();
         assert_eq!(names, vec!["eval/a.json", "rskill.yaml"]);
         assert_eq!(s.excluded.len(), 7);
+        #[cfg(unix)]
+        {
+            let fifo = d.path().join("pipe");
+            assert!(
+                std::process::Command::new("mkfifo")
+                    .arg(&fifo)
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+            let s = select(d.path(), 1024, false).unwrap();
+            assert!(
+                s.excluded
+                    .iter()
+                    .any(|e| e.path == "pipe" && e.reason == "not a regular file")
+            );
+            std::fs::remove_file(fifo).unwrap();
+        }
         assert_eq!(s.too_large.len(), 1);
         let s = select(d.path(), 1024, true).unwrap();
         assert!(s.too_large.is_empty());
