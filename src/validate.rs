@@ -1,6 +1,6 @@
 //! Validating one manifest: bytes → YAML → schema → typed model → rules.
 //!
-//! The fast path (a valid manifest) loads the YAML once without a position index;
+//! A valid manifest loads the YAML once without a position index;
 //! only a manifest with findings is loaded again to put line:column on each one.
 
 use std::path::Path;

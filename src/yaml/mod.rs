@@ -5,10 +5,8 @@
 //! overwritten), and untrusted manifests must not be able to blow up memory through
 //! alias expansion ("billion laughs"). This module walks the parser's event stream
 //! once and enforces all three. Scalars resolve with the YAML 1.2 core schema.
-//! The regular subset that real manifests use is read by [`fast`] first when no
-//! positions are needed; it declines everything else back to the event parser.
-
-pub mod fast;
+//! yaml-rust2's event parser is the only YAML reader: manifests come from the Hub and
+//! are untrusted, so there is no second, hand-written parser to keep in agreement.
 
 use std::collections::HashMap;
 
@@ -83,22 +81,8 @@ pub struct YamlError {
 }
 
 /// Loads one YAML document. `track_positions` builds the position index (cheap, but
-/// not free: the fast validation path skips it and reloads only when it must report).
-/// Without positions, the documents [`fast`] understands skip the event parser.
+/// not free: validating a valid manifest skips it and reloads only when it must report).
 pub fn load(text: &str, track_positions: bool) -> Result<(Value, Positions), YamlError> {
-    if !track_positions && let Some(value) = fast::load(text) {
-        return Ok((value, Positions::default()));
-    }
-    load_events(text, track_positions)
-}
-
-/// Loads one YAML document through the event parser alone (the authority that
-/// [`fast`] must agree with).
-pub fn load_full(text: &str) -> Result<Value, YamlError> {
-    load_events(text, false).map(|(value, _)| value)
-}
-
-fn load_events(text: &str, track_positions: bool) -> Result<(Value, Positions), YamlError> {
     let mut builder = Builder {
         track: track_positions,
         ..Builder::default()
