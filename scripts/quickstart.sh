@@ -38,12 +38,12 @@ echo "Hub at $HF_ENDPOINT (data in $WORK/hub)" >&2
 
 # A write token for the corpus org and every upstream org it points to.
 ORG_FLAGS=()
-while read -r org; do ORG_FLAGS+=(--org "$org"); done < <("$BIN/rskill-hub" seed --print-orgs rskills)
+while read -r org; do ORG_FLAGS+=(--org "$org"); done < <("$BIN/rskill-seed" --print-orgs rskills)
 HF_TOKEN="$("$BIN/rskill-hub" token create --data "$WORK/hub" --user quickstart "${ORG_FLAGS[@]}" --write)"
 export HF_TOKEN
 
 say "seeding upstream weight repos"
-"$BIN/rskill-hub" seed rskills
+"$BIN/rskill-seed" rskills
 
 say "publishing the corpus"
 "$BIN/rskill-publisher" rskills --publish --public

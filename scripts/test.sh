@@ -9,13 +9,13 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
 echo "== cargo clippy -D warnings"
-cargo clippy --all-targets --quiet -- -D warnings
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 echo "== ONNX Runtime (onnxruntime wheel into .venv) for the ONNX smoke-load tests"
 export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(bash scripts/ensure-onnxruntime.sh)}"
 
 echo "== cargo test"
-cargo test
+cargo test --workspace
 
 if [ -x tests/compat/run.sh ]; then
   echo "== huggingface_hub compatibility suite"

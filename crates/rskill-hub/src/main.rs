@@ -1,0 +1,215 @@
+//! `rskill-hub`: a Hugging Face Hub-compatible server for air-gapped fleets and tests. A
+//! thin clap front over the `rskill_hub` library.
+//!
+//! Exit codes: 0 ok, 1 failure, 2 usage error.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use rskill_hub::{self as hub_server, HubError};
+
+#[derive(Parser)]
+#[command(
+    name = "rskill-hub",
+    version,
+    about = "A Hugging Face Hub-compatible server (models and datasets) for offline sites and tests"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the Hub API over a data directory until SIGTERM or SIGINT.
+    Serve {
+        /// The data directory (created if missing).
+        #[arg(long = "data", value_name = "DIR")]
+        data: PathBuf,
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: SocketAddr,
+        /// Largest request body accepted, in MiB.
+        #[arg(long = "max-body-mb", value_name = "N", default_value_t = 512)]
+        max_body_mb: u64,
+        /// Cap on the request bodies of all requests together, in MiB; a request that
+        /// does not fit is answered 503.
+        #[arg(long = "max-inflight-mb", value_name = "N", default_value_t = 1024)]
+        max_inflight_mb: u64,
+        /// Seconds a client has to send a request's headers (also how long a kept-alive
+        /// connection may wait for its next request).
+        #[arg(long = "header-timeout", value_name = "SECS", default_value_t = 10.0, value_parser = secs)]
+        header_timeout: f64,
+        /// Seconds a connection may go without a byte moving either way.
+        #[arg(long = "idle-timeout", value_name = "SECS", default_value_t = 60.0, value_parser = secs)]
+        idle_timeout: f64,
+        /// Base URL to advertise in links (default: from each request's Host header).
+        #[arg(long = "public-url", value_name = "URL")]
+        public_url: Option<String>,
+    },
+    /// Manage access tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it (the only time it is shown).
+    Create {
+        /// The data directory of the server.
+        #[arg(long = "data", value_name = "DIR")]
+        data: PathBuf,
+        /// The user the token speaks for.
+        #[arg(long)]
+        user: String,
+        /// An organization the user belongs to (repeatable).
+        #[arg(long = "org", value_name = "ORG")]
+        orgs: Vec<String>,
+        /// Allow writes (create repos, commit, tag, change settings) for the user and orgs.
+        #[arg(long)]
+        write: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve {
+            data,
+            addr,
+            max_body_mb,
+            max_inflight_mb,
+            header_timeout,
+            idle_timeout,
+            public_url,
+        } => serve(
+            data,
+            addr,
+            Limits {
+                max_body_mb,
+                max_inflight_mb,
+                header_timeout,
+                idle_timeout,
+            },
+            public_url,
+        ),
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    data,
+                    user,
+                    orgs,
+                    write,
+                },
+        } => hub_server::tokens::create(&data, &user, &orgs, write).map(|token| {
+            println!("{token}");
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("hint: {}", hint(&e));
+            ExitCode::from(match e {
+                HubError::InvalidAccountName { .. } | HubError::AccountNameTaken { .. } => 2,
+                _ => 1,
+            })
+        }
+    }
+}
+
+fn hint(e: &HubError) -> &'static str {
+    match e {
+        HubError::DataDirLocked { .. } => {
+            "stop the other rskill-hub serving this directory, or pass another --data"
+        }
+        HubError::Bind { .. } => "pick a free address with --addr (port 0 lets the system choose)",
+        HubError::InvalidAccountName { .. } => {
+            "names use letters, digits, `-`, `_` and `.` (e.g. --user alice --org acme)"
+        }
+        HubError::AccountNameTaken { .. } => {
+            "use the existing spelling, or another name (names are unique regardless of case)"
+        }
+        HubError::Io { .. } => "check that the data directory exists and is writable",
+        _ => "see docs/hub-server.md",
+    }
+}
+
+/// A positive, finite number of seconds.
+fn secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v < 1e9 => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a positive number of seconds (e.g. 10 or 0.5)"
+        )),
+    }
+}
+
+struct Limits {
+    max_body_mb: u64,
+    max_inflight_mb: u64,
+    header_timeout: f64,
+    idle_timeout: f64,
+}
+
+fn serve(
+    data: PathBuf,
+    addr: SocketAddr,
+    limits: Limits,
+    public_url: Option<String>,
+) -> Result<(), HubError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(HubError::io_with("starting the runtime"))?;
+    runtime.block_on(async move {
+        let mut config = hub_server::Config::new(data);
+        config.addr = addr;
+        config.max_body_bytes = limits.max_body_mb.saturating_mul(1024 * 1024);
+        config.max_inflight_body_bytes = limits.max_inflight_mb.saturating_mul(1024 * 1024);
+        config.header_read_timeout = Duration::from_secs_f64(limits.header_timeout);
+        config.idle_timeout = Duration::from_secs_f64(limits.idle_timeout);
+        config.public_url = public_url;
+        let server = hub_server::Server::bind(config).await?;
+        for w in server.warnings() {
+            eprintln!("warning: {w}");
+        }
+        {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "listening on {}", server.url());
+            let _ = out.flush();
+        }
+        server.run(shutdown_signal()).await?;
+        eprintln!("rskill-hub: stopped");
+        Ok(())
+    })
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -1,0 +1,7 @@
+//! The integration tests of `rskill-hub` (the server library and its binary), one
+//! test binary; the test server and request helpers live in `rskill-test-support`.
+
+mod binary;
+mod hfhub;
+mod http;
+mod security;

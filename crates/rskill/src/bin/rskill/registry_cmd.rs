@@ -1,0 +1,303 @@
+//! `rskill list`, `rskill uninstall`, `rskill info` and `rskill lock`: reading and
+//! changing the installed-skills registry.
+
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use rskill::cli::{CliError, Outcome, hub_client, runtime};
+use rskill::install::lockfile::{LOCKFILE, LockedSkill, Lockfile};
+use rskill::registry::{self, InstalledSkill};
+
+use crate::install_cmd::human_bytes;
+
+#[derive(clap::Args)]
+pub struct ListArgs {
+    /// Print `{installed: [...], in_tree: [...]}`
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct UninstallArgs {
+    /// The installed skill (org/name)
+    id: String,
+    /// Also delete cached blobs that no other installed skill uses
+    #[arg(long)]
+    purge: bool,
+}
+
+#[derive(clap::Args)]
+pub struct InfoArgs {
+    /// The skill (org/name)
+    id: String,
+    #[arg(long)]
+    json: bool,
+    /// Hub token, for skills that are not installed
+    #[arg(long)]
+    token: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct LockArgs {
+    /// Installed skills to lock [default: all]
+    ids: Vec<String>,
+    /// Where to write
+    #[arg(long, default_value = LOCKFILE)]
+    output: PathBuf,
+}
+
+pub fn list(args: ListArgs) -> Result<Outcome, CliError> {
+    let reg = registry::load()?;
+    let in_tree = in_tree_skills();
+    if args.json {
+        let installed: Vec<&InstalledSkill> = reg.skills.values().collect();
+        let tree: Vec<serde_json::Value> = in_tree
+            .iter()
+            .map(|(path, name, version, valid)| {
+                serde_json::json!({"path": path, "name": name, "version": version, "valid": valid})
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"installed": installed, "in_tree": tree})
+            )
+            .expect("JSON")
+        );
+        return Ok(Outcome::Success);
+    }
+    let mut table = Table::new();
+    table.load_style(UTF8_FULL_CONDENSED);
+    table.set_header(vec![
+        "installed skill",
+        "version",
+        "commit",
+        "kind",
+        "license",
+        "installed at",
+    ]);
+    for s in reg.skills.values() {
+        table.add_row(vec![
+            s.repo.clone(),
+            s.version.clone(),
+            s.commit[..s.commit.len().min(10)].to_string(),
+            s.kind.clone(),
+            s.license.clone(),
+            s.installed_at.clone(),
+        ]);
+    }
+    if reg.skills.is_empty() {
+        eprintln!("no skill installed (rskill install <org>/<name>)");
+    } else {
+        println!("{table}");
+    }
+    if !in_tree.is_empty() {
+        let mut t = Table::new();
+        t.load_style(UTF8_FULL_CONDENSED);
+        t.set_header(vec!["in-tree skill (rskills/)", "version", "valid"]);
+        for (_, name, version, valid) in &in_tree {
+            t.add_row(vec![
+                name.clone(),
+                version.clone(),
+                if *valid { "yes" } else { "NO" }.into(),
+            ]);
+        }
+        println!("{t}");
+    }
+    Ok(Outcome::Success)
+}
+
+/// The corpus under `./rskills`, when run inside a checkout that has one.
+fn in_tree_skills() -> Vec<(PathBuf, String, String, bool)> {
+    let Ok(manifests) =
+        rskill_manifest::corpus::discover(Path::new(rskill_manifest::corpus::DEFAULT_CORPUS))
+    else {
+        return Vec::new();
+    };
+    manifests
+        .into_iter()
+        .map(|p| {
+            let check = rskill_manifest::validate::check_file(&p);
+            let version = check
+                .manifest
+                .as_ref()
+                .map(|m| m.version.clone())
+                .unwrap_or_default();
+            let name = check
+                .name
+                .clone()
+                .unwrap_or_else(|| p.display().to_string());
+            let valid = check.is_valid();
+            (p, name, version, valid)
+        })
+        .collect()
+}
+
+pub fn uninstall(args: UninstallArgs) -> Result<Outcome, CliError> {
+    let removed = registry::update(|r| r.skills.remove(&args.id))?;
+    let Some(entry) = removed else {
+        return Err(CliError::new(format!("{} is not installed", args.id))
+            .hint("`rskill list` shows what is"));
+    };
+    eprintln!("uninstalled {} {}", entry.repo, entry.version);
+    if args.purge {
+        let still_used: HashSet<PathBuf> = registry::load()?
+            .skills
+            .values()
+            .flat_map(|s| s.files.iter().map(|f| f.blob_path.clone()))
+            .collect();
+        let mut freed = 0u64;
+        let mut repos: HashSet<PathBuf> = HashSet::new();
+        for f in &entry.files {
+            if still_used.contains(&f.blob_path) || !f.blob_path.exists() {
+                continue;
+            }
+            if std::fs::remove_file(&f.blob_path).is_ok() {
+                freed += f.size;
+            }
+            // blobs/<etag> -> the repo folder.
+            if let Some(repo_dir) = f.blob_path.parent().and_then(Path::parent) {
+                repos.insert(repo_dir.to_path_buf());
+            }
+        }
+        for dir in repos {
+            prune_dangling(&dir.join("snapshots"));
+        }
+        eprintln!(
+            "purged {} of cached blobs no other install uses",
+            human_bytes(freed)
+        );
+    }
+    Ok(Outcome::Success)
+}
+
+/// Removes snapshot links whose blob is gone, and the folders left empty.
+fn prune_dangling(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.filter_map(Result::ok) {
+        let p = e.path();
+        let is_link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
+        if is_link && !p.exists() {
+            let _ = std::fs::remove_file(&p);
+        } else if p.is_dir() && !is_link {
+            prune_dangling(&p);
+            let _ = std::fs::remove_dir(&p);
+        }
+    }
+}
+
+pub fn info(args: InfoArgs) -> Result<Outcome, CliError> {
+    let reg = registry::load()?;
+    if let Some(s) = reg.skills.get(&args.id) {
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(s).expect("JSON"));
+        } else {
+            println!("{} {} (installed {})", s.repo, s.version, s.installed_at);
+            println!(
+                "  commit:   {} (asked for {})",
+                s.commit, s.revision_requested
+            );
+            println!("  kind:     {}", s.kind);
+            println!("  license:  {}", s.license);
+            if let Some(w) = &s.weights {
+                println!("  weights:  {}@{}", w.repo, w.commit);
+            }
+            if let Some(st) = &s.smoke.safetensors {
+                println!("  smoke:    {st}");
+            }
+            if let Some(o) = &s.smoke.onnx {
+                println!("  smoke:    {o}");
+            }
+            for f in &s.files {
+                println!(
+                    "  file:     {}:{} {} B sha256 {}",
+                    f.repo, f.path, f.size, f.sha256
+                );
+            }
+        }
+        return Ok(Outcome::Success);
+    }
+    // Not installed: describe it from the Hub.
+    let repo: rskill_hub_client::RepoId = args.id.parse().map_err(|e: String| {
+        CliError::usage(e)
+            .hint("an id is org/name, e.g. rskill-project/rskill-act-aloha-transfer-cube")
+    })?;
+    let client = hub_client(args.token.as_deref())?;
+    let manifest = runtime()?.block_on(async {
+        let info = client.repo_info(&repo, None).await?;
+        let bytes = client
+            .read_file_cached(
+                &repo,
+                &info.sha,
+                &rskill_hub_client::ids::RepoPath::manifest(),
+            )
+            .await?;
+        Ok::<_, rskill_hub_client::HubError>(String::from_utf8_lossy(&bytes).into_owned())
+    })?;
+    let m = rskill_manifest::validate::parse_valid(&manifest).map_err(|v| {
+        CliError::new(format!(
+            "{} has an invalid manifest ({} problem(s))",
+            repo,
+            v.len()
+        ))
+    })?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"installed": false, "manifest": m}))
+                .expect("JSON")
+        );
+    } else {
+        println!("{} {} (not installed)", m.name, m.version);
+        println!("  kind:     {} ({})", m.kind, m.role);
+        println!("  license:  {}", m.license);
+        println!(
+            "  robots:   {}",
+            m.embodiment_tags
+                .iter()
+                .map(|e| e.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        println!(
+            "  weights:  {}",
+            m.weights_uri.as_deref().unwrap_or("(none)")
+        );
+        println!("  {}", m.description.trim());
+        if std::io::stderr().is_terminal() {
+            eprintln!("install it with: rskill install {}", m.name);
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+pub fn lock(args: LockArgs) -> Result<Outcome, CliError> {
+    let reg = registry::load()?;
+    let mut skills: Vec<LockedSkill> = Vec::new();
+    if args.ids.is_empty() {
+        for s in reg.skills.values() {
+            skills.push(LockedSkill::from_installed(s).map_err(CliError::new)?);
+        }
+    } else {
+        for id in &args.ids {
+            let s = reg.skills.get(id).ok_or_else(|| {
+                CliError::new(format!("{id} is not installed"))
+                    .hint(format!("rskill install {id} first"))
+            })?;
+            skills.push(LockedSkill::from_installed(s).map_err(CliError::new)?);
+        }
+    }
+    if skills.is_empty() {
+        return Err(CliError::new("nothing to lock: no skill is installed"));
+    }
+    let count = skills.len();
+    Lockfile::new(skills)
+        .write(&args.output)
+        .map_err(|e| CliError::new(format!("cannot write {}: {e}", args.output.display())))?;
+    eprintln!("locked {count} skill(s) in {}", args.output.display());
+    Ok(Outcome::Success)
+}

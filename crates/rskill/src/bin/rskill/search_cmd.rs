@@ -1,0 +1,227 @@
+//! `rskill search [QUERY] [filters…]`: a table of matching skills on stdout (or
+//! `--json`), and on stderr what was skipped, tag drift warnings and how to install.
+
+use std::io::IsTerminal;
+
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use rskill::cli::{CliError, Outcome, hub_client, paint, runtime, use_color};
+use rskill::install::guard::Consent;
+use rskill::search::{self, SearchQuery, SortKey};
+use rskill_manifest::license::{CommercialUse, LicensePosture};
+use rskill_manifest::manifest::{
+    ActionVerb, Benchmark, EmbodimentTag, Kind, ModelFamily, Role, Runtime,
+};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Words to find in repo ids, descriptions, actions, objects and scenes
+    query: Option<String>,
+    /// What the skill is
+    #[arg(long, value_enum)]
+    kind: Option<Kind>,
+    /// Where it sits in the control stack
+    #[arg(long, value_enum)]
+    role: Option<Role>,
+    /// Robot the skill must support (repeatable: any of them); `any` skills match too
+    #[arg(long, value_enum)]
+    embodiment: Vec<EmbodimentTag>,
+    /// With --embodiment: leave out embodiment-agnostic (`any`) skills
+    #[arg(long)]
+    strict_embodiment: bool,
+    /// License posture
+    #[arg(long, value_enum)]
+    license: Option<LicensePosture>,
+    /// Only skills cleared for commercial use
+    #[arg(long)]
+    commercial: bool,
+    /// Runtime the weights need
+    #[arg(long, value_enum)]
+    runtime: Option<Runtime>,
+    /// Model family of a learned policy
+    #[arg(long, value_enum)]
+    model_family: Option<ModelFamily>,
+    /// Action verb the skill performs
+    #[arg(long, value_enum)]
+    action: Option<ActionVerb>,
+    /// Only skills whose manifest reports a score on this benchmark (shows the score column)
+    #[arg(long, value_enum)]
+    benchmark: Option<Benchmark>,
+    /// With --benchmark: only skills scoring at least this (0 to 1)
+    #[arg(long, requires = "benchmark", value_parser = parse_score)]
+    min_score: Option<f64>,
+    /// Order: `id` (default) or `benchmark:<key>`, best score first
+    #[arg(long, default_value = "id", value_parser = parse_sort)]
+    sort: SortKey,
+    /// Search every repo of these organisations (repeatable) instead of `rskill`-tagged repos
+    #[arg(long)]
+    author: Vec<String>,
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Print `[{repo_id, sha, name, version, kind, role, license, commercial_use_allowed, embodiment_tags, runtime, description, benchmarks}]`
+    #[arg(long)]
+    json: bool,
+    /// List the skipped repos with the reason
+    #[arg(short, long)]
+    verbose: bool,
+    /// Hub token (else HF_TOKEN, HF_TOKEN_PATH, $HF_HOME/token)
+    #[arg(long)]
+    token: Option<String>,
+}
+
+pub fn run(args: Args) -> Result<Outcome, CliError> {
+    let query = SearchQuery {
+        text: args.query,
+        kind: args.kind,
+        role: args.role,
+        embodiments: args.embodiment,
+        strict_embodiment: args.strict_embodiment,
+        license: args.license,
+        commercial: args.commercial,
+        runtime: args.runtime,
+        model_family: args.model_family,
+        action: args.action,
+        authors: args.author,
+        benchmark: args.benchmark,
+        min_score: args.min_score,
+        sort: args.sort,
+        limit: args.limit,
+    };
+    let client = hub_client(args.token.as_deref())?;
+    let outcome = runtime()?.block_on(search::search(&client, &query))?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&outcome.hits).expect("JSON")
+        );
+    } else {
+        print_table(&outcome.hits, query.shown_benchmark());
+    }
+    let err_color = use_color(std::io::stderr().is_terminal());
+    if outcome.offline {
+        eprintln!(
+            "offline (HF_HUB_OFFLINE): searched {} cached manifest(s), no HTTP",
+            outcome.candidates
+        );
+    }
+    for d in &outcome.drifted {
+        let mut what = Vec::new();
+        if !d.missing.is_empty() {
+            what.push(format!("missing {}", d.missing.join(", ")));
+        }
+        if !d.unexpected.is_empty() {
+            what.push(format!("unexpected {}", d.unexpected.join(", ")));
+        }
+        eprintln!(
+            "{} {}: reserved tags disagree with its manifest ({}); results follow the manifest",
+            paint("warning:", "33", err_color),
+            d.repo_id,
+            what.join("; ")
+        );
+    }
+    if !outcome.skipped.is_empty() {
+        eprintln!(
+            "{} repo(s) skipped: no valid manifest{}",
+            outcome.skipped.len(),
+            if args.verbose {
+                ":"
+            } else {
+                " (-v lists them)"
+            }
+        );
+        if args.verbose {
+            for s in &outcome.skipped {
+                eprintln!("  {}: {}", s.repo_id, s.reason);
+            }
+        }
+    }
+    if !args.json {
+        // Suggest a hit the license guard would let through as things stand.
+        let consent = Consent::from_flags(false, false, false);
+        match search::install_suggestion(&outcome.hits, &consent) {
+            _ if outcome.hits.is_empty() => eprintln!("no skill matches"),
+            Some((h, false)) => eprintln!(
+                "{} match(es); install one with: rskill install {}",
+                outcome.hits.len(),
+                h.repo_id
+            ),
+            Some((h, true)) => eprintln!(
+                "{} match(es); install one with: rskill install {} --yes (license `{}` is not cleared for commercial use)",
+                outcome.hits.len(),
+                h.repo_id,
+                h.license
+            ),
+            None => eprintln!(
+                "{} match(es), all non-commercial: installing one needs --non-commercial (research use only)",
+                outcome.hits.len()
+            ),
+        }
+        if outcome.hits.iter().any(|h| h.agnostic_match) {
+            eprintln!(
+                "* embodiment-agnostic skill (runs on any robot); --strict-embodiment leaves these out"
+            );
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+fn parse_score(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("\"{s}\" is not a score between 0 and 1")),
+    }
+}
+
+fn parse_sort(s: &str) -> Result<SortKey, String> {
+    s.parse()
+}
+
+fn print_table(hits: &[search::Hit], benchmark: Option<Benchmark>) {
+    let color = use_color(std::io::stdout().is_terminal());
+    let mut table = Table::new();
+    table.load_style(UTF8_FULL_CONDENSED);
+    let mut header = vec!["repo", "version", "kind", "role", "license", "embodiments"];
+    if let Some(b) = benchmark {
+        header.push(b.as_str());
+    }
+    header.push("description");
+    table.set_header(header);
+    for h in hits {
+        let license = match h.license.commercial_use() {
+            CommercialUse::Allowed => paint(h.license.as_str(), "32", color),
+            CommercialUse::NonCommercial => paint(h.license.as_str(), "31", color),
+            CommercialUse::Unclear => paint(h.license.as_str(), "33", color),
+        };
+        let mut embodiments: Vec<String> =
+            h.embodiment_tags.iter().map(|e| e.to_string()).collect();
+        if h.agnostic_match {
+            embodiments = embodiments.into_iter().map(|e| format!("{e}*")).collect();
+        }
+        let mut row = vec![
+            h.repo_id.clone(),
+            h.version.clone(),
+            h.kind.to_string(),
+            h.role.to_string(),
+            license,
+            embodiments.join(", "),
+        ];
+        if let Some(b) = benchmark {
+            row.push(
+                h.benchmarks
+                    .get(b.as_str())
+                    .map_or_else(|| "-".to_string(), |s| format!("{s:.3}")),
+            );
+        }
+        row.push(elide(&h.description, 60));
+        table.add_row(row);
+    }
+    println!("{table}");
+}
+
+fn elide(s: &str, max: usize) -> String {
+    let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.chars().count() <= max {
+        s
+    } else {
+        format!("{}…", s.chars().take(max - 1).collect::<String>())
+    }
+}

@@ -1,0 +1,11 @@
+//! The integration tests of `rskill` (the library and its `rskill` and
+//! `rskill-publisher` binaries), one test binary; shared helpers live in
+//! `rskill-test-support`.
+
+mod cli;
+mod client_security;
+mod install;
+mod publish;
+mod registry;
+mod search;
+mod smoke_fixtures;
