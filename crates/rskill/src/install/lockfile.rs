@@ -12,6 +12,8 @@ use crate::hub::RepoId;
 use crate::hub::ids::{CommitId, RepoPath, Sha256};
 use crate::registry::InstalledSkill;
 
+use super::id::{self, IdError, InstallId};
+
 /// The lockfile's name.
 pub const LOCKFILE: &str = "rskill.lock";
 /// Its format version.
@@ -123,11 +125,51 @@ impl Lockfile {
     pub fn skill(&self, repo: &str) -> Option<&LockedSkill> {
         self.skills.iter().find(|s| s.repo == repo)
     }
+
+    /// What `rskill install --locked [ID]` installs: every pinned skill, or only the
+    /// one `only` names (`org/name[@rev]`; the revision is ignored, the lockfile pins
+    /// it). Empty when `only` names no pinned skill.
+    pub fn targets(&self, only: Option<&str>) -> Result<Vec<(InstallId, LockedSkill)>, IdError> {
+        let mut out = Vec::new();
+        for skill in &self.skills {
+            if only.is_some_and(|i| i.split('@').next() != Some(skill.repo.as_str())) {
+                continue;
+            }
+            out.push((id::parse(&skill.repo, &[])?, skill.clone()));
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn locked(repo: &str) -> LockedSkill {
+        LockedSkill {
+            repo: repo.into(),
+            commit: "c".repeat(40).parse().unwrap(),
+            version: "1.0.0".into(),
+            weights: None,
+            files: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn targets_are_every_pinned_skill_or_the_one_named() {
+        let lock = Lockfile::new(vec![locked("o/a"), locked("o/b")]);
+        let all: Vec<String> = lock
+            .targets(None)
+            .unwrap()
+            .into_iter()
+            .map(|(_, s)| s.repo)
+            .collect();
+        assert_eq!(all, ["o/a", "o/b"]);
+        let one = lock.targets(Some("o/b@v2")).unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].0.repo.as_str(), "o/b");
+        assert!(lock.targets(Some("o/c")).unwrap().is_empty());
+    }
 
     #[test]
     fn round_trip_is_byte_stable() {

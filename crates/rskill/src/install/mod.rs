@@ -1,11 +1,12 @@
 //! `rskill install`: resolve the skill, validate its manifest, apply the license and
 //! pickle guard, download (verified, resumable, into the shared cache), smoke-load,
-//! and only then register it. Plus the lockfile that pins all of it.
+//! and only then register it. Plus the lockfile that pins all of it, and uninstalling.
 
 pub mod guard;
 pub mod id;
 pub mod lockfile;
 pub mod plan;
 pub mod run;
+pub mod uninstall;
 
 pub use run::{InstallError, InstallOptions, InstallReport, InstallUi, install};

@@ -110,16 +110,11 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
     if args.locked {
         let lock = Lockfile::read(&args.lockfile)
             .map_err(|e| CliError::new(e).hint("create one with `rskill lock`"))?;
-        for skill in &lock.skills {
-            if args
-                .id
-                .as_ref()
-                .is_some_and(|i| i.split('@').next() != Some(skill.repo.as_str()))
-            {
-                continue;
-            }
-            let parsed = id::parse(&skill.repo, &[]).map_err(|e| CliError::new(e.to_string()))?;
-            targets.push((parsed, Some(skill.clone())));
+        for (parsed, skill) in lock
+            .targets(args.id.as_deref())
+            .map_err(|e| CliError::new(e.to_string()))?
+        {
+            targets.push((parsed, Some(skill)));
         }
         if targets.is_empty() {
             return Err(CliError::new(format!(

@@ -1,12 +1,12 @@
 //! `rskill list`, `rskill uninstall`, `rskill info` and `rskill lock`: reading and
 //! changing the installed-skills registry.
 
-use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use rskill::cli::{CliError, Outcome, hub_client, runtime};
+use rskill::install;
 use rskill::install::lockfile::{LOCKFILE, LockedSkill, Lockfile};
 use rskill::registry::{self, InstalledSkill};
 
@@ -136,58 +136,18 @@ fn in_tree_skills() -> Vec<(PathBuf, String, String, bool)> {
 }
 
 pub fn uninstall(args: UninstallArgs) -> Result<Outcome, CliError> {
-    let removed = registry::update(|r| r.skills.remove(&args.id))?;
-    let Some(entry) = removed else {
+    let Some(done) = install::uninstall::uninstall(&args.id, args.purge, None)? else {
         return Err(CliError::new(format!("{} is not installed", args.id))
             .hint("`rskill list` shows what is"));
     };
-    eprintln!("uninstalled {} {}", entry.repo, entry.version);
+    eprintln!("uninstalled {} {}", done.entry.repo, done.entry.version);
     if args.purge {
-        let still_used: HashSet<PathBuf> = registry::load()?
-            .skills
-            .values()
-            .flat_map(|s| s.files.iter().map(|f| f.blob_path.clone()))
-            .collect();
-        let mut freed = 0u64;
-        let mut repos: HashSet<PathBuf> = HashSet::new();
-        for f in &entry.files {
-            if still_used.contains(&f.blob_path) || !f.blob_path.exists() {
-                continue;
-            }
-            if std::fs::remove_file(&f.blob_path).is_ok() {
-                freed += f.size;
-            }
-            // blobs/<etag> -> the repo folder.
-            if let Some(repo_dir) = f.blob_path.parent().and_then(Path::parent) {
-                repos.insert(repo_dir.to_path_buf());
-            }
-        }
-        for dir in repos {
-            prune_dangling(&dir.join("snapshots"));
-        }
         eprintln!(
             "purged {} of cached blobs no other install uses",
-            human_bytes(freed)
+            human_bytes(done.freed)
         );
     }
     Ok(Outcome::Success)
-}
-
-/// Removes snapshot links whose blob is gone, and the folders left empty.
-fn prune_dangling(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.filter_map(Result::ok) {
-        let p = e.path();
-        let is_link = std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink());
-        if is_link && !p.exists() {
-            let _ = std::fs::remove_file(&p);
-        } else if p.is_dir() && !is_link {
-            prune_dangling(&p);
-            let _ = std::fs::remove_dir(&p);
-        }
-    }
 }
 
 pub fn info(args: InfoArgs) -> Result<Outcome, CliError> {
