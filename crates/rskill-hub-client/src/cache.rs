@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 
 use super::error::HubError;
 use super::ids::{BlobId, CommitId, RepoPath};
-use super::repo::RepoId;
+use rskill_hub_protocol::repo_id::RepoId;
 
 pub use super::ids::is_safe_repo_path;
 

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::env::{HubEnv, TokenSource};
 use super::error::HubError;
-use super::repo::RepoId;
+use rskill_hub_protocol::repo_id::RepoId;
 
 /// Attempts for a request the Hub answers with 429 or 5xx.
 const MAX_ATTEMPTS: usize = 4;

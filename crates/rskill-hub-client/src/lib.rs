@@ -18,7 +18,7 @@ pub mod write;
 
 pub use rskill_hub_protocol::ids;
 // Paths the modules use from the shared crates, under their historical names.
-use rskill_hub_protocol::{digest, fsutil, hub_names};
+use rskill_hub_protocol::{digest, fsutil};
 use rskill_manifest::validate;
 
 pub use client::{Ctx, HubClient};

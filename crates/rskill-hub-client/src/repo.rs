@@ -1,8 +1,5 @@
-//! Repo ids and what the Hub says about one repo at one revision (commit SHA, files
+//! What the Hub says about one repo at one revision (commit SHA, files
 //! with their sizes and checksums, visibility, tags, card data).
-
-use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -10,61 +7,7 @@ use super::client::{Ctx, HubClient, MAX_SMALL_FILE_BYTES};
 use super::error::HubError;
 use super::ids::{BlobId, CommitId, GitBlobId, RepoPath, Sha256};
 
-/// `org/name`, validated like a manifest `name`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct RepoId {
-    id: String,
-    slash: usize,
-}
-
-impl RepoId {
-    pub fn org(&self) -> &str {
-        &self.id[..self.slash]
-    }
-    pub fn name(&self) -> &str {
-        &self.id[self.slash + 1..]
-    }
-    pub fn as_str(&self) -> &str {
-        &self.id
-    }
-}
-
-impl FromStr for RepoId {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let Some((org, name)) = s.split_once('/') else {
-            return Err(format!("\"{s}\" is not a repo id of the form org/name"));
-        };
-        // The Hub's own rules, the ones `rskill-hub` applies too.
-        if let Err(reason) = crate::hub_names::check_repo_id(org, name) {
-            return Err(format!("\"{s}\" is not a valid repo id: {reason}"));
-        }
-        Ok(RepoId {
-            id: s.to_string(),
-            slash: org.len(),
-        })
-    }
-}
-
-impl TryFrom<String> for RepoId {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        s.parse()
-    }
-}
-
-impl From<RepoId> for String {
-    fn from(r: RepoId) -> String {
-        r.id
-    }
-}
-
-impl fmt::Display for RepoId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.id)
-    }
-}
+pub use rskill_hub_protocol::repo_id::RepoId;
 
 /// LFS metadata of a file: its SHA-256 is its identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

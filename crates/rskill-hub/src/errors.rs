@@ -175,6 +175,21 @@ impl ApiError {
     }
 }
 
+impl From<rskill_hub_protocol::repo_id::RepoIdError> for HubError {
+    fn from(e: rskill_hub_protocol::repo_id::RepoIdError) -> Self {
+        HubError::InvalidRepoId {
+            value: e.value,
+            reason: e.reason,
+        }
+    }
+}
+
+impl From<rskill_hub_protocol::repo_id::RepoIdError> for ApiError {
+    fn from(e: rskill_hub_protocol::repo_id::RepoIdError) -> Self {
+        HubError::from(e).into()
+    }
+}
+
 impl From<HubError> for ApiError {
     fn from(e: HubError) -> Self {
         let message = e.to_string();

@@ -16,6 +16,7 @@ use rskill_hub_protocol::{fsutil, hub_names};
 use rskill_manifest::card;
 
 pub mod api_card;
+pub mod api_collections;
 pub mod api_files;
 pub mod api_repos;
 pub mod app;

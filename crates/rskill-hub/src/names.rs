@@ -2,8 +2,6 @@
 //! repo kinds and ids, account names, file paths inside a repo (no traversal, no `.git/`,
 //! no backslashes or control characters) and branch / tag names.
 
-use std::fmt;
-
 use super::errors::HubError;
 
 /// The kinds of repository the server hosts.
@@ -49,53 +47,7 @@ impl RepoKind {
     }
 }
 
-/// A validated `owner/name` repo id.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RepoId {
-    owner: String,
-    name: String,
-}
-
-/// Owners that would collide with the server's own URL space.
-impl RepoId {
-    pub fn new(owner: &str, name: &str) -> Result<Self, HubError> {
-        let full = format!("{owner}/{name}");
-        let invalid = |reason: String| HubError::InvalidRepoId {
-            value: full.clone(),
-            reason,
-        };
-        crate::hub_names::check_repo_id(owner, name).map_err(invalid)?;
-        Ok(RepoId {
-            owner: owner.to_owned(),
-            name: name.to_owned(),
-        })
-    }
-
-    /// Parses `owner/name`.
-    pub fn parse(id: &str) -> Result<Self, HubError> {
-        match id.split_once('/') {
-            Some((owner, name)) => Self::new(owner, name),
-            None => Err(HubError::InvalidRepoId {
-                value: id.to_owned(),
-                reason: "expected `owner/name`".into(),
-            }),
-        }
-    }
-
-    pub fn owner(&self) -> &str {
-        &self.owner
-    }
-
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-}
-
-impl fmt::Display for RepoId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.owner, self.name)
-    }
-}
+pub use rskill_hub_protocol::repo_id::RepoId;
 
 /// Checks a user or organization name (same rule as a repo owner).
 pub fn check_account_name(s: &str) -> Result<(), HubError> {

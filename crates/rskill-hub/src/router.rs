@@ -13,12 +13,12 @@ use futures_util::FutureExt;
 use percent_encoding::percent_decode_str;
 
 use super::api_card;
+use super::api_collections;
 use super::api_files;
 use super::api_repos;
 use super::app::{App, Ctx, RepoPath};
 use super::auth::Caller;
 use super::body::{self, Query};
-use super::collections;
 use super::commit;
 use super::counters::RouteLabel;
 use super::errors::ApiError;
@@ -253,13 +253,13 @@ async fn dispatch(
         }
         Route::Collections if method == Method::POST => {
             write_token()?;
-            collections::create(app, &ctx, &read(body).await?).await
+            api_collections::create(app, &ctx, &read(body).await?).await
         }
-        Route::Collections if get_like => collections::list(app, &ctx),
-        Route::Collection(slug) if get_like => collections::get(app, &ctx, &slug),
+        Route::Collections if get_like => api_collections::list(app, &ctx),
+        Route::Collection(slug) if get_like => api_collections::get(app, &ctx, &slug),
         Route::CollectionItems(slug) if method == Method::POST => {
             write_token()?;
-            collections::add_item(app, &ctx, &slug, &read(body).await?).await
+            api_collections::add_item(app, &ctx, &slug, &read(body).await?).await
         }
         Route::Resolve {
             kind,

@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rskill::cli::{CliError, Outcome, hub_client, runtime};
 use rskill::install::guard::Consent;
 use rskill::install::lockfile::{LOCKFILE, Lockfile};
@@ -153,7 +153,7 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
             report.entry.repo,
             report.entry.version,
             report.entry.files.len(),
-            human_bytes(report.transferred),
+            HumanBytes(report.transferred),
             report.cached_files
         );
         reports.push(report);
@@ -182,19 +182,4 @@ fn known_ids(client: &rskill_hub_client::HubClient) -> Vec<String> {
         .map(|r| r.skills.keys().cloned().collect())
         .unwrap_or_default();
     id::known_ids(&client.env().hub_cache, &registered)
-}
-
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < UNITS.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[i])
-    }
 }

@@ -10,7 +10,7 @@ use rskill::install;
 use rskill::install::lockfile::{LOCKFILE, LockedSkill, Lockfile};
 use rskill::registry::{self, InstalledSkill};
 
-use crate::install_cmd::human_bytes;
+use indicatif::HumanBytes;
 
 #[derive(clap::Args)]
 pub struct ListArgs {
@@ -144,7 +144,7 @@ pub fn uninstall(args: UninstallArgs) -> Result<Outcome, CliError> {
     if args.purge {
         eprintln!(
             "purged {} of cached blobs no other install uses",
-            human_bytes(done.freed)
+            HumanBytes(done.freed)
         );
     }
     Ok(Outcome::Success)
