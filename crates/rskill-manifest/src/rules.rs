@@ -144,48 +144,129 @@ fn forbid(m: &Manifest, forbidden: &[&str], out: &mut Vec<Violation>) {
     }
 }
 
-fn require(m: &Manifest, field: &str, present: bool, out: &mut Vec<Violation>) {
-    if !present {
-        out.push(missing(
-            field,
-            "rule/5",
-            format!("is required for kind `{}`", m.kind),
-        ));
-    }
+/// What a kind needs of `actuators_required`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Actuators {
+    /// At least one (the skill commands the robot).
+    Some,
+    /// None (the skill commands no actuator).
+    None,
+    /// No rule.
+    Any,
 }
 
-fn require_actuators(m: &Manifest, out: &mut Vec<Violation>) {
-    if m.actuators_required.is_empty() {
-        out.push(missing(
-            "actuators_required",
-            "rule/5",
-            format!("kind `{}` needs at least one actuator", m.kind),
-        ));
-    }
+/// Rule 5 for some kinds: the optional fields they require and forbid, what they need
+/// of `actuators_required`, and whether their `chunk_size` must be 1.
+struct KindRule {
+    kinds: &'static [Kind],
+    required: &'static [&'static str],
+    forbidden: &'static [&'static str],
+    actuators: Actuators,
+    chunk_size_one: bool,
 }
 
-fn require_no_actuators(m: &Manifest, out: &mut Vec<Violation>) {
-    if !m.actuators_required.is_empty() {
-        out.push(Violation::at(
-            "/actuators_required",
-            "rule/5",
-            format!(
-                "must be empty for kind `{}` (it commands no actuator)",
-                m.kind
-            ),
-        ));
-    }
-}
-
-fn require_chunk_size_one(m: &Manifest, out: &mut Vec<Violation>) {
-    if m.chunk_size != 1 {
-        out.push(Violation::at(
-            "/chunk_size",
-            "rule/5",
-            format!("must be 1 for kind `{}` (found {})", m.kind, m.chunk_size),
-        ));
-    }
-}
+/// Rule 5, one row per kind (every kind appears exactly once).
+const KIND_RULES: &[KindRule] = &[
+    KindRule {
+        kinds: &[Kind::Vla],
+        required: &["model_family", "weights_uri"],
+        forbidden: &["ros_integration", "detector", "reward"],
+        actuators: Actuators::Some,
+        chunk_size_one: false,
+    },
+    KindRule {
+        kinds: &[Kind::RosAction, Kind::RosService],
+        required: &["ros_integration"],
+        forbidden: &[
+            "model_family",
+            "weights_uri",
+            "processors",
+            "state_contract",
+            "action_contract",
+            "n_action_steps",
+            "image_preprocessing",
+            "starting_pose",
+            "detector",
+            "reward",
+        ],
+        actuators: Actuators::Some,
+        chunk_size_one: true,
+    },
+    KindRule {
+        kinds: &[Kind::Detector],
+        required: &["detector", "weights_uri"],
+        forbidden: &[
+            "model_family",
+            "ros_integration",
+            "action_contract",
+            "state_contract",
+            "processors",
+            "n_action_steps",
+            "starting_pose",
+            "reward",
+        ],
+        actuators: Actuators::None,
+        chunk_size_one: false,
+    },
+    KindRule {
+        kinds: &[Kind::Vlm],
+        required: &["weights_uri"],
+        forbidden: &[
+            "detector",
+            "reward",
+            "ros_integration",
+            "action_contract",
+            "state_contract",
+            "processors",
+            "n_action_steps",
+            "image_preprocessing",
+            "starting_pose",
+        ],
+        actuators: Actuators::None,
+        chunk_size_one: false,
+    },
+    KindRule {
+        kinds: &[Kind::Reward],
+        required: &["reward", "weights_uri"],
+        forbidden: &[
+            "model_family",
+            "detector",
+            "ros_integration",
+            "action_contract",
+            "state_contract",
+            "processors",
+            "n_action_steps",
+            "image_preprocessing",
+            "starting_pose",
+        ],
+        actuators: Actuators::None,
+        chunk_size_one: false,
+    },
+    KindRule {
+        kinds: &[Kind::Playbook],
+        required: &["playbook"],
+        forbidden: &[
+            "weights_uri",
+            "model_family",
+            "min_vram_gb",
+            "envelope",
+            "state_contract",
+            "action_contract",
+            "detector",
+            "reward",
+            "ros_integration",
+        ],
+        actuators: Actuators::None,
+        chunk_size_one: true,
+    },
+    KindRule {
+        kinds: &[Kind::Wam],
+        required: &[],
+        forbidden: &[],
+        actuators: Actuators::Any,
+        chunk_size_one: false,
+    },
+];
 
 // Rule 5.
 fn per_kind(m: &Manifest, out: &mut Vec<Violation>) {
@@ -206,128 +287,60 @@ fn per_kind(m: &Manifest, out: &mut Vec<Violation>) {
             format!("is only allowed on kind `vla`, not `{}`", m.kind),
         ));
     }
-    match m.kind {
-        Kind::Vla => {
-            require(m, "model_family", m.model_family.is_some(), out);
-            require(m, "weights_uri", m.weights_uri.is_some(), out);
-            require_actuators(m, out);
-            forbid(m, &["ros_integration", "detector", "reward"], out);
+    let Some(rule) = KIND_RULES.iter().find(|r| r.kinds.contains(&m.kind)) else {
+        return;
+    };
+    let set = set_fields(m);
+    for field in rule.required {
+        let present = set.iter().any(|(f, is_set)| f == field && *is_set);
+        if !present {
+            out.push(missing(
+                field,
+                "rule/5",
+                format!("is required for kind `{}`", m.kind),
+            ));
         }
-        Kind::RosAction | Kind::RosService => {
-            require(m, "ros_integration", m.ros_integration.is_some(), out);
-            require_actuators(m, out);
-            require_chunk_size_one(m, out);
-            forbid(
-                m,
-                &[
-                    "model_family",
-                    "weights_uri",
-                    "processors",
-                    "state_contract",
-                    "action_contract",
-                    "n_action_steps",
-                    "image_preprocessing",
-                    "starting_pose",
-                    "detector",
-                    "reward",
-                ],
-                out,
-            );
-        }
-        Kind::Detector => {
-            require(m, "detector", m.detector.is_some(), out);
-            require(m, "weights_uri", m.weights_uri.is_some(), out);
-            require_no_actuators(m, out);
-            forbid(
-                m,
-                &[
-                    "model_family",
-                    "ros_integration",
-                    "action_contract",
-                    "state_contract",
-                    "processors",
-                    "n_action_steps",
-                    "starting_pose",
-                    "reward",
-                ],
-                out,
-            );
-        }
-        Kind::Vlm => {
-            require(m, "weights_uri", m.weights_uri.is_some(), out);
-            require_no_actuators(m, out);
-            forbid(
-                m,
-                &[
-                    "detector",
-                    "reward",
-                    "ros_integration",
-                    "action_contract",
-                    "state_contract",
-                    "processors",
-                    "n_action_steps",
-                    "image_preprocessing",
-                    "starting_pose",
-                ],
-                out,
-            );
-        }
-        Kind::Reward => {
-            require(m, "reward", m.reward.is_some(), out);
-            require(m, "weights_uri", m.weights_uri.is_some(), out);
-            require_no_actuators(m, out);
-            forbid(
-                m,
-                &[
-                    "model_family",
-                    "detector",
-                    "ros_integration",
-                    "action_contract",
-                    "state_contract",
-                    "processors",
-                    "n_action_steps",
-                    "image_preprocessing",
-                    "starting_pose",
-                ],
-                out,
-            );
-        }
-        Kind::Playbook => {
-            require(m, "playbook", m.playbook.is_some(), out);
-            if m.role != Role::S2 {
-                out.push(Violation::at(
-                    "/role",
-                    "rule/5",
-                    format!("must be `s2` for kind `playbook` (found `{}`)", m.role),
-                ));
-            }
-            if !m.actions.contains(&crate::manifest::ActionVerb::Plan) {
-                out.push(Violation::at(
-                    "/actions",
-                    "rule/5",
-                    "must include `plan` for kind `playbook`",
-                ));
-            }
-            require_chunk_size_one(m, out);
-            require_no_actuators(m, out);
-            forbid(
-                m,
-                &[
-                    "weights_uri",
-                    "model_family",
-                    "min_vram_gb",
-                    "envelope",
-                    "state_contract",
-                    "action_contract",
-                    "detector",
-                    "reward",
-                    "ros_integration",
-                ],
-                out,
-            );
-        }
-        Kind::Wam => {}
     }
+    if m.kind == Kind::Playbook {
+        if m.role != Role::S2 {
+            out.push(Violation::at(
+                "/role",
+                "rule/5",
+                format!("must be `s2` for kind `playbook` (found `{}`)", m.role),
+            ));
+        }
+        if !m.actions.contains(&crate::manifest::ActionVerb::Plan) {
+            out.push(Violation::at(
+                "/actions",
+                "rule/5",
+                "must include `plan` for kind `playbook`",
+            ));
+        }
+    }
+    match rule.actuators {
+        Actuators::Some if m.actuators_required.is_empty() => out.push(missing(
+            "actuators_required",
+            "rule/5",
+            format!("kind `{}` needs at least one actuator", m.kind),
+        )),
+        Actuators::None if !m.actuators_required.is_empty() => out.push(Violation::at(
+            "/actuators_required",
+            "rule/5",
+            format!(
+                "must be empty for kind `{}` (it commands no actuator)",
+                m.kind
+            ),
+        )),
+        _ => {}
+    }
+    if rule.chunk_size_one && m.chunk_size != 1 {
+        out.push(Violation::at(
+            "/chunk_size",
+            "rule/5",
+            format!("must be 1 for kind `{}` (found {})", m.kind, m.chunk_size),
+        ));
+    }
+    forbid(m, rule.forbidden, out);
 }
 
 // Rule 6.
@@ -512,5 +525,28 @@ fn slot_coverage(m: &Manifest, out: &mut Vec<Violation>) {
                 dim - 1
             ),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_exactly_one_rule_row_naming_known_fields() {
+        let any = crate::validate::parse_valid(include_str!(
+            "../../../rskills/smolvla-franka-pick-cube/rskill.yaml"
+        ))
+        .expect("a corpus manifest is valid");
+        let known: Vec<&str> = set_fields(&any).iter().map(|(f, _)| *f).collect();
+        for kind in Kind::ALL {
+            let rows = KIND_RULES.iter().filter(|r| r.kinds.contains(kind)).count();
+            assert_eq!(rows, 1, "kind {kind} has {rows} rule rows");
+        }
+        for r in KIND_RULES {
+            for f in r.required.iter().chain(r.forbidden) {
+                assert!(known.contains(f), "{f} is not an optional field");
+            }
+        }
     }
 }
