@@ -1,5 +1,6 @@
 //! Crash-safe file writes: a temporary file in the same directory, fsync, rename, and
-//! fsync of the directory, so a crash leaves either the old or the new content.
+//! fsync of the directory, so a crash leaves either the old or the new content. And
+//! the lock files beside shared state (std file locks, released when the file closes).
 
 use std::io::Write;
 use std::path::Path;
@@ -21,4 +22,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Opens (creating it if needed, never truncating) the lock file at `path`, ready for
+/// `File::try_lock` / `File::try_lock_shared`.
+pub fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
 }

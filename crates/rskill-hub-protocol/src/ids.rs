@@ -116,8 +116,7 @@ hex_id!(GitBlobId, 40, "a git blob id (40 lowercase hex digits)");
 impl Sha256 {
     /// The digest of `bytes`.
     pub fn of(bytes: &[u8]) -> Sha256 {
-        use sha2::Digest;
-        Sha256(hex::encode(sha2::Sha256::digest(bytes)))
+        Sha256(crate::digest::sha256_hex(bytes))
     }
 }
 
@@ -198,29 +197,57 @@ impl RepoPath {
 
 /// Whether `path` is a safe repo path (see [`RepoPath`]).
 pub fn is_safe_repo_path(path: &str) -> bool {
-    !path.is_empty()
-        && path.len() <= MAX_PATH
-        && !path.contains(['\\', '\0'])
-        && !path.chars().any(char::is_control)
-        && !path.starts_with('/')
-        && Path::new(path)
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)))
-        && path
-            .split('/')
-            .all(|p| !p.is_empty() && p != "." && p != "..")
+    check_repo_path(path).is_ok()
+}
+
+/// The one path-safety check (client cache, server file paths, shard names in an index,
+/// `local://` weights): `Err` says what is wrong with `path`, as a phrase that follows
+/// it ("`../x` climbs out of its directory with `..`").
+pub fn check_repo_path(path: &str) -> Result<(), &'static str> {
+    if path.is_empty() {
+        return Err("is empty");
+    }
+    if path.len() > MAX_PATH {
+        return Err("is longer than 1024 bytes");
+    }
+    if path.contains('\0') {
+        return Err("contains a NUL byte");
+    }
+    if path.chars().any(char::is_control) {
+        return Err("contains a control character");
+    }
+    if path.contains('\\') {
+        return Err("contains a backslash");
+    }
+    if path.starts_with('/') {
+        return Err("is absolute");
+    }
+    for segment in path.split('/') {
+        match segment {
+            "" => return Err("has an empty segment (`//` or a trailing `/`)"),
+            "." => return Err("has a `.` segment"),
+            ".." => return Err("climbs out of its directory with `..`"),
+            _ => {}
+        }
+    }
+    if !Path::new(path)
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)))
+    {
+        return Err("is not a plain relative path");
+    }
+    Ok(())
 }
 
 impl FromStr for RepoPath {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, IdError> {
-        if is_safe_repo_path(s) {
-            Ok(RepoPath(s.to_string()))
-        } else {
-            Err(IdError::new(
+        match check_repo_path(s) {
+            Ok(()) => Ok(RepoPath(s.to_string())),
+            Err(_) => Err(IdError::new(
                 s,
                 "a safe relative repo path (no leading '/', no '..', '.', empty parts, '\\' or control characters)",
-            ))
+            )),
         }
     }
 }

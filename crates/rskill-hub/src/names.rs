@@ -67,31 +67,12 @@ pub fn check_file_path(path: &str) -> Result<(), HubError> {
         value: path.escape_debug().to_string(),
         reason: reason.to_owned(),
     };
-    if path.is_empty() {
-        return Err(invalid("is empty"));
-    }
-    if path.len() > MAX_PATH_BYTES {
-        return Err(invalid("is longer than 1024 bytes"));
-    }
-    if path.contains('\0') {
-        return Err(invalid("contains a NUL byte"));
-    }
-    if path.chars().any(char::is_control) {
-        return Err(invalid("contains a control character"));
-    }
-    if path.contains('\\') {
-        return Err(invalid("contains a backslash"));
-    }
-    if path.starts_with('/') {
-        return Err(invalid("is absolute"));
-    }
-    for segment in path.split('/') {
-        match segment {
-            "" => return Err(invalid("has an empty segment (`//` or a trailing `/`)")),
-            "." | ".." => return Err(invalid("has a `.` or `..` segment")),
-            s if s.eq_ignore_ascii_case(".git") => return Err(invalid("goes into `.git`")),
-            _ => {}
-        }
+    rskill_hub_protocol::ids::check_repo_path(path).map_err(invalid)?;
+    if path
+        .split('/')
+        .any(|segment| segment.eq_ignore_ascii_case(".git"))
+    {
+        return Err(invalid("goes into `.git`"));
     }
     Ok(())
 }

@@ -98,11 +98,7 @@ pub fn sha1_hex(bytes: &[u8]) -> String {
     hex::encode(Sha1::digest(bytes))
 }
 
-/// Hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Sha256;
-    hex::encode(Sha256::digest(bytes))
-}
+pub use rskill_hub_protocol::digest::sha256_hex;
 
 /// Whether `s` is 64 lowercase hex digits (a SHA-256).
 pub fn is_sha256(s: &str) -> bool {

@@ -134,15 +134,9 @@ impl Store {
                 .map_err(HubError::io_with(format!("creating {}", d.display())))?;
         }
         let lock_path = root.join("hub.lock");
-        let lock = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(HubError::io_with(format!(
-                "opening {}",
-                lock_path.display()
-            )))?;
+        let lock = crate::fsutil::open_lock_file(&lock_path).map_err(HubError::io_with(
+            format!("opening {}", lock_path.display()),
+        ))?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {

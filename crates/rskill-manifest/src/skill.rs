@@ -161,8 +161,8 @@ fn local_weights_check(m: &Manifest) -> Option<Violation> {
             ),
         ))
     };
-    if rest.starts_with('/') || rest.split('/').any(|p| p == "..") {
-        return outside(format!("local://{rest} leaves its root"));
+    if let Err(why) = rskill_hub_protocol::ids::check_repo_path(rest) {
+        return outside(format!("local://{rest} leaves its root: the path {why}"));
     }
     let root = local_root();
     if let (Ok(real), Ok(real_root)) = (

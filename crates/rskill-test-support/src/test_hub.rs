@@ -131,10 +131,7 @@ pub fn noise(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
-}
+pub use rskill_hub_protocol::digest::sha256_hex;
 
 /// The `rskill-hub` binary of this build, built first (`cargo build -p rskill-hub`,
 /// same profile) so a test of another crate never runs a stale or missing one.

@@ -12,9 +12,9 @@
 //! every installed skill.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -273,28 +273,22 @@ impl Lock {
         let mut name = registry.as_os_str().to_owned();
         name.push(".lock");
         let path = PathBuf::from(name);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|source| RegistryError::Io {
-                action: "open the lock file",
-                path: path.clone(),
-                source,
-            })?;
+        let file = crate::fsutil::open_lock_file(&path).map_err(|source| RegistryError::Io {
+            action: "open the lock file",
+            path: path.clone(),
+            source,
+        })?;
         let start = Instant::now();
         let mut pause = Duration::from_millis(2);
         loop {
             let attempt = match kind {
-                LockKind::Shared => fs4::FileExt::try_lock_shared(&file),
-                LockKind::Exclusive => fs4::FileExt::try_lock(&file),
+                LockKind::Shared => file.try_lock_shared(),
+                LockKind::Exclusive => file.try_lock(),
             };
             match attempt {
                 Ok(()) => return Ok(Lock(file)),
-                Err(fs4::TryLockError::WouldBlock) => {}
-                Err(fs4::TryLockError::Error(source)) => {
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(source)) => {
                     return Err(RegistryError::Io {
                         action: "lock",
                         path,
@@ -314,33 +308,13 @@ impl Lock {
 
 impl Drop for Lock {
     fn drop(&mut self) {
-        let _ = fs4::FileExt::unlock(&self.0);
+        let _ = self.0.unlock();
     }
 }
 
 /// `t` as RFC 3339 in UTC with second precision (`2025-01-31T12:00:00Z`).
 pub fn rfc3339_utc(t: SystemTime) -> String {
-    let secs = t
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Howard Hinnant's days-from-civil, inverted.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
+    humantime::format_rfc3339_seconds(t).to_string()
 }
 
 /// The current time for [`InstalledSkill::installed_at`].
@@ -351,6 +325,7 @@ pub fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn rfc3339_dates() {

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -152,23 +152,10 @@ pub fn check_sharded(index_path: &Path, dir: &Path) -> Result<ShardedSummary, Sm
     })
 }
 
-/// A shard name must be a plain relative path that stays inside the index's directory.
+/// A shard name must be a plain relative path that stays inside the index's directory
+/// (the one path-safety check of `rskill-hub-protocol`).
 fn check_shard_name(name: &str) -> Result<(), &'static str> {
-    if name.is_empty() {
-        return Err("is empty");
-    }
-    if name.contains('\\') {
-        return Err("contains a backslash");
-    }
-    let path = Path::new(name);
-    for c in path.components() {
-        match c {
-            Component::Normal(_) | Component::CurDir => {}
-            Component::ParentDir => return Err("climbs out of the directory with `..`"),
-            Component::RootDir | Component::Prefix(_) => return Err("is an absolute path"),
-        }
-    }
-    Ok(())
+    rskill_hub_protocol::ids::check_repo_path(name)
 }
 
 #[cfg(test)]
