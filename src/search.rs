@@ -5,7 +5,9 @@
 //! fetched once per commit (concurrently, bounded) and kept in the standard Hub cache
 //! under `snapshots/<commit>/rskill.yaml`, so a search over an unchanged catalog makes
 //! one request per listing page and no manifest request. Offline, the cached
-//! manifests are searched with no HTTP at all.
+//! manifests are searched with no HTTP at all. What search reads of a manifest is
+//! recorded per commit beside it ([`crate::search_facets`]), so a warm search parses no
+//! YAML either.
 
 use std::sync::Arc;
 
@@ -16,9 +18,8 @@ use crate::hub::cache::{self, RepoCache};
 use crate::hub::listing::{ListQuery, ModelListing};
 use crate::hub::{HubClient, HubError, RepoId};
 use crate::license::LicensePosture;
-use crate::manifest::{
-    ActionVerb, Benchmark, EmbodimentTag, Kind, Manifest, ModelFamily, Role, Runtime,
-};
+use crate::manifest::{ActionVerb, Benchmark, EmbodimentTag, Kind, ModelFamily, Role, Runtime};
+use crate::search_facets::{self, Facets};
 use crate::{tags, validate};
 
 /// Manifest downloads in flight at once.
@@ -129,6 +130,8 @@ pub struct SearchOutcome {
     pub listing_pages: usize,
     /// Manifests downloaded (0 when all came from the cache).
     pub manifests_fetched: usize,
+    /// Manifests parsed from YAML (0 when every facet record was in the cache).
+    pub manifests_parsed: usize,
     pub offline: bool,
 }
 
@@ -197,7 +200,7 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
     loaded.sort_by_key(|(i, _, _)| *i);
 
     for (_, c, fetched) in loaded {
-        let (manifest, downloaded) = match fetched {
+        let (manifest, downloaded, parsed) = match fetched {
             Ok(Some(v)) => v,
             Ok(None) => {
                 outcome.skipped.push(Skipped {
@@ -215,6 +218,7 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
             }
         };
         outcome.manifests_fetched += usize::from(downloaded);
+        outcome.manifests_parsed += usize::from(parsed);
         if manifest.name != c.repo.as_str() {
             outcome.skipped.push(Skipped {
                 repo_id: c.repo.to_string(),
@@ -329,19 +333,24 @@ fn offline_candidates(client: &HubClient, query: &SearchQuery) -> Vec<Candidate>
         .collect()
 }
 
-/// The candidate's manifest, from the cache or the Hub: `Ok(None)` when the repo has
-/// none, `Err(reason)` when it cannot be used; the flag says whether it was downloaded.
+/// The candidate's manifest facets, from their record, the cached manifest or the Hub:
+/// `Ok(None)` when the repo has none, `Err(reason)` when it cannot be used; the flags say
+/// whether the manifest was downloaded and whether it was parsed.
 async fn load_manifest(
     client: &HubClient,
     c: &Candidate,
-) -> Result<Option<(Manifest, bool)>, String> {
+) -> Result<Option<(Facets, bool, bool)>, String> {
     if c.has_manifest == Some(false) {
         return Ok(None);
     }
     let cache = RepoCache::new(&client.env().hub_cache, &c.repo);
-    let (bytes, downloaded) = match cache.lookup(&c.sha, MANIFEST_FILE) {
+    if let Some(facets) = search_facets::read(&cache, &c.sha) {
+        remember_main(&cache, &c.sha);
+        return Ok(Some((facets, false, false)));
+    }
+    let (bytes, downloaded, sha) = match cache.lookup(&c.sha, MANIFEST_FILE) {
         Some(p) if !c.sha.is_empty() => match std::fs::read(&p) {
-            Ok(b) => (b, false),
+            Ok(b) => (b, false, c.sha.clone()),
             Err(e) => return Err(format!("cached manifest unreadable: {e}")),
         },
         _ if client.env().offline => return Err("not in the cache".into()),
@@ -357,7 +366,7 @@ async fn load_manifest(
             match client.read_file_cached(&c.repo, &sha, MANIFEST_FILE).await {
                 Ok(b) => {
                     remember_main(&cache, &sha);
-                    (b, true)
+                    (b, true, sha)
                 }
                 Err(HubError::EntryNotFound { .. }) => return Ok(None),
                 // A private repo this token cannot read is skipped, never an error.
@@ -373,7 +382,11 @@ async fn load_manifest(
     }
     let text = String::from_utf8_lossy(&bytes);
     match validate::parse_valid(&text) {
-        Ok(m) => Ok(Some((m, downloaded))),
+        Ok(m) => {
+            let facets = Facets::of(&m);
+            search_facets::write(&cache, &sha, &facets);
+            Ok(Some((facets, downloaded, true)))
+        }
         Err(v) => Err(format!(
             "invalid manifest: {}",
             v.first()
@@ -392,8 +405,8 @@ fn remember_main(cache: &RepoCache, sha: &str) {
 }
 
 /// Reserved tags the listing shows vs those the manifest projects.
-fn tag_drift(listed: &[String], m: &Manifest) -> TagDrift {
-    let want = tags::reserved_tags(m);
+fn tag_drift(listed: &[String], m: &Facets) -> TagDrift {
+    let want = &m.reserved_tags;
     let have: Vec<&String> = listed.iter().filter(|t| tags::is_reserved(t)).collect();
     TagDrift {
         repo_id: String::new(),
@@ -407,7 +420,7 @@ fn tag_drift(listed: &[String], m: &Manifest) -> TagDrift {
 }
 
 /// The hit, if the manifest satisfies every filter.
-fn matches(q: &SearchQuery, c: &Candidate, m: Manifest) -> Option<Hit> {
+fn matches(q: &SearchQuery, c: &Candidate, m: Facets) -> Option<Hit> {
     if q.kind.is_some_and(|k| k != m.kind)
         || q.role.is_some_and(|r| r != m.role)
         || q.license.is_some_and(|l| l != m.license)
@@ -459,7 +472,7 @@ fn matches(q: &SearchQuery, c: &Candidate, m: Manifest) -> Option<Hit> {
 
 /// Every word of the query appears (case-insensitively) in the repo id, description,
 /// actions, objects or scenes.
-fn text_matches(text: &str, repo_id: &str, m: &Manifest) -> bool {
+fn text_matches(text: &str, repo_id: &str, m: &Facets) -> bool {
     let mut haystack = format!("{repo_id}\n{}\n", m.description);
     for a in &m.actions {
         haystack.push_str(a.as_str());
