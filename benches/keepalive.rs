@@ -134,8 +134,9 @@ impl ClientKind {
     }
 }
 
-/// Median and p99 of `n` sequential GETs of `url`, each body read to the end.
-async fn time_gets(http: &reqwest::Client, url: &str, n: usize, len: usize) -> (f64, f64) {
+/// Median, p99 and the number over 20 ms (stalled) of `n` sequential GETs of `url`,
+/// each body read to the end.
+async fn time_gets(http: &reqwest::Client, url: &str, n: usize, len: usize) -> (f64, f64, usize) {
     // One request first so the kept-alive cases start on an open connection.
     let first = http.get(url).send().await.unwrap().bytes().await.unwrap();
     assert!(
@@ -153,7 +154,12 @@ async fn time_gets(http: &reqwest::Client, url: &str, n: usize, len: usize) -> (
         assert!(!body.is_empty());
     }
     times.sort();
-    (ms(percentile(&times, 0.5)), ms(percentile(&times, 0.99)))
+    let stalled = times.iter().filter(|t| ms(**t) > 20.0).count();
+    (
+        ms(percentile(&times, 0.5)),
+        ms(percentile(&times, 0.99)),
+        stalled,
+    )
 }
 
 fn main() {
@@ -168,10 +174,10 @@ fn main() {
         .unwrap();
 
     println!(
-        "rskill-hub kept-alive requests, sequential, release build, loopback (median / p99, ms)"
+        "rskill-hub kept-alive requests, sequential, release build, loopback (median / p99 in ms, and how many took over 20 ms)"
     );
     println!(
-        "{:<22} {:<38} {:>17} {:>17} {:>17}",
+        "{:<22} {:<38} {:>22} {:>22} {:>22}",
         "server",
         "client",
         format!("rskill.yaml ×{SMALL_REQUESTS}"),
@@ -209,9 +215,9 @@ fn main() {
             if nodelay && matches!(kind, ClientKind::Rskill) {
                 small_fixed = small.0;
             }
-            let cell = |(m, p): (f64, f64)| format!("{m:.2} / {p:.2}");
+            let cell = |(m, p, s): (f64, f64, usize)| format!("{m:.2} / {p:.2} ({s})");
             println!(
-                "{server:<22} {:<38} {:>17} {:>17} {:>17}",
+                "{server:<22} {:<38} {:>22} {:>22} {:>22}",
                 kind.label(),
                 cell(small),
                 cell(big),
