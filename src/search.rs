@@ -364,10 +364,7 @@ async fn load_manifest(
                 c.sha.clone()
             };
             match client.read_file_cached(&c.repo, &sha, MANIFEST_FILE).await {
-                Ok(b) => {
-                    remember_main(&cache, &sha);
-                    (b, true, sha)
-                }
+                Ok(b) => (b, true, sha),
                 Err(HubError::EntryNotFound { .. }) => return Ok(None),
                 // A private repo this token cannot read is skipped, never an error.
                 Err(HubError::RepoNotFound { .. }) => {
@@ -377,23 +374,26 @@ async fn load_manifest(
             }
         }
     };
-    if !downloaded {
-        remember_main(&cache, &c.sha);
-    }
-    let text = String::from_utf8_lossy(&bytes);
-    match validate::parse_valid(&text) {
-        Ok(m) => {
-            let facets = Facets::of(&m);
-            search_facets::write(&cache, &sha, &facets);
-            Ok(Some((facets, downloaded, true)))
-        }
-        Err(v) => Err(format!(
-            "invalid manifest: {}",
-            v.first()
-                .map(|v| v.render(MANIFEST_FILE))
-                .unwrap_or_default()
-        )),
-    }
+    // Parsing, validating and the cache writes (fsyncs) leave the async threads, so
+    // they overlap one another and the downloads still in flight.
+    let parsed = tokio::task::spawn_blocking(move || {
+        remember_main(&cache, &sha);
+        let text = String::from_utf8_lossy(&bytes);
+        let m = validate::parse_valid(&text).map_err(|v| {
+            format!(
+                "invalid manifest: {}",
+                v.first()
+                    .map(|v| v.render(MANIFEST_FILE))
+                    .unwrap_or_default()
+            )
+        })?;
+        let facets = Facets::of(&m);
+        search_facets::write(&cache, &sha, &facets);
+        Ok(facets)
+    })
+    .await
+    .map_err(|e| format!("reading the manifest failed: {e}"))?;
+    parsed.map(|facets| Some((facets, downloaded, true)))
 }
 
 /// Records the commit `main` points to (what offline search reads), writing only when

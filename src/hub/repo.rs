@@ -226,8 +226,14 @@ impl HubClient {
             reason: e.to_string(),
         })?;
         let etag = etag.unwrap_or_else(|| crate::digest::git_blob_sha1(&bytes));
-        cache.store_bytes(commit, path, &etag, &bytes)?;
-        Ok(bytes.to_vec())
+        // The store fsyncs: off the async threads, so concurrent reads overlap.
+        let (owned_commit, owned_path) = (commit.to_owned(), path.to_owned());
+        tokio::task::spawn_blocking(move || {
+            cache.store_bytes(&owned_commit, &owned_path, &etag, &bytes)?;
+            Ok(bytes.to_vec())
+        })
+        .await
+        .map_err(|e| HubError::Other(format!("storing {path} in the cache failed: {e}")))?
     }
 }
 
