@@ -23,6 +23,7 @@ pub mod registry;
 pub mod rules;
 pub mod schema;
 pub mod search;
+pub mod search_facets;
 pub mod seed;
 pub mod skill;
 pub mod skill_file;

@@ -50,6 +50,10 @@ enum Command {
         /// Base URL to advertise in links (default: from each request's Host header).
         #[arg(long = "public-url", value_name = "URL")]
         public_url: Option<String>,
+        /// Benchmark only: leave Nagle's algorithm on for accepted connections, to
+        /// measure the kept-alive stall it causes.
+        #[arg(long = "no-nodelay", hide = true)]
+        no_nodelay: bool,
     },
     /// Create, on a running Hub, the upstream repos a corpus points to (weights_uri,
     /// processors), with small generated weights (safetensors, ONNX) and the pinned tags.
@@ -117,6 +121,7 @@ fn main() -> ExitCode {
             header_timeout,
             idle_timeout,
             public_url,
+            no_nodelay,
         } => serve(
             data,
             addr,
@@ -125,6 +130,7 @@ fn main() -> ExitCode {
                 max_inflight_mb,
                 header_timeout,
                 idle_timeout,
+                nodelay: !no_nodelay,
             },
             public_url,
         ),
@@ -242,6 +248,7 @@ struct Limits {
     max_inflight_mb: u64,
     header_timeout: f64,
     idle_timeout: f64,
+    nodelay: bool,
 }
 
 fn serve(
@@ -262,6 +269,7 @@ fn serve(
         config.header_read_timeout = Duration::from_secs_f64(limits.header_timeout);
         config.idle_timeout = Duration::from_secs_f64(limits.idle_timeout);
         config.public_url = public_url;
+        config.nodelay = limits.nodelay;
         let server = hub_server::Server::bind(config).await?;
         for w in server.warnings() {
             eprintln!("warning: {w}");
