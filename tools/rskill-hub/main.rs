@@ -36,8 +36,9 @@ enum Command {
         /// Largest request body accepted, in MiB.
         #[arg(long = "max-body-mb", value_name = "N", default_value_t = 512)]
         max_body_mb: u64,
-        /// Cap on the request bodies of all requests together, in MiB; a request that
-        /// does not fit is answered 503.
+        /// Cap on the request bodies of all requests together, in MiB (never below
+        /// --max-body-mb, so the largest allowed body fits); a request that does not fit
+        /// is answered 503.
         #[arg(long = "max-inflight-mb", value_name = "N", default_value_t = 1024)]
         max_inflight_mb: u64,
         /// Seconds a client has to send a request's headers (also how long a kept-alive
@@ -265,7 +266,11 @@ fn serve(
         let mut config = hub_server::Config::new(data);
         config.addr = addr;
         config.max_body_bytes = limits.max_body_mb.saturating_mul(1024 * 1024);
-        config.max_inflight_body_bytes = limits.max_inflight_mb.saturating_mul(1024 * 1024);
+        // The largest body allowed must fit in the in-flight cap, or it could never land.
+        config.max_inflight_body_bytes = limits
+            .max_inflight_mb
+            .max(limits.max_body_mb)
+            .saturating_mul(1024 * 1024);
         config.header_read_timeout = Duration::from_secs_f64(limits.header_timeout);
         config.idle_timeout = Duration::from_secs_f64(limits.idle_timeout);
         config.public_url = public_url;
