@@ -118,6 +118,12 @@ for N in "${SIZES[@]}"; do
     warm+=("$(timed "$BIN/rskill" search --json --embodiment "$EMBODIMENT")")
   done
   [ "$(rskill_count "$OUT_FILE")" = "$found" ] || { echo "warm found a different count" >&2; exit 1; }
+  # rskill warm, filtered and sorted by a benchmark score (facets only, as above).
+  warmb=()
+  for _ in $(seq "$WARM_RUNS"); do
+    warmb+=("$(timed "$BIN/rskill" search --json --embodiment "$EMBODIMENT" \
+      --benchmark libero_10 --min-score 0.5 --sort benchmark:libero_10)")
+  done
 
   # Conventional cold: a fresh huggingface_hub cache each run; warm: the last one again.
   conv=()
@@ -146,8 +152,8 @@ for N in "${SIZES[@]}"; do
   stop "$PROXY_PID"; PROXY_PID=
   stop "$SERVER_PID"; SERVER_PID=
   c=$(median "${cold[@]}"); w=$(median "${warm[@]}"); v=$(median "${conv[@]}"); vw=$(median "${convw[@]}")
-  s=$(median "${inscript[@]}")
-  ROWS+=("$N $found $c $w $v $vw $s")
+  s=$(median "${inscript[@]}"); wb=$(median "${warmb[@]}")
+  ROWS+=("$N $found $c $w $v $vw $s $wb")
 done
 
 server="rskill-hub on 127.0.0.1"
@@ -157,13 +163,14 @@ echo
 echo "rskill search --embodiment $EMBODIMENT vs huggingface_hub list_models + hf_hub_download + validation (sequential)"
 echo "$server"
 echo "medians: rskill cold of $COLD_RUNS, warm of $WARM_RUNS; conventional cold and warm of $CONV_RUNS each; seconds, wall clock per process"
-printf '%6s %6s %9s %9s %9s %9s %10s %8s %8s\n' skills found cold warm conv-cold conv-warm conv-work "cold×" "warm×"
+printf '%6s %6s %9s %9s %9s %9s %10s %8s %8s %11s\n' skills found cold warm conv-cold conv-warm conv-work "cold×" "warm×" "warm-bench"
 for row in "${ROWS[@]}"; do
-  read -r N found c w v vw s <<<"$row"
-  awk -v n="$N" -v f="$found" -v c="$c" -v w="$w" -v v="$v" -v vw="$vw" -v s="$s" 'BEGIN {
-    printf "%6d %6d %9.3f %9.3f %9.3f %9.3f %10.3f %7.1fx %7.1fx\n", n, f, c, w, v, vw, s, v/c, vw/w }'
+  read -r N found c w v vw s wb <<<"$row"
+  awk -v n="$N" -v f="$found" -v c="$c" -v w="$w" -v v="$v" -v vw="$vw" -v s="$s" -v wb="$wb" 'BEGIN {
+    printf "%6d %6d %9.3f %9.3f %9.3f %9.3f %10.3f %7.1fx %7.1fx %11.3f\n", n, f, c, w, v, vw, s, v/c, vw/w, wb }'
 done
 echo "cold× = conventional cold / rskill cold; warm× = conventional warm / rskill warm"
+echo "warm-bench = rskill warm with --benchmark libero_10 --min-score 0.5 --sort benchmark:libero_10 added"
 if [ -n "$LATENCY_MS" ]; then
   echo "targets at 1,000 skills: rskill cold < 2.5 s, warm < 0.1 s"
 else
