@@ -1,5 +1,8 @@
-//! Crash-safe file writes: a temporary file in the same directory, fsync, rename, and
-//! fsync of the directory, so a crash leaves either the old or the new content.
+//! File replacement: [`write_atomic`] is crash-safe (a temporary file in the same
+//! directory, fsync, rename, fsync of the directory: a crash leaves either the old or the
+//! new content); [`write_replacing`] is the same without the fsyncs, for files whose loss
+//! or damage in a crash is detected and repaired on read (cache entries checked against
+//! their content-addressed names, records rebuilt when they do not parse).
 
 use std::io::Write;
 use std::path::Path;
@@ -20,5 +23,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
+    Ok(())
+}
+
+/// Replaces `path` with `bytes` by a temporary file and a rename, without fsync: readers
+/// see the old or the whole new content while the system runs; after a power loss the
+/// file may be missing or damaged, which its reader must detect.
+pub fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

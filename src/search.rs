@@ -354,14 +354,11 @@ async fn load_manifest(
     }
     let cached = c.sha.as_ref().and_then(|sha| {
         cache
-            .lookup(sha, &manifest_path())
-            .map(|p| (p, sha.clone()))
+            .read_small(sha, &manifest_path())
+            .map(|b| (b, sha.clone()))
     });
     let (bytes, downloaded, sha) = match cached {
-        Some((p, sha)) => match std::fs::read(&p) {
-            Ok(b) => (b, false, sha),
-            Err(e) => return Err(format!("cached manifest unreadable: {e}")),
-        },
+        Some((b, sha)) => (b, false, sha),
         _ if client.env().offline => return Err("not in the cache".into()),
         _ => {
             let sha = match &c.sha {

@@ -10,8 +10,7 @@
 //! is ignored and rewritten from the manifest.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -107,26 +106,17 @@ pub fn write(cache: &RepoCache, commit: &CommitId, facets: &Facets) {
         facets: facets.clone(),
     };
     if let Ok(bytes) = serde_json::to_vec(&record) {
-        let _ = write_replacing(&path, &bytes);
+        // No fsync: a record lost or torn by a crash does not parse and is rebuilt from
+        // the manifest, which costs less than two fsyncs per skill on every cold search.
+        let _ = crate::fsutil::write_replacing(&path, &bytes);
     }
-}
-
-/// Temp file and rename, so readers see the old record or the whole new one. No fsync:
-/// a record lost or torn by a crash is rebuilt from the manifest, which costs less than
-/// two fsyncs per skill on every cold search.
-fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::hub::RepoId;
+    use std::path::Path;
 
     const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 

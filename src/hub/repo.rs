@@ -208,9 +208,7 @@ impl HubClient {
         path: &RepoPath,
     ) -> Result<Vec<u8>, HubError> {
         let cache = super::cache::RepoCache::new(&self.env().hub_cache, repo);
-        if let Some(p) = cache.lookup(commit, path)
-            && let Ok(bytes) = std::fs::read(&p)
-        {
+        if let Some(bytes) = cache.read_small(commit, path) {
             return Ok(bytes);
         }
         let url = self.url(&format!(
