@@ -5,26 +5,39 @@
 # JSON Schema validation, sequentially), on catalogs of 40, 200 and 1,000 skills served
 # by a release `rskill-hub` on 127.0.0.1.
 #
-# Usage: scripts/bench-search.sh [N ...]          (default: 40 200 1000)
+# Usage: scripts/bench-search.sh [--latency MS] [--before] [N ...]   (default N: 40 200 1000)
+#   --latency MS  puts examples/delay_proxy.rs between the clients and rskill-hub: MS ms
+#                 added to every request and to every new connection (a Hub tens of ms
+#                 away), for rskill and the conventional search alike.
+#   --before      serves with the hidden `--no-nodelay` switch: the server as it was
+#                 before kept-alive responses stopped stalling on Nagle plus delayed ACK.
 #   WARM_RUNS=5 COLD_RUNS=3 CONV_RUNS=3 override the repetitions (medians are reported).
 #
 # Choices:
 # - Every figure is the wall-clock time of the whole process, as a user waits for it
 #   (rskill: one binary; conventional: python start-up + imports + the work). The
-#   conventional script's own "in-script" time (after imports) is shown too, and the
-#   conservative ratio against it.
-# - The conventional approach runs with a fresh cache each time: it keeps no index of
-#   what it validated, so even with a warm huggingface_hub cache it still lists, asks
-#   the Hub about every file (HEAD per repo) and re-parses and re-validates every
-#   manifest; a fresh cache is what a one-off script or a CI job sees.
-# - rskill cold = fresh HF_HUB_CACHE; warm = the same cache again, unchanged catalog.
+#   conventional script's own "in-script" time (after imports) is shown too.
+# - Like is compared with like: cold = a fresh cache (rskill: HF_HUB_CACHE; conventional:
+#   the huggingface_hub cache), warm = the same cache again over the unchanged catalog.
+#   Warm, huggingface_hub still lists and asks the Hub about every file (a HEAD per repo)
+#   and re-parses and re-validates every manifest; rskill lists and reads its facet records.
 # - Both must find the same number of skills, or the run fails.
 # Generated data (hub data dirs, caches) lives in a temp dir removed at exit; the Python
 # venv is .venv-bench in the repo root (git-ignored by its own .gitignore).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-SIZES=("$@")
+LATENCY_MS=
+HUB_FLAGS=()
+SIZES=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --latency) LATENCY_MS=${2:?--latency needs milliseconds}; shift 2 ;;
+    --before) HUB_FLAGS=(--no-nodelay); shift ;;
+    -*) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
+    *) SIZES+=("$1"); shift ;;
+  esac
+done
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(40 200 1000)
 WARM_RUNS=${WARM_RUNS:-5}
 COLD_RUNS=${COLD_RUNS:-3}
@@ -33,8 +46,8 @@ ORG=bench-fleet
 EMBODIMENT=franka_panda
 
 echo "== building release binaries" >&2
-cargo build --release --quiet --bin rskill --bin rskill-hub --example seed_catalog
-BIN=$ROOT/target/release
+cargo build --release --quiet --bin rskill --bin rskill-hub --example seed_catalog --example delay_proxy
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release
 
 VENV=$ROOT/.venv-bench
 if ! "$VENV/bin/python" -c 'import huggingface_hub, yaml, jsonschema' 2>/dev/null; then
@@ -47,9 +60,17 @@ PY=$VENV/bin/python
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rskill-bench.XXXXXX")
 SERVER_PID=
+PROXY_PID=
+stop() { if [ -n "$1" ]; then kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; fi; }
 cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  stop "$PROXY_PID"
+  stop "$SERVER_PID"
   rm -rf "$WORK"
+}
+# waits for "listening on URL" in file $1, prints the URL
+listening() {
+  for _ in $(seq 200); do grep -q '^listening on ' "$1" 2>/dev/null && break; sleep 0.05; done
+  sed -n 's/^listening on //p' "$1"
 }
 trap cleanup EXIT
 
@@ -70,11 +91,17 @@ ROWS=()
 for N in "${SIZES[@]}"; do
   data=$WORK/hub-$N
   "$BIN/examples/seed_catalog" --data "$data" --count "$N" --org "$ORG"
-  "$BIN/rskill-hub" serve --data "$data" --addr 127.0.0.1:0 >"$WORK/serve-$N.out" 2>"$WORK/serve-$N.err" &
+  "$BIN/rskill-hub" serve --data "$data" --addr 127.0.0.1:0 "${HUB_FLAGS[@]}" >"$WORK/serve-$N.out" 2>"$WORK/serve-$N.err" &
   SERVER_PID=$!
-  for _ in $(seq 100); do grep -q '^listening on ' "$WORK/serve-$N.out" 2>/dev/null && break; sleep 0.05; done
-  URL=$(sed -n 's/^listening on //p' "$WORK/serve-$N.out")
+  URL=$(listening "$WORK/serve-$N.out")
   [ -n "$URL" ] || { echo "rskill-hub did not start" >&2; cat "$WORK/serve-$N.err" >&2; exit 1; }
+  if [ -n "$LATENCY_MS" ]; then
+    "$BIN/examples/delay_proxy" --upstream "${URL#http://}" --delay-ms "$LATENCY_MS" --max-seconds 3600 \
+      >"$WORK/proxy-$N.out" 2>"$WORK/proxy-$N.err" &
+    PROXY_PID=$!
+    URL=$(listening "$WORK/proxy-$N.out")
+    [ -n "$URL" ] || { echo "delay_proxy did not start" >&2; cat "$WORK/proxy-$N.err" >&2; exit 1; }
+  fi
   export HF_ENDPOINT=$URL HF_HOME=$WORK/home-$N
   OUT_FILE=$WORK/out.json
 
@@ -91,33 +118,61 @@ for N in "${SIZES[@]}"; do
     warm+=("$(timed "$BIN/rskill" search --json --embodiment "$EMBODIMENT")")
   done
   [ "$(rskill_count "$OUT_FILE")" = "$found" ] || { echo "warm found a different count" >&2; exit 1; }
+  # rskill warm, filtered and sorted by a benchmark score (facets only, as above).
+  warmb=()
+  for _ in $(seq "$WARM_RUNS"); do
+    warmb+=("$(timed "$BIN/rskill" search --json --embodiment "$EMBODIMENT" \
+      --benchmark libero_10 --min-score 0.5 --sort benchmark:libero_10)")
+  done
 
-  # Conventional: fresh huggingface_hub cache each run.
+  # Conventional cold: a fresh huggingface_hub cache each run; warm: the last one again.
   conv=()
   inscript=()
-  for r in $(seq "$CONV_RUNS"); do
+  conv_run() {
     : >"$WORK/stderr.log"
-    conv+=("$(timed "$PY" scripts/bench_search_conventional.py --author "$ORG" --embodiment "$EMBODIMENT" \
-      --schema schemas/rskill.schema.json --cache "$WORK/cache-$N-conv-$r")")
+    timed "$PY" scripts/bench_search_conventional.py --author "$ORG" --embodiment "$EMBODIMENT" \
+      --schema schemas/rskill.schema.json --cache "$1"
+  }
+  conv_check() {
+    [ "$(cat "$OUT_FILE")" = "$found" ] || {
+      echo "N=$N: conventional found $(cat "$OUT_FILE") skills, rskill $found" >&2; exit 1; }
+  }
+  for r in $(seq "$CONV_RUNS"); do
+    conv+=("$(conv_run "$WORK/cache-$N-conv-$r")")
     inscript+=("$(sed -n 's/^in-script \([0-9.]*\).*/\1/p' "$WORK/stderr.log")")
-    conv_found=$(cat "$OUT_FILE")
-    [ "$conv_found" = "$found" ] || {
-      echo "N=$N: conventional found $conv_found skills, rskill $found" >&2; exit 1; }
+    conv_check
+  done
+  convw=()
+  for _ in $(seq "$CONV_RUNS"); do
+    convw+=("$(conv_run "$WORK/cache-$N-conv-$CONV_RUNS")")
+    conv_check
   done
   rm -rf "$WORK"/cache-$N-*
 
-  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
-  c=$(median "${cold[@]}"); w=$(median "${warm[@]}"); v=$(median "${conv[@]}"); s=$(median "${inscript[@]}")
-  ROWS+=("$N $found $c $w $v $s")
+  stop "$PROXY_PID"; PROXY_PID=
+  stop "$SERVER_PID"; SERVER_PID=
+  c=$(median "${cold[@]}"); w=$(median "${warm[@]}"); v=$(median "${conv[@]}"); vw=$(median "${convw[@]}")
+  s=$(median "${inscript[@]}"); wb=$(median "${warmb[@]}")
+  ROWS+=("$N $found $c $w $v $vw $s $wb")
 done
 
+server="rskill-hub on 127.0.0.1"
+[ ${#HUB_FLAGS[@]} -eq 0 ] || server="$server, BEFORE the fix (${HUB_FLAGS[*]}: kept-alive responses stall)"
+[ -z "$LATENCY_MS" ] || server="$server, through delay_proxy (+$LATENCY_MS ms per request and per connection)"
 echo
 echo "rskill search --embodiment $EMBODIMENT vs huggingface_hub list_models + hf_hub_download + validation (sequential)"
-echo "medians: rskill cold of $COLD_RUNS, warm of $WARM_RUNS, conventional of $CONV_RUNS; seconds, wall clock per process"
-printf '%6s %6s %9s %9s %9s %10s %8s %8s %12s\n' skills found cold warm conv conv-work "warm×" "cold×" "warm×/cold× (vs work)"
+echo "$server"
+echo "medians: rskill cold of $COLD_RUNS, warm of $WARM_RUNS; conventional cold and warm of $CONV_RUNS each; seconds, wall clock per process"
+printf '%6s %6s %9s %9s %9s %9s %10s %8s %8s %11s\n' skills found cold warm conv-cold conv-warm conv-work "cold×" "warm×" "warm-bench"
 for row in "${ROWS[@]}"; do
-  read -r N found c w v s <<<"$row"
-  awk -v n="$N" -v f="$found" -v c="$c" -v w="$w" -v v="$v" -v s="$s" 'BEGIN {
-    printf "%6d %6d %9.3f %9.3f %9.3f %10.3f %7.1fx %7.1fx %6.1fx/%.1fx\n", n, f, c, w, v, s, v/w, v/c, s/w, s/c }'
+  read -r N found c w v vw s wb <<<"$row"
+  awk -v n="$N" -v f="$found" -v c="$c" -v w="$w" -v v="$v" -v vw="$vw" -v s="$s" -v wb="$wb" 'BEGIN {
+    printf "%6d %6d %9.3f %9.3f %9.3f %9.3f %10.3f %7.1fx %7.1fx %11.3f\n", n, f, c, w, v, vw, s, v/c, vw/w, wb }'
 done
-echo "targets at 200 skills: warm >= 50x, cold >= 8x faster than the conventional approach"
+echo "cold× = conventional cold / rskill cold; warm× = conventional warm / rskill warm"
+echo "warm-bench = rskill warm with --benchmark libero_10 --min-score 0.5 --sort benchmark:libero_10 added"
+if [ -n "$LATENCY_MS" ]; then
+  echo "targets at 1,000 skills: rskill cold < 2.5 s, warm < 0.1 s"
+else
+  echo "targets at 1,000 skills: rskill cold < 0.5 s, warm < 0.045 s"
+fi

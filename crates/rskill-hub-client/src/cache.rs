@@ -73,7 +73,9 @@ impl RepoCache {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| HubError::io_at(parent, e))?;
         }
-        crate::fsutil::write_atomic(&path, commit.as_str().as_bytes())
+        // No fsync: a ref lost in a crash is rewritten when next seen online, and a
+        // damaged one does not parse as a commit id (read_ref then says "unknown").
+        crate::fsutil::write_replacing(&path, commit.as_str().as_bytes())
             .map_err(|e| HubError::io_at(&path, e))
     }
 
@@ -89,8 +91,23 @@ impl RepoCache {
         p.exists().then_some(p)
     }
 
+    /// A small cached file (a manifest, a card), read whole and checked against the blob
+    /// name its snapshot link gives; `None` when absent, and when damaged (the damaged
+    /// blob is then removed, so it is fetched again).
+    pub fn read_small(&self, commit: &CommitId, path: &RepoPath) -> Option<Vec<u8>> {
+        let link = self.snapshot_path(commit, path);
+        let blob = link_blob(&std::fs::read_link(&link).ok()?, path.depth())?;
+        let bytes = std::fs::read(self.blob_path(&blob)).ok()?;
+        if blob.names(&bytes) {
+            return Some(bytes);
+        }
+        let _ = std::fs::remove_file(self.blob_path(&blob));
+        None
+    }
+
     /// Stores a small file (whole in memory) as blob `blob` and links it into the
-    /// snapshot of `commit`.
+    /// snapshot of `commit`. Without fsync: [`RepoCache::read_small`] checks the bytes
+    /// against their name, so a blob damaged by a crash is fetched again, not trusted.
     pub fn store_bytes(
         &self,
         commit: &CommitId,
@@ -102,7 +119,7 @@ impl RepoCache {
         if !blob_path.exists() {
             let dir = self.blobs_dir();
             std::fs::create_dir_all(&dir).map_err(|e| HubError::io_at(&dir, e))?;
-            crate::fsutil::write_atomic(&blob_path, bytes)
+            crate::fsutil::write_replacing(&blob_path, bytes)
                 .map_err(|e| HubError::io_at(&blob_path, e))?;
         }
         self.link(commit, path, blob)
@@ -213,6 +230,13 @@ mod tests {
                 .is_symlink()
         );
         assert_eq!(c.lookup(&commit, &path), Some(p.clone()));
+        assert_eq!(c.read_small(&commit, &path).as_deref(), Some(&b"{}"[..]));
+        // A blob damaged (by a crash: small blobs are written without fsync) is not
+        // trusted: it is removed, to be fetched again.
+        std::fs::write(c.blob_path(&blob), b"\0\0").unwrap();
+        assert_eq!(c.read_small(&commit, &path), None);
+        assert!(!c.blob_path(&blob).exists());
+        c.store_bytes(&commit, &path, &blob, b"{}").unwrap();
         let main: RepoPath = "main".parse().unwrap();
         c.write_ref(&main, &commit).unwrap();
         assert_eq!(c.read_ref(&main), Some(commit.clone()));

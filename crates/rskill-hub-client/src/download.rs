@@ -4,7 +4,9 @@
 //! - hashed while streaming and checked against the Hub's LFS SHA-256 (or git blob
 //!   SHA-1 for regular files) before it becomes visible as `blobs/<etag>`;
 //! - guarded by a per-blob lock, so two processes never write the same blob;
-//! - skipped entirely when the blob is already cached.
+//! - skipped entirely when the blob is already cached: a blob verified when it was
+//!   downloaded is trusted by its content-addressed name (and its size), as every Hub
+//!   client and package manager trusts its cache; `verify_cached` re-hashes it.
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
@@ -31,6 +33,8 @@ pub struct FileSpec {
     pub sha256: Option<Sha256>,
     /// Git blob SHA-1 the content must have (regular files).
     pub git_sha1: Option<GitBlobId>,
+    /// Re-hash a cached blob instead of trusting its name (`rskill install --verify`).
+    pub verify_cached: bool,
 }
 
 impl FileSpec {
@@ -48,6 +52,7 @@ impl FileSpec {
             } else {
                 None
             },
+            verify_cached: false,
         }
     }
 
@@ -135,14 +140,26 @@ impl HubClient {
         lock: &std::fs::File,
         progress: ProgressFn<'_>,
     ) -> Result<Downloaded, HubError> {
-        if blob.exists() {
-            // Already cached: trust its name only after checking its digest once more
-            // when a SHA-256 is expected (cheap relative to a download).
-            let size = std::fs::metadata(blob)
-                .map_err(|e| HubError::io_at(blob, e))?
-                .len();
-            let sha256 = crate::digest::sha256_file(blob).map_err(|e| HubError::io_at(blob, e))?;
-            if spec.sha256.as_ref().is_none_or(|want| *want == *sha256) {
+        if let Some(size) = std::fs::metadata(blob).ok().map(|m| m.len()) {
+            // Already cached. An LFS blob is named by its SHA-256 and was verified when
+            // it was written: its name and size are trusted, nothing is read. A regular
+            // file (small, named by its git blob id) is hashed for its SHA-256.
+            let trusted = spec.lfs
+                && !spec.verify_cached
+                && spec.size == Some(size)
+                && spec
+                    .sha256
+                    .as_ref()
+                    .is_some_and(|s| s.as_str() == etag.as_str());
+            let sha256 = if trusted {
+                etag.as_str().to_string()
+            } else {
+                crate::digest::sha256_file(blob).map_err(|e| HubError::io_at(blob, e))?
+            };
+            let sound = spec.size.is_none_or(|s| s == size)
+                && spec.sha256.as_ref().is_none_or(|want| *want == *sha256)
+                && (!spec.lfs || etag.as_str() == sha256);
+            if sound {
                 let path = cache.link(&spec.commit, &spec.path, etag)?;
                 progress(size);
                 return Ok(Downloaded {

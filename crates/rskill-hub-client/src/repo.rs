@@ -151,9 +151,7 @@ impl HubClient {
         path: &RepoPath,
     ) -> Result<Vec<u8>, HubError> {
         let cache = super::cache::RepoCache::new(&self.env().hub_cache, repo);
-        if let Some(p) = cache.lookup(commit, path)
-            && let Ok(bytes) = std::fs::read(&p)
-        {
+        if let Some(bytes) = cache.read_small(commit, path) {
             return Ok(bytes);
         }
         let url = self.url(&format!(
@@ -176,8 +174,14 @@ impl HubClient {
             Some(BlobId::Lfs(sha)) if Sha256::of(&bytes) == sha => BlobId::Lfs(sha),
             _ => BlobId::Git(GitBlobId::of(&bytes)),
         };
-        cache.store_bytes(commit, path, &blob, &bytes)?;
-        Ok(bytes)
+        // The store fsyncs: off the async threads, so concurrent reads overlap.
+        let (owned_commit, owned_path) = (commit.clone(), path.clone());
+        tokio::task::spawn_blocking(move || {
+            cache.store_bytes(&owned_commit, &owned_path, &blob, &bytes)?;
+            Ok(bytes)
+        })
+        .await
+        .map_err(|e| HubError::Other(format!("storing {path} in the cache failed: {e}")))?
     }
 }
 

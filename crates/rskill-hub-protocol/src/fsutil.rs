@@ -1,6 +1,9 @@
-//! Crash-safe file writes: a temporary file in the same directory, fsync, rename, and
-//! fsync of the directory, so a crash leaves either the old or the new content. And
-//! the lock files beside shared state (std file locks, released when the file closes).
+//! File replacement: [`write_atomic`] is crash-safe (a temporary file in the same
+//! directory, fsync, rename, fsync of the directory: a crash leaves either the old or the
+//! new content); [`write_replacing`] is the same without the fsyncs, for files whose loss
+//! or damage in a crash is detected and repaired on read (cache entries checked against
+//! their content-addressed names, records rebuilt when they do not parse). And the lock
+//! files beside shared state ([`open_lock_file`]: std file locks, released on close).
 
 use std::io::Write;
 use std::path::Path;
@@ -33,4 +36,19 @@ pub fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
         .create(true)
         .truncate(false)
         .open(path)
+}
+
+/// Replaces `path` with `bytes` by a temporary file and a rename, without fsync: readers
+/// see the old or the whole new content while the system runs; after a power loss the
+/// file may be missing or damaged, which its reader must detect.
+pub fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }

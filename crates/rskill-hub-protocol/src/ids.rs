@@ -141,6 +141,14 @@ impl BlobId {
             BlobId::Git(g) => g.as_str(),
         }
     }
+
+    /// Whether `bytes` are what this id names (their SHA-256, or their git blob id).
+    pub fn names(&self, bytes: &[u8]) -> bool {
+        match self {
+            BlobId::Lfs(s) => Sha256::of(bytes) == *s,
+            BlobId::Git(g) => GitBlobId::of(bytes) == *g,
+        }
+    }
 }
 
 impl FromStr for BlobId {

@@ -126,6 +126,8 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for IdleIo<T> {
 pub struct ConnLimits {
     pub header_read_timeout: Duration,
     pub idle_timeout: Duration,
+    /// Set `TCP_NODELAY` on accepted sockets.
+    pub nodelay: bool,
 }
 
 /// Accepts connections until `shutdown` completes, then lets open connections finish
@@ -164,7 +166,7 @@ pub async fn serve(
                 continue;
             }
         };
-        let _ = stream.set_nodelay(true);
+        let _ = stream.set_nodelay(limits.nodelay);
         if let Some(hook) = &on_accept {
             hook.call(&stream);
         }

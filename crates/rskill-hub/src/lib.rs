@@ -87,6 +87,10 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// A connection on which no byte moves either way for this long is closed.
     pub idle_timeout: Duration,
+    /// TEST AND BENCHMARK ONLY: set `TCP_NODELAY` on accepted sockets (default). Off,
+    /// kept-alive responses stall on Nagle plus delayed ACK (about 40 ms each on Linux);
+    /// the switch exists so a benchmark can show that on the same binary.
+    pub nodelay: bool,
     /// TEST ONLY: called with every accepted socket, before it is served.
     pub on_accept: Option<AcceptHook>,
     /// The base URL advertised in `Link` headers and URLs the server returns. `None`
@@ -109,6 +113,7 @@ impl Config {
             max_inflight_body_bytes: DEFAULT_MAX_INFLIGHT_BODY_BYTES,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            nodelay: true,
             on_accept: None,
             public_url: None,
             durable: true,
@@ -202,6 +207,7 @@ impl Server {
             limits: conn::ConnLimits {
                 header_read_timeout: config.header_read_timeout,
                 idle_timeout: config.idle_timeout,
+                nodelay: config.nodelay,
             },
             on_accept: config.on_accept.clone(),
         })

@@ -36,8 +36,9 @@ enum Command {
         /// Largest request body accepted, in MiB.
         #[arg(long = "max-body-mb", value_name = "N", default_value_t = 512)]
         max_body_mb: u64,
-        /// Cap on the request bodies of all requests together, in MiB; a request that
-        /// does not fit is answered 503.
+        /// Cap on the request bodies of all requests together, in MiB (never below
+        /// --max-body-mb, so the largest allowed body fits); a request that does not fit
+        /// is answered 503.
         #[arg(long = "max-inflight-mb", value_name = "N", default_value_t = 1024)]
         max_inflight_mb: u64,
         /// Seconds a client has to send a request's headers (also how long a kept-alive
@@ -50,6 +51,10 @@ enum Command {
         /// Base URL to advertise in links (default: from each request's Host header).
         #[arg(long = "public-url", value_name = "URL")]
         public_url: Option<String>,
+        /// Benchmark only: leave Nagle's algorithm on for accepted connections, to
+        /// measure the kept-alive stall it causes.
+        #[arg(long = "no-nodelay", hide = true)]
+        no_nodelay: bool,
     },
     /// Manage access tokens.
     Token {
@@ -88,6 +93,7 @@ fn main() -> ExitCode {
             header_timeout,
             idle_timeout,
             public_url,
+            no_nodelay,
         } => serve(
             data,
             addr,
@@ -96,6 +102,7 @@ fn main() -> ExitCode {
                 max_inflight_mb,
                 header_timeout,
                 idle_timeout,
+                nodelay: !no_nodelay,
             },
             public_url,
         ),
@@ -156,6 +163,7 @@ struct Limits {
     max_inflight_mb: u64,
     header_timeout: f64,
     idle_timeout: f64,
+    nodelay: bool,
 }
 
 fn serve(
@@ -172,10 +180,15 @@ fn serve(
         let mut config = hub_server::Config::new(data);
         config.addr = addr;
         config.max_body_bytes = limits.max_body_mb.saturating_mul(1024 * 1024);
-        config.max_inflight_body_bytes = limits.max_inflight_mb.saturating_mul(1024 * 1024);
+        // The largest body allowed must fit in the in-flight cap, or it could never land.
+        config.max_inflight_body_bytes = limits
+            .max_inflight_mb
+            .max(limits.max_body_mb)
+            .saturating_mul(1024 * 1024);
         config.header_read_timeout = Duration::from_secs_f64(limits.header_timeout);
         config.idle_timeout = Duration::from_secs_f64(limits.idle_timeout);
         config.public_url = public_url;
+        config.nodelay = limits.nodelay;
         let server = hub_server::Server::bind(config).await?;
         for w in server.warnings() {
             eprintln!("warning: {w}");

@@ -16,6 +16,7 @@ pub mod install;
 pub mod publish;
 pub mod registry;
 pub mod search;
+pub mod search_facets;
 pub mod smoke;
 
 // Paths the modules use from the other crates, under their historical names.

@@ -5,7 +5,9 @@
 //! fetched once per commit (concurrently, bounded) and kept in the standard Hub cache
 //! under `snapshots/<commit>/rskill.yaml`, so a search over an unchanged catalog makes
 //! one request per listing page and no manifest request. Offline, the cached
-//! manifests are searched with no HTTP at all.
+//! manifests are searched with no HTTP at all. What search reads of a manifest is
+//! recorded per commit beside it ([`crate::search_facets`]), so a warm search parses no
+//! YAML either.
 
 use std::sync::Arc;
 
@@ -17,9 +19,8 @@ use crate::hub::ids::{CommitId, RepoPath};
 use crate::hub::listing::{ListQuery, ModelListing};
 use crate::hub::{HubClient, HubError, RepoId};
 use crate::license::LicensePosture;
-use crate::manifest::{
-    ActionVerb, Benchmark, EmbodimentTag, Kind, Manifest, ModelFamily, Role, Runtime,
-};
+use crate::manifest::{ActionVerb, Benchmark, EmbodimentTag, Kind, ModelFamily, Role, Runtime};
+use crate::search_facets::{self, Facets};
 use crate::{tags, validate};
 
 /// Manifest downloads in flight at once.
@@ -130,6 +131,8 @@ pub struct SearchOutcome {
     pub listing_pages: usize,
     /// Manifests downloaded (0 when all came from the cache).
     pub manifests_fetched: usize,
+    /// Manifests parsed from YAML (0 when every facet record was in the cache).
+    pub manifests_parsed: usize,
     pub offline: bool,
 }
 
@@ -199,7 +202,7 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
     loaded.sort_by_key(|(i, _, _)| *i);
 
     for (_, c, fetched) in loaded {
-        let (manifest, downloaded) = match fetched {
+        let (manifest, downloaded, parsed) = match fetched {
             Ok(Some(v)) => v,
             Ok(None) => {
                 outcome.skipped.push(Skipped {
@@ -217,6 +220,7 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
             }
         };
         outcome.manifests_fetched += usize::from(downloaded);
+        outcome.manifests_parsed += usize::from(parsed);
         if manifest.name != c.repo.as_str() {
             outcome.skipped.push(Skipped {
                 repo_id: c.repo.to_string(),
@@ -331,25 +335,30 @@ fn offline_candidates(client: &HubClient, query: &SearchQuery) -> Vec<Candidate>
         .collect()
 }
 
-/// The candidate's manifest, from the cache or the Hub: `Ok(None)` when the repo has
-/// none, `Err(reason)` when it cannot be used; the flag says whether it was downloaded.
+/// The candidate's manifest facets, from their record, the cached manifest or the Hub:
+/// `Ok(None)` when the repo has none, `Err(reason)` when it cannot be used; the flags say
+/// whether the manifest was downloaded and whether it was parsed.
 async fn load_manifest(
     client: &HubClient,
     c: &Candidate,
-) -> Result<Option<(Manifest, bool)>, String> {
+) -> Result<Option<(Facets, bool, bool)>, String> {
     if c.has_manifest == Some(false) {
         return Ok(None);
     }
     let cache = RepoCache::new(&client.env().hub_cache, &c.repo);
-    let cached = c
-        .sha
-        .as_ref()
-        .and_then(|sha| cache.lookup(sha, &manifest_path()));
-    let (bytes, downloaded) = match cached {
-        Some(p) => match std::fs::read(&p) {
-            Ok(b) => (b, false),
-            Err(e) => return Err(format!("cached manifest unreadable: {e}")),
-        },
+    if let Some(sha) = &c.sha
+        && let Some(facets) = search_facets::read(&cache, sha)
+    {
+        remember_main(&cache, sha);
+        return Ok(Some((facets, false, false)));
+    }
+    let cached = c.sha.as_ref().and_then(|sha| {
+        cache
+            .read_small(sha, &manifest_path())
+            .map(|b| (b, sha.clone()))
+    });
+    let (bytes, downloaded, sha) = match cached {
+        Some((b, sha)) => (b, false, sha),
         _ if client.env().offline => return Err("not in the cache".into()),
         _ => {
             let sha = match &c.sha {
@@ -363,10 +372,7 @@ async fn load_manifest(
                 .read_file_cached(&c.repo, &sha, &manifest_path())
                 .await
             {
-                Ok(b) => {
-                    remember_main(&cache, &sha);
-                    (b, true)
-                }
+                Ok(b) => (b, true, sha),
                 Err(HubError::EntryNotFound { .. }) => return Ok(None),
                 // A private repo this token cannot read is skipped, never an error.
                 Err(HubError::RepoNotFound { .. }) => {
@@ -376,19 +382,26 @@ async fn load_manifest(
             }
         }
     };
-    if !downloaded && let Some(sha) = &c.sha {
-        remember_main(&cache, sha);
-    }
-    let text = String::from_utf8_lossy(&bytes);
-    match validate::parse_valid(&text) {
-        Ok(m) => Ok(Some((m, downloaded))),
-        Err(v) => Err(format!(
-            "invalid manifest: {}",
-            v.first()
-                .map(|v| v.render(MANIFEST_FILE))
-                .unwrap_or_default()
-        )),
-    }
+    // Parsing, validating and the cache writes (fsyncs) leave the async threads, so
+    // they overlap one another and the downloads still in flight.
+    let parsed = tokio::task::spawn_blocking(move || {
+        remember_main(&cache, &sha);
+        let text = String::from_utf8_lossy(&bytes);
+        let m = validate::parse_valid(&text).map_err(|v| {
+            format!(
+                "invalid manifest: {}",
+                v.first()
+                    .map(|v| v.render(MANIFEST_FILE))
+                    .unwrap_or_default()
+            )
+        })?;
+        let facets = Facets::of(&m);
+        search_facets::write(&cache, &sha, &facets);
+        Ok(facets)
+    })
+    .await
+    .map_err(|e| format!("reading the manifest failed: {e}"))?;
+    parsed.map(|facets| Some((facets, downloaded, true)))
 }
 
 /// Records the commit `main` points to (what offline search reads), writing only when
@@ -408,8 +421,8 @@ fn manifest_path() -> RepoPath {
 }
 
 /// Reserved tags the listing shows vs those the manifest projects.
-fn tag_drift(listed: &[String], m: &Manifest) -> TagDrift {
-    let want = tags::reserved_tags(m);
+fn tag_drift(listed: &[String], m: &Facets) -> TagDrift {
+    let want = &m.reserved_tags;
     let have: Vec<&String> = listed.iter().filter(|t| tags::is_reserved(t)).collect();
     TagDrift {
         repo_id: String::new(),
@@ -423,7 +436,7 @@ fn tag_drift(listed: &[String], m: &Manifest) -> TagDrift {
 }
 
 /// The hit, if the manifest satisfies every filter.
-fn matches(q: &SearchQuery, c: &Candidate, m: Manifest) -> Option<Hit> {
+fn matches(q: &SearchQuery, c: &Candidate, m: Facets) -> Option<Hit> {
     if q.kind.is_some_and(|k| k != m.kind)
         || q.role.is_some_and(|r| r != m.role)
         || q.license.is_some_and(|l| l != m.license)
@@ -475,7 +488,7 @@ fn matches(q: &SearchQuery, c: &Candidate, m: Manifest) -> Option<Hit> {
 
 /// Every word of the query appears (case-insensitively) in the repo id, description,
 /// actions, objects or scenes.
-fn text_matches(text: &str, repo_id: &str, m: &Manifest) -> bool {
+fn text_matches(text: &str, repo_id: &str, m: &Facets) -> bool {
     let mut haystack = format!("{repo_id}\n{}\n", m.description);
     for a in &m.actions {
         haystack.push_str(a.as_str());

@@ -484,3 +484,25 @@ async fn accepted_sockets_have_nodelay() {
         "TCP_NODELAY off on an accepted socket: {seen:?}"
     );
 }
+
+/// The hook sees the option as the server sets it: with the benchmark-only switch off,
+/// accepted sockets keep Nagle on (so the test above would catch its return).
+#[tokio::test]
+async fn nodelay_switch_off_leaves_nagle_on() {
+    let seen: Arc<Mutex<Vec<bool>>> = Arc::default();
+    let record = seen.clone();
+    let hub = TestHub::start_with(move |c| {
+        c.nodelay = false;
+        c.on_accept = Some(AcceptHook::new(move |s| {
+            record.lock().unwrap().push(s.nodelay().unwrap());
+        }));
+    });
+    let r = http()
+        .get(format!("{}/api/models", hub.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let seen = seen.lock().unwrap().clone();
+    assert!(!seen.is_empty() && seen.iter().all(|n| !*n), "{seen:?}");
+}

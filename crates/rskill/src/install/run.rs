@@ -40,6 +40,8 @@ pub struct InstallOptions {
     pub consent: Consent,
     /// Skip the smoke-load (`--no-smoke`).
     pub no_smoke: bool,
+    /// Re-hash cached blobs instead of trusting their content-addressed names (`--verify`).
+    pub verify: bool,
     /// Where the registry lives (default: the XDG data directory).
     pub registry_path: Option<PathBuf>,
     /// Install exactly this locked state, verifying every digest.
@@ -138,6 +140,9 @@ pub async fn install(
         return Err(InstallError::Refused { reason, hint });
     }
 
+    if opts.verify {
+        plan.files.iter_mut().for_each(|f| f.verify_cached = true);
+    }
     let downloaded = download_all(client, &plan.files, ui).await?;
     let transferred = downloaded.iter().map(|d| d.transferred).sum();
     let cached_files = downloaded

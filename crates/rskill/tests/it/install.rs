@@ -462,12 +462,24 @@ impl Fx {
         consent: Consent,
         ui: &TestUi,
     ) -> Result<InstallReport, InstallError> {
+        self.install_opts(client, repo, consent, ui, false)
+    }
+
+    fn install_opts(
+        &self,
+        client: &HubClient,
+        repo: &str,
+        consent: Consent,
+        ui: &TestUi,
+        verify: bool,
+    ) -> Result<InstallReport, InstallError> {
         let target = id::parse(repo, &[]).unwrap();
         let opts = InstallOptions {
             consent,
             no_smoke: false,
             registry_path: Some(self.registry()),
             locked: None,
+            verify,
         };
         self.rt
             .block_on(install::install(client, &target, &opts, ui))
@@ -1073,9 +1085,8 @@ fn listings_naming_files_outside_the_repo_are_refused() {
     ] {
         let opts = InstallOptions {
             consent: consent(false, false, false, false),
-            no_smoke: false,
             registry_path: Some(registry_path.clone()),
-            locked: None,
+            ..InstallOptions::default()
         };
         let target = id::parse(skill, &[]).unwrap();
         let err = rt
@@ -1290,6 +1301,51 @@ fn a_reinstall_transfers_nothing() {
         r.stderr.contains("0 B downloaded, 5 from the cache"),
         "{r:?}"
     );
+}
+
+#[test]
+fn a_reinstall_trusts_cached_blobs_by_name_and_verify_rehashes_them() {
+    let fx = Fx::new();
+    let w = fx.weights("w", 8);
+    let skill = fx.skill("trusted", "apache-2.0", &w);
+    let ui = TestUi::answering(false);
+    let yes = || consent(false, false, false, false);
+    let first = fx.install(&skill, yes(), &ui).unwrap();
+    // Damage the cached weights without changing their size: a reinstall does not read
+    // them (it trusts the content-addressed name, as every Hub client does), so it
+    // neither notices nor transfers anything. Before, every cached blob was re-hashed.
+    let weights = first
+        .entry
+        .files
+        .iter()
+        .find(|f| f.path.ends_with(".safetensors"))
+        .unwrap();
+    let blob = weights.blob_path.clone();
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&blob, &bytes).unwrap();
+    let again = fx.install(&skill, yes(), &ui).unwrap();
+    assert_eq!(again.transferred, 0);
+    assert_eq!(
+        std::fs::read(&blob).unwrap(),
+        bytes,
+        "the blob was not read back"
+    );
+    // --verify re-hashes, finds the damage, and fetches the file again.
+    let verified = fx
+        .install_opts(&fx.client(false), &skill, yes(), &ui, true)
+        .unwrap();
+    assert_eq!(verified.transferred, weights.size, "only the damaged file");
+    assert_eq!(
+        rskill_hub_protocol::digest::sha256_file(&blob).unwrap(),
+        weights.sha256,
+        "repaired"
+    );
+    // A cached blob of the wrong size is never trusted.
+    std::fs::write(&blob, b"short").unwrap();
+    let repaired = fx.install(&skill, yes(), &ui).unwrap();
+    assert_eq!(repaired.transferred, weights.size);
 }
 
 #[test]

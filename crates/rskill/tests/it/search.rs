@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rskill::publish;
 use rskill::search::{self, SearchOutcome, SearchQuery, SortKey};
+use rskill::search_facets;
 use rskill_hub::catalog::{Catalog, CommitOp, CommitRequest, Content};
 use rskill_hub::{self, RepoKind, RouteLabel, Store, StoreOptions};
 use rskill_hub_client::write::UploadFile;
@@ -976,6 +977,7 @@ async fn warm_search_over_1000_skills_makes_one_request_per_listing_page() {
         (warm.listing_pages as u64, warm.manifests_fetched),
         (pages, 0)
     );
+    assert_eq!(warm.manifests_parsed, 0, "warm: no YAML parsed");
     assert_eq!(ids(&warm), ids(&cold));
 
     // One repo changes: exactly its manifest is fetched again.
@@ -990,10 +992,84 @@ async fn warm_search_over_1000_skills_makes_one_request_per_listing_page() {
     assert_eq!(hub.route_count(RouteLabel::Resolve), 1);
     assert_eq!(hub.route_count(RouteLabel::Info), 0);
     assert_eq!(after.manifests_fetched, 1);
+    assert_eq!(after.manifests_parsed, 1);
     assert_eq!(ids(&after), ids(&cold));
     if let Some(h) = after.hits.iter().find(|h| h.repo_id == changed.as_str()) {
         assert_eq!(h.sha, sha);
     }
+}
+
+/// Every facet record in the cache.
+fn facet_records(cache: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for repo in std::fs::read_dir(cache).unwrap() {
+        let dir = repo
+            .unwrap()
+            .path()
+            .join("rskill")
+            .join(format!("facets-v{}", search_facets::FORMAT_VERSION));
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            out.extend(entries.map(|e| e.unwrap().path()));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn warm_search_reads_facet_records_not_manifests() {
+    let fx = fixture().await;
+    let hub = fx.hub.handle();
+    let cold = fx.search(&q()).await;
+    assert_eq!(cold.manifests_parsed, fx.skills.len());
+    let records = facet_records(&fx.cache());
+    assert_eq!(records.len(), fx.skills.len(), "one record per skill");
+
+    hub.reset_counts();
+    let warm = fx.search(&q()).await;
+    assert_eq!(hub.route_count(RouteLabel::Resolve), 0);
+    assert_eq!((warm.manifests_fetched, warm.manifests_parsed), (0, 0));
+    assert_eq!(ids(&warm), ids(&cold));
+    let json = |o: &SearchOutcome| serde_json::to_string(&o.hits).unwrap();
+    assert_eq!(
+        json(&warm),
+        json(&cold),
+        "the record prints what the manifest did"
+    );
+
+    // What a warm search shows comes from the record...
+    let first = &records[0];
+    let text = std::fs::read_to_string(first).unwrap();
+    let marked = text.replacen("\"description\":\"", "\"description\":\"RECORDED ", 1);
+    assert_ne!(marked, text);
+    std::fs::write(first, &marked).unwrap();
+    let read = fx.search(&q()).await;
+    assert_eq!(read.manifests_parsed, 0);
+    assert_eq!(
+        read.hits
+            .iter()
+            .filter(|h| h.description.starts_with("RECORDED "))
+            .count(),
+        1
+    );
+
+    // ...and a corrupt record is ignored: that one manifest is parsed again (from the
+    // cache, not the Hub) and its record rewritten.
+    std::fs::write(first, &text[..text.len() / 2]).unwrap();
+    hub.reset_counts();
+    let rebuilt = fx.search(&q()).await;
+    assert_eq!(hub.route_count(RouteLabel::Resolve), 0);
+    assert_eq!(
+        (rebuilt.manifests_fetched, rebuilt.manifests_parsed),
+        (0, 1)
+    );
+    assert_eq!(json(&rebuilt), json(&cold));
+    assert_eq!(std::fs::read_to_string(first).unwrap(), text);
+
+    // Offline, the records serve too.
+    let offline = search::search(&fx.offline_client(), &q()).await.unwrap();
+    assert_eq!(offline.manifests_parsed, 0);
+    assert_eq!(ids(&offline), ids(&cold));
 }
 
 /// Every file under `dir` with its inode and modification time.

@@ -28,6 +28,9 @@ pub struct Args {
     /// Skip the smoke-load of the weights
     #[arg(long)]
     no_smoke: bool,
+    /// Re-hash cached weights instead of trusting their content-addressed names
+    #[arg(long)]
+    verify: bool,
     /// Install exactly what rskill.lock pins (every skill in it, or just ID)
     #[arg(long)]
     locked: bool,
@@ -144,6 +147,7 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
         let opts = InstallOptions {
             consent,
             no_smoke: args.no_smoke,
+            verify: args.verify,
             registry_path: None,
             locked,
         };
