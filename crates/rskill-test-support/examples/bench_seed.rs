@@ -62,7 +62,7 @@ fn parse_args() -> Option<Args> {
 /// A valid manifest for `repo` with `weights_uri`, derived from a corpus skill.
 fn manifest(repo: &str, weights_uri: &str) -> Result<String, String> {
     let template =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rskills/rtdetr-coco-detector/rskill.yaml");
+        rskill_test_support::paths::corpus_dir().join("rtdetr-coco-detector/rskill.yaml");
     let base = std::fs::read_to_string(&template).map_err(|e| format!("{template:?}: {e}"))?;
     let mut out = String::new();
     for line in base.lines() {

@@ -44,7 +44,7 @@ fn main() -> ExitCode {
     let mut data: Option<PathBuf> = None;
     let mut count: Option<usize> = None;
     let mut org = "bench".to_string();
-    let mut corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rskills");
+    let mut corpus = rskill_test_support::paths::corpus_dir();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let value = args.next();

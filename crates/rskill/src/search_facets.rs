@@ -126,7 +126,7 @@ mod tests {
 
     /// A corpus manifest that has benchmarks and objects, so every field is exercised.
     fn manifest() -> Manifest {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rskills");
+        let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../rskills"));
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
             .unwrap()
             .map(|e| e.unwrap().path().join("rskill.yaml"))
