@@ -61,23 +61,14 @@ fn parse_args() -> Option<Args> {
 
 /// A valid manifest for `repo` with `weights_uri`, derived from a corpus skill.
 fn manifest(repo: &str, weights_uri: &str) -> Result<String, String> {
-    let template =
-        rskill_test_support::paths::corpus_dir().join("rtdetr-coco-detector/rskill.yaml");
-    let base = std::fs::read_to_string(&template).map_err(|e| format!("{template:?}: {e}"))?;
-    let mut out = String::new();
-    for line in base.lines() {
-        let line = if line.starts_with("name: ") {
-            format!("name: {repo}")
-        } else if line.starts_with("runtime: ") {
-            "runtime: pytorch".to_string()
-        } else if line.starts_with("weights_uri: ") {
-            format!("weights_uri: {weights_uri}")
-        } else {
-            line.to_string()
-        };
-        out.push_str(&line);
-        out.push('\n');
-    }
+    let out = rskill_test_support::paths::manifest_from_corpus(
+        "rtdetr-coco-detector",
+        &[
+            ("name: ", repo),
+            ("runtime: ", "pytorch"),
+            ("weights_uri: ", weights_uri),
+        ],
+    );
     rskill_manifest::validate::parse_valid(&out).map_err(|v| format!("invalid manifest: {v:?}"))?;
     Ok(out)
 }

@@ -167,27 +167,15 @@ async fn write_full(
 
 /// A valid manifest for `repo` (derived from a corpus skill) with `weights_uri`.
 pub fn manifest(repo: &str, weights_uri: &str) -> String {
-    let base = std::fs::read_to_string(
-        crate::paths::corpus_dir().join("rtdetr-coco-detector/rskill.yaml"),
+    crate::paths::manifest_from_corpus(
+        "rtdetr-coco-detector",
+        &[
+            ("name: ", repo),
+            ("runtime: ", "pytorch"),
+            ("  backend: ", "pytorch"),
+            ("weights_uri: ", weights_uri),
+        ],
     )
-    .unwrap();
-    let mut out = String::new();
-    for line in base.lines() {
-        let line = if line.starts_with("name: ") {
-            format!("name: {repo}")
-        } else if line.starts_with("runtime: ") {
-            "runtime: pytorch".to_string()
-        } else if line.starts_with("  backend: ") {
-            "  backend: pytorch".to_string()
-        } else if line.starts_with("weights_uri: ") {
-            format!("weights_uri: {weights_uri}")
-        } else {
-            line.to_string()
-        };
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out
 }
 
 /// The git blob id of `bytes` (what the Hub reports as `blobId` and ETag).

@@ -34,3 +34,23 @@ pub fn skill_copy(name: &str) -> (tempfile::TempDir, PathBuf) {
     copy_dir(&corpus_dir().join(name), &dir);
     (tmp, dir)
 }
+
+/// A manifest made from the `rskill.yaml` of the corpus skill `template`: every line
+/// that starts with one of the keys of `set` (`"name: "`, `"  backend: "`) becomes that
+/// key followed by its value. Whether the result is valid is the caller's to check.
+pub fn manifest_from_corpus(template: &str, set: &[(&str, &str)]) -> String {
+    let path = corpus_dir().join(template).join("rskill.yaml");
+    let base = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = String::new();
+    for line in base.lines() {
+        match set.iter().find(|(key, _)| line.starts_with(key)) {
+            Some((key, value)) => {
+                out.push_str(key);
+                out.push_str(value);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}

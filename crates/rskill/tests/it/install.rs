@@ -15,6 +15,7 @@
 //! The ONNX test needs ONNX Runtime (`scripts/ensure-onnxruntime.sh` prints the path for
 //! `ORT_DYLIB_PATH`); without it, it fails unless `RSKILL_SKIP_ONNX_TESTS=1`.
 
+use rskill_test_support::paths::corpus_dir;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -40,31 +41,18 @@ const MIB: u64 = 1024 * 1024;
 /// How long any binary may run before the test calls it hung.
 const BIN_TIMEOUT: Duration = Duration::from_secs(90);
 
-fn corpus_dir() -> PathBuf {
-    rskill_test_support::paths::repo_root().join("rskills")
-}
-
 /// A valid manifest for `repo`, derived from a corpus skill: same contract, another
 /// name, license posture, runtime and weights.
 fn manifest(repo: &str, license: &str, runtime: &str, weights_uri: &str) -> String {
-    let base =
-        std::fs::read_to_string(corpus_dir().join("rtdetr-coco-detector/rskill.yaml")).unwrap();
-    let mut out = String::new();
-    for line in base.lines() {
-        let line = if line.starts_with("name: ") {
-            format!("name: {repo}")
-        } else if line.starts_with("license: ") {
-            format!("license: {license}")
-        } else if line.starts_with("runtime: ") {
-            format!("runtime: {runtime}")
-        } else if line.starts_with("weights_uri: ") {
-            format!("weights_uri: {weights_uri}")
-        } else {
-            line.to_string()
-        };
-        out.push_str(&line);
-        out.push('\n');
-    }
+    let out = rskill_test_support::paths::manifest_from_corpus(
+        "rtdetr-coco-detector",
+        &[
+            ("name: ", repo),
+            ("license: ", license),
+            ("runtime: ", runtime),
+            ("weights_uri: ", weights_uri),
+        ],
+    );
     rskill_manifest::validate::parse_valid(&out)
         .unwrap_or_else(|v| panic!("the test manifest must be valid: {v:?}\n{out}"));
     out

@@ -9,6 +9,7 @@
 //! its own (write and read-only for `rskill-project`, write for `other`) and works on
 //! copies of the corpus skills it needs: `rskills/` is never modified.
 
+use rskill_test_support::paths::corpus_dir;
 use std::ffi::OsStr;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -28,10 +29,6 @@ const PUBLISHER: &str = env!("CARGO_BIN_EXE_rskill-publisher");
 const RSKILL: &str = env!("CARGO_BIN_EXE_rskill");
 /// The corpus has 21 skills.
 const CORPUS_SIZE: usize = 21;
-
-fn corpus_dir() -> PathBuf {
-    rskill_test_support::paths::repo_root().join("rskills")
-}
 
 fn block_on<F: Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()

@@ -6,6 +6,7 @@
 //! Expected sets are always computed from `rskills/*/rskill.yaml` with plain code, never
 //! written down, so the tests follow the corpus as it evolves.
 
+use rskill_test_support::paths::repo_root;
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -41,10 +42,6 @@ struct Skill {
     path: PathBuf,
     text: String,
     m: Manifest,
-}
-
-fn repo_root() -> PathBuf {
-    rskill_test_support::paths::repo_root()
 }
 
 /// Every `rskills/*/rskill.yaml`, parsed and validated.
