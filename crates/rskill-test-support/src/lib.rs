@@ -1,7 +1,8 @@
 //! Support for rskill's tests, benchmarks and demos: generated but genuine weights
 //! ([`fixtures`]: safetensors, shards, ONNX graphs), seeding a Hub with the upstream
 //! repos a corpus points to ([`seed`], and the `rskill-seed` binary), an in-process
-//! `rskill-hub` with tokens ([`test_hub`]) and a scripted hostile Hub ([`hostile_hub`]).
+//! `rskill-hub` with tokens ([`test_hub`]), a scripted hostile Hub ([`hostile_hub`]), and
+//! the repository paths and corpus-derived manifests tests share ([`paths`]).
 //!
 //! Owns: test and demo scaffolding only. No library crate may depend on it outside
 //! `[dev-dependencies]`; it may depend on every other rskill crate except `rskill`.
