@@ -168,15 +168,7 @@ const MAX_LIST: usize = 100;
 /// `GET /api/collections/{slug}`.
 pub fn list(app: &App, ctx: &Ctx) -> Result<Response, ApiError> {
     let owner = ctx.query.get("owner").filter(|o| !o.is_empty());
-    let limit = match ctx.query.get("limit") {
-        None => MAX_LIST,
-        Some(v) => v
-            .parse::<usize>()
-            .map_err(|_| {
-                ApiError::bad_request("InvalidLimit", format!("limit `{v}` is not a number"))
-            })?
-            .min(MAX_LIST),
-    };
+    let limit = ctx.query.limit(MAX_LIST)?;
     let map = app
         .collections
         .map

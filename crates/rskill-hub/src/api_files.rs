@@ -74,20 +74,7 @@ pub async fn tree(
                 ApiError::bad_request("InvalidCursor", "the cursor is not one this server issued")
             })?,
     };
-    let page_size = match ctx.query.get("limit") {
-        None => TREE_PAGE,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "InvalidLimit",
-                    format!("limit must be a positive integer, not `{v}`"),
-                )
-            })?
-            .min(TREE_PAGE),
-    };
+    let page_size = ctx.query.limit(TREE_PAGE)?;
     let end = start.saturating_add(page_size).min(entries.len());
     let page: Vec<Value> = entries
         .get(start.min(end)..end)

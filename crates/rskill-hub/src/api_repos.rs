@@ -345,20 +345,7 @@ pub async fn commits(
     rev: &str,
 ) -> Result<Response, ApiError> {
     let (_, entry) = visible(app, ctx, repo)?;
-    let limit = match ctx.query.get("limit") {
-        None => 1000,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "InvalidLimit",
-                    format!("limit must be a positive integer, not `{v}`"),
-                )
-            })?
-            .min(1000),
-    };
+    let limit = ctx.query.limit(1000)?;
     let catalog = app.catalog.clone();
     let rev = rev.to_owned();
     let history = blocking(move || {

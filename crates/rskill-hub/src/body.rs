@@ -281,6 +281,21 @@ impl Query {
     pub fn flag(&self, key: &str) -> bool {
         self.get(key).is_some_and(is_true)
     }
+
+    /// The `limit` a page may hold: `max` when absent or empty, else a positive integer
+    /// capped at `max`; anything else is refused.
+    pub fn limit(&self, max: usize) -> Result<usize, ApiError> {
+        match self.get("limit") {
+            None | Some("") => Ok(max),
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if n >= 1 => Ok(n.min(max)),
+                _ => Err(ApiError::bad_request(
+                    "InvalidLimit",
+                    format!("limit must be a positive integer, not `{v}`"),
+                )),
+            },
+        }
+    }
 }
 
 /// How the Hub clients spell `true` in queries and forms.
@@ -378,6 +393,18 @@ impl LineReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_limits() {
+        let limit = |raw: &str| Query::parse(Some(raw)).limit(100);
+        assert_eq!(Query::parse(None).limit(100).unwrap(), 100);
+        assert_eq!(limit("limit=").unwrap(), 100);
+        assert_eq!(limit("limit=7").unwrap(), 7);
+        assert_eq!(limit("limit=5000").unwrap(), 100);
+        for bad in ["limit=0", "limit=-1", "limit=x"] {
+            assert!(limit(bad).is_err(), "{bad}");
+        }
+    }
 
     #[tokio::test]
     async fn lines_and_limits() {

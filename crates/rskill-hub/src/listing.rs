@@ -74,18 +74,7 @@ fn parse(ctx: &Ctx) -> Result<ListQuery, ApiError> {
             ));
         }
     };
-    let limit = match q.get("limit") {
-        None | Some("") => MAX_PAGE,
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if n >= 1 => n.min(MAX_PAGE),
-            _ => {
-                return Err(ApiError::bad_request(
-                    "InvalidLimit",
-                    format!("limit must be a positive integer, not `{v}`"),
-                ));
-            }
-        },
-    };
+    let limit = q.limit(MAX_PAGE)?;
     let cursor = match q.get("cursor") {
         None | Some("") => None,
         Some(c) => Some(decode_cursor(c)?),
