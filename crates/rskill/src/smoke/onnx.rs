@@ -245,7 +245,12 @@ fn run_once(
     let mut elements: u64 = 0;
     for input in inputs {
         let shape = concrete_shape(input, dims);
-        elements = elements.saturating_add(shape.iter().map(|d| *d as u64).product::<u64>());
+        // Dimensions come from the model file: multiply without overflow.
+        let count = shape
+            .iter()
+            .try_fold(1u64, |n, d| n.checked_mul(u64::try_from(*d).ok()?))
+            .unwrap_or(u64::MAX);
+        elements = elements.saturating_add(count);
         if elements > MAX_RUN_ELEMENTS {
             return Err(format!(
                 "the inputs would hold over {MAX_RUN_ELEMENTS} elements; set smaller named dimensions in policy_extras.smoke.dims"
