@@ -70,9 +70,6 @@ impl RepoCache {
             return Ok(());
         }
         let path = self.root.join("refs").join(rev.as_str());
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| HubError::io_at(parent, e))?;
-        }
         // No fsync: a ref lost in a crash is rewritten when next seen online, and a
         // damaged one does not parse as a commit id (read_ref then says "unknown").
         crate::fsutil::write_replacing(&path, commit.as_str().as_bytes())
@@ -117,8 +114,6 @@ impl RepoCache {
     ) -> Result<PathBuf, HubError> {
         let blob_path = self.blob_path(blob);
         if !blob_path.exists() {
-            let dir = self.blobs_dir();
-            std::fs::create_dir_all(&dir).map_err(|e| HubError::io_at(&dir, e))?;
             crate::fsutil::write_replacing(&blob_path, bytes)
                 .map_err(|e| HubError::io_at(&blob_path, e))?;
         }
@@ -134,9 +129,6 @@ impl RepoCache {
         blob: &BlobId,
     ) -> Result<PathBuf, HubError> {
         let target = self.snapshot_path(commit, path);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| HubError::io_at(parent, e))?;
-        }
         let relative: PathBuf = std::iter::repeat_n("..", path.depth() + 1)
             .collect::<PathBuf>()
             .join("blobs")
@@ -160,12 +152,21 @@ impl RepoCache {
             path.file_name(),
             std::process::id()
         ));
-        let _ = std::fs::remove_file(&tmp);
         #[cfg(unix)]
-        let made = std::os::unix::fs::symlink(&relative, &tmp);
+        let make = || std::os::unix::fs::symlink(&relative, &tmp);
         #[cfg(not(unix))]
-        let made = std::fs::copy(self.blob_path(blob), &tmp).map(|_| ());
-        made.map_err(|e| HubError::io_at(&tmp, e))?;
+        let make = || std::fs::copy(self.blob_path(blob), &tmp).map(|_| ());
+        let parent = target.parent().unwrap_or(&self.root);
+        crate::fsutil::in_new_dirs(parent, make)
+            .or_else(|e| {
+                // A leftover of a process of this id that died between link and rename.
+                if e.kind() != std::io::ErrorKind::AlreadyExists {
+                    return Err(e);
+                }
+                std::fs::remove_file(&tmp)?;
+                make()
+            })
+            .map_err(|e| HubError::io_at(&tmp, e))?;
         std::fs::rename(&tmp, &target).map_err(|e| HubError::io_at(&target, e))?;
         Ok(target)
     }

@@ -156,7 +156,10 @@ pub struct HubClient {
 impl HubClient {
     /// A client for the Hub the environment names.
     pub fn new(env: HubEnv) -> Result<HubClient, HubError> {
+        let (tls, _) = crate::tls::client_config()
+            .map_err(|e| HubError::Other(format!("cannot set up TLS: {e}")))?;
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .user_agent(concat!("rskill/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
             .build()

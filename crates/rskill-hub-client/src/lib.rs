@@ -14,6 +14,7 @@ pub mod env;
 pub mod error;
 pub mod listing;
 pub mod repo;
+pub mod tls;
 pub mod write;
 
 pub use rskill_hub_protocol::ids;

@@ -19,6 +19,9 @@ pub struct ListQuery {
     pub limit: Option<usize>,
     pub full: bool,
     pub card_data: bool,
+    /// Only these properties of each repo (`expand`, as the Hub names them, e.g.
+    /// `sha`, `tags`, `siblings`): a smaller page than `full`.
+    pub expand: Vec<&'static str>,
 }
 
 /// One entry of a listing.
@@ -68,6 +71,9 @@ impl ListQuery {
         }
         if self.card_data {
             p.push(("cardData", "true".into()));
+        }
+        for e in &self.expand {
+            p.push(("expand", (*e).to_string()));
         }
         p
     }

@@ -46,9 +46,21 @@ pub fn write_replacing(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let mut tmp = in_new_dirs(dir, || tempfile::NamedTempFile::new_in(dir))?;
     tmp.write_all(bytes)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Runs `make` (which creates something in `dir`), creating `dir` and its parents first
+/// only when `make` finds it missing: a cache that writes thousands of small files into
+/// folders that mostly exist then spends no `mkdir` on them.
+pub fn in_new_dirs<T>(dir: &Path, make: impl Fn() -> std::io::Result<T>) -> std::io::Result<T> {
+    match make() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(dir)?;
+            make()
+        }
+        other => other,
+    }
 }

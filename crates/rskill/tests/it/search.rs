@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rskill::publish;
 use rskill::search::{self, SearchOutcome, SearchQuery, SortKey};
-use rskill::search_facets;
+use rskill::{search_facets, search_index};
 use rskill_hub::catalog::{Catalog, CommitOp, CommitRequest, Content};
 use rskill_hub::{self, RepoKind, RouteLabel, Store, StoreOptions};
 use rskill_hub_client::write::UploadFile;
@@ -1034,7 +1034,34 @@ async fn warm_search_reads_facet_records_not_manifests() {
         "the record prints what the manifest did"
     );
 
-    // What a warm search shows comes from the record...
+    // What a warm search shows comes from the search index, one file...
+    let index = search_index::index_path(fx.client().env());
+    let indexed = std::fs::read_to_string(&index).unwrap();
+    let marked = indexed.replacen("\"description\":\"", "\"description\":\"INDEXED ", 1);
+    assert_ne!(marked, indexed);
+    std::fs::write(&index, &marked).unwrap();
+    let read = fx.search(&q()).await;
+    assert_eq!((read.manifests_fetched, read.manifests_parsed), (0, 0));
+    let shown = |o: &SearchOutcome, mark: &str| {
+        o.hits
+            .iter()
+            .filter(|h| h.description.starts_with(mark))
+            .count()
+    };
+    assert_eq!(shown(&read, "INDEXED "), 1);
+
+    // ...which, when lost, is gathered again from the records, not the manifests...
+    std::fs::remove_file(&index).unwrap();
+    let regathered = fx.search(&q()).await;
+    assert_eq!(
+        (regathered.manifests_fetched, regathered.manifests_parsed),
+        (0, 0)
+    );
+    assert_eq!(json(&regathered), json(&cold));
+    assert!(index.exists());
+
+    // ...and what the records say is what a warm search shows.
+    std::fs::remove_file(&index).unwrap();
     let first = &records[0];
     let text = std::fs::read_to_string(first).unwrap();
     let marked = text.replacen("\"description\":\"", "\"description\":\"RECORDED ", 1);
@@ -1053,6 +1080,7 @@ async fn warm_search_reads_facet_records_not_manifests() {
     // ...and a corrupt record is ignored: that one manifest is parsed again (from the
     // cache, not the Hub) and its record rewritten.
     std::fs::write(first, &text[..text.len() / 2]).unwrap();
+    std::fs::remove_file(&index).unwrap();
     hub.reset_counts();
     let rebuilt = fx.search(&q()).await;
     assert_eq!(hub.route_count(RouteLabel::Resolve), 0);
