@@ -20,7 +20,8 @@
 # - Like is compared with like: cold = a fresh cache (rskill: HF_HUB_CACHE; conventional:
 #   the huggingface_hub cache), warm = the same cache again over the unchanged catalog.
 #   Warm, huggingface_hub still lists and asks the Hub about every file (a HEAD per repo)
-#   and re-parses and re-validates every manifest; rskill lists and reads its facet records.
+#   and re-parses and re-validates every manifest; rskill lists (one page of 1,000) and
+#   reads its search index (one file).
 # - Both must find the same number of skills, or the run fails.
 # Generated data (hub data dirs, caches) lives in a temp dir removed at exit; the Python
 # venv is .venv-bench in the repo root (git-ignored by its own .gitignore).
@@ -105,10 +106,11 @@ for N in "${SIZES[@]}"; do
   export HF_ENDPOINT=$URL HF_HOME=$WORK/home-$N
   OUT_FILE=$WORK/out.json
 
-  # rskill cold: a fresh cache each run.
+  # rskill cold: a fresh cache each run (and a fresh HF_HOME: the search index lives
+  # under $HF_HOME/assets).
   cold=()
   for r in $(seq "$COLD_RUNS"); do
-    export HF_HUB_CACHE=$WORK/cache-$N-cold-$r
+    export HF_HUB_CACHE=$WORK/cache-$N-cold-$r HF_HOME=$WORK/home-$N-cold-$r
     cold+=("$(timed "$BIN/rskill" search --json --embodiment "$EMBODIMENT")")
   done
   found=$(rskill_count "$OUT_FILE")
@@ -147,7 +149,7 @@ for N in "${SIZES[@]}"; do
     convw+=("$(conv_run "$WORK/cache-$N-conv-$CONV_RUNS")")
     conv_check
   done
-  rm -rf "$WORK"/cache-$N-*
+  rm -rf "$WORK"/cache-$N-* "$WORK"/home-$N-*
 
   stop "$PROXY_PID"; PROXY_PID=
   stop "$SERVER_PID"; SERVER_PID=

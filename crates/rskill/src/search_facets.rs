@@ -3,11 +3,13 @@
 //!
 //! A commit's manifest never changes, so the facets parsed from it never do either. The
 //! first search that parses (and validates) a manifest writes its facets as a small JSON
-//! file at `models--<org>--<name>/rskill/facets-v<N>/<commit>.json` in the Hub cache —
-//! outside `blobs/`, `snapshots/` and `refs/`, which other Hub clients own. Later
-//! searches read that instead. A record of another format version lives in another
-//! folder and is never read; one that does not parse (a crash mid-write, a hand edit)
-//! is ignored and rewritten from the manifest.
+//! file at `models--<org>--<name>/rskill/facets-v<N>-<commit>.json` in the Hub cache —
+//! outside `blobs/`, `snapshots/` and `refs/`, which other Hub clients own, and in a
+//! folder of its own that holds every commit's record (a cold search over 1,000 skills
+//! creates no folder per record: on ext4, creating folders is most of its system time).
+//! Later searches read that instead. A record of another format version has another
+//! name and is never read; one that does not parse (a crash mid-write, a hand edit) is
+//! ignored and rewritten from the manifest.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -86,8 +88,7 @@ pub fn record_path(cache: &RepoCache, commit: &CommitId) -> PathBuf {
     cache
         .root
         .join("rskill")
-        .join(format!("facets-v{FORMAT_VERSION}"))
-        .join(format!("{commit}.json"))
+        .join(format!("facets-v{FORMAT_VERSION}-{commit}.json"))
 }
 
 /// The recorded facets of `commit`, if a record of this format is there and sound.
@@ -183,7 +184,7 @@ mod tests {
         write(&c, &sha(), &f);
         let path = record_path(&c, &sha());
         assert!(
-            path.ends_with(format!("rskill/facets-v{FORMAT_VERSION}/{SHA}.json")),
+            path.ends_with(format!("rskill/facets-v{FORMAT_VERSION}-{SHA}.json")),
             "{}",
             path.display()
         );
@@ -239,11 +240,12 @@ mod tests {
             None,
             "a record of another version is ignored"
         );
-        // And a record left by an older version, in its own folder, is never looked at.
+        // And a record left by an older version, under its own name, is never looked at.
         assert!(
-            path.parent()
+            path.file_name()
                 .unwrap()
-                .ends_with(format!("facets-v{FORMAT_VERSION}"))
+                .to_string_lossy()
+                .starts_with(&format!("facets-v{FORMAT_VERSION}-"))
         );
     }
 }

@@ -998,15 +998,17 @@ async fn warm_search_over_1000_skills_makes_one_request_per_listing_page() {
 
 /// Every facet record in the cache.
 fn facet_records(cache: &Path) -> Vec<PathBuf> {
+    let prefix = format!("facets-v{}-", search_facets::FORMAT_VERSION);
     let mut out = Vec::new();
     for repo in std::fs::read_dir(cache).unwrap() {
-        let dir = repo
-            .unwrap()
-            .path()
-            .join("rskill")
-            .join(format!("facets-v{}", search_facets::FORMAT_VERSION));
+        let dir = repo.unwrap().path().join("rskill");
         if let Ok(entries) = std::fs::read_dir(dir) {
-            out.extend(entries.map(|e| e.unwrap().path()));
+            out.extend(entries.map(|e| e.unwrap().path()).filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&prefix)
+            }));
         }
     }
     out.sort();
