@@ -23,6 +23,13 @@
 #   and re-parses and re-validates every manifest; rskill lists (one page of 1,000) and
 #   reads its search index (one file).
 # - Both must find the same number of skills, or the run fails.
+# - Cold runs create ~10 files and folders per skill (the Hub cache layout, both sides).
+#   On an ext4 without a journal (this project's machines), creating an inode skips the
+#   inodes freed in the last minutes one by one, so a cold run right after large
+#   deletions (a `cargo build` cleaning up, an earlier run's caches) can take 2-3x
+#   longer: `perf` then shows the time in the kernel's recently_deleted/find_inode_bit.
+#   `TMPDIR=/dev/shm scripts/bench-search.sh` puts every cache (both sides) on tmpfs,
+#   which measures the rest without that effect.
 # Generated data (hub data dirs, caches) lives in a temp dir removed at exit; the Python
 # venv is .venv-bench in the repo root (git-ignored by its own .gitignore).
 set -euo pipefail
