@@ -128,20 +128,20 @@ impl SkillState {
     }
 }
 
-/// Reads the state: one refs request, and the registry file at `main`'s commit
-/// (through the cache: no request when that commit was read before).
+/// Reads the state: the refs (versions, `main`), the repo info at `main`'s commit
+/// (does it hold a registry file?), and that file through the per-commit cache (no
+/// request when that commit was read before). Also records `refs/main` in the Hub
+/// cache, so an offline install can follow `main` afterwards.
 pub async fn read(
     client: &HubClient,
     seen: &Seen,
     repo: &RepoId,
 ) -> Result<SkillState, LifecycleError> {
     let refs = client.refs(repo).await?;
-    let main = refs
-        .branch("main")
-        .ok_or_else(|| HubError::RevisionNotFound {
-            repo: repo.to_string(),
-            revision: "main".into(),
-        })?;
+    let main = refs.branch("main").ok_or_else(|| HubError::RevisionNotFound {
+        repo: repo.to_string(),
+        revision: "main".into(),
+    })?;
     let main: CommitId = main.parse().map_err(|e| HubError::Protocol {
         url: client.url(&format!("/api/models/{repo}/refs")),
         message: format!("main points to `{main}`: {e}"),
@@ -156,12 +156,18 @@ pub async fn read(
             tags.insert(v, c);
         }
     }
-    let path: RepoPath = REGISTRY_FILE.parse().expect("a valid repo path");
-    let file = match client.read_file_cached(repo, &main, &path).await {
-        Ok(b) => Some(b),
-        Err(HubError::EntryNotFound { .. }) => None,
-        Err(e) => return Err(e.into()),
+    let info = client.repo_info(repo, Some(main.as_str())).await?;
+    let file = if info.file(REGISTRY_FILE).is_some() {
+        let path: RepoPath = REGISTRY_FILE.parse().expect("a valid repo path");
+        Some(client.read_file_cached(repo, &main, &path).await?)
+    } else {
+        None
     };
+    let cache = crate::hub::cache::RepoCache::new(&client.env().hub_cache, repo);
+    if let Ok(main_ref) = "main".parse::<RepoPath>() {
+        // Best effort: a cache that cannot be written only costs offline use.
+        let _ = cache.write_ref(&main_ref, &main);
+    }
     let state = SkillState::from_parts(repo.clone(), main, tags, file.as_deref())?;
     seen.check_and_remember(&state)?;
     Ok(state)

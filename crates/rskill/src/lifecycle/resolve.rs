@@ -36,6 +36,8 @@ pub async fn resolve(
     let mut notes = Vec::new();
     let state = match remote::read(client, seen, repo).await {
         Ok(s) => Some(s),
+        // Not found (or a server without refs): the install's own lookup says so.
+        Err(LifecycleError::Hub(HubError::RepoNotFound { .. })) => None,
         Err(LifecycleError::Hub(e @ (HubError::Offline { .. } | HubError::Unreachable { .. }))) => {
             match seen.remembered(repo) {
                 Some(r) => {
