@@ -161,6 +161,10 @@ pub struct RegistryFile {
     pub aliases: BTreeMap<String, String>,
     #[serde(default)]
     pub history: Vec<Event>,
+    /// The published versions (`v<semver>` tags) when the file was last written: lets
+    /// search resolve `latest` from this file alone. Informational; tags rule.
+    #[serde(default)]
+    pub published: Vec<String>,
 }
 
 /// Why a registry file, a change or a resolution was refused.
@@ -247,6 +251,8 @@ pub struct Registry {
     pub statuses: BTreeMap<Version, Status>,
     pub aliases: BTreeMap<String, Version>,
     pub history: Vec<Event>,
+    /// The versions published when the file was written (see [`RegistryFile::published`]).
+    pub published: BTreeSet<Version>,
 }
 
 /// Who, when and why, for a change.
@@ -328,6 +334,11 @@ impl Registry {
                     format!("points to {v}, which is {st}"),
                 ));
             }
+        }
+        for (i, v) in file.published.iter().enumerate() {
+            replay.published.insert(
+                parse_version(v).map_err(|e| invalid(format!("published[{i}]"), e.to_string()))?,
+            );
         }
         if statuses != replay.statuses {
             return Err(invalid(
@@ -649,6 +660,7 @@ impl Registry {
                 .map(|(a, v)| (a.clone(), v.to_string()))
                 .collect(),
             history: self.history.clone(),
+            published: self.published.iter().map(Version::to_string).collect(),
         }
     }
 

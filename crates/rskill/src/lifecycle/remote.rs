@@ -138,10 +138,12 @@ pub async fn read(
     repo: &RepoId,
 ) -> Result<SkillState, LifecycleError> {
     let refs = client.refs(repo).await?;
-    let main = refs.branch("main").ok_or_else(|| HubError::RevisionNotFound {
-        repo: repo.to_string(),
-        revision: "main".into(),
-    })?;
+    let main = refs
+        .branch("main")
+        .ok_or_else(|| HubError::RevisionNotFound {
+            repo: repo.to_string(),
+            revision: "main".into(),
+        })?;
     let main: CommitId = main.parse().map_err(|e| HubError::Protocol {
         url: client.url(&format!("/api/models/{repo}/refs")),
         message: format!("main points to `{main}`: {e}"),
@@ -254,6 +256,7 @@ pub async fn change(
             why,
         };
         let events = apply(&mut next, op, &state.tagged(), &c)?;
+        next.published = state.tagged();
         model::check_extends(&state.registry.history, &next.history)?;
         let summary = events
             .iter()

@@ -143,3 +143,153 @@ pub fn last_reason(state: &SkillState, v: &Version) -> Option<String> {
             )
         })
 }
+
+/// Which statuses a search shows.
+#[derive(Debug, Clone, Default)]
+pub struct StatusFilter {
+    /// `--status`: exactly these (the row is the resolved version if its status is
+    /// among them, else the newest version that is).
+    pub only: Option<Vec<Status>>,
+    /// `--include-deprecated`: also skills with no active version, by their newest
+    /// deprecated one.
+    pub include_deprecated: bool,
+}
+
+/// What a search row shows of a skill's governance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchView {
+    pub version: String,
+    pub status: Status,
+    /// Every alias of the skill (alias → version).
+    pub aliases: std::collections::BTreeMap<String, String>,
+}
+
+/// The row of a skill in a search, from its registry file and the version of the
+/// manifest at `main` (no tags needed: the file lists the versions published when it
+/// was last written, and a version published since is `main`'s). `None`: hidden.
+/// By default the row is what `rskill install ID` resolves to (`latest`): shown when
+/// active or deprecated (marked); a skill with no active version is hidden.
+pub fn search_view(
+    registry: Option<&model::Registry>,
+    main_version: &str,
+    filter: &StatusFilter,
+) -> Option<SearchView> {
+    let empty = model::Registry::default();
+    let reg = registry.unwrap_or(&empty);
+    let mut known: std::collections::BTreeSet<Version> = reg.published.clone();
+    known.extend(reg.statuses.keys().cloned());
+    if let Ok(v) = model::parse_version(main_version) {
+        known.insert(v);
+    }
+    let aliases = reg
+        .aliases
+        .iter()
+        .map(|(a, v)| (a.clone(), v.to_string()))
+        .collect();
+    let view = |v: &Version| SearchView {
+        version: v.to_string(),
+        status: reg.status_of(v),
+        aliases: std::collections::BTreeMap::clone(&aliases),
+    };
+    let resolved = reg.resolve_alias(LATEST, &known);
+    let newest_in = |set: &[Status]| {
+        known
+            .iter()
+            .rev()
+            .find(|v| set.contains(&reg.status_of(v)))
+            .map(view)
+    };
+    match &filter.only {
+        Some(set) => match &resolved {
+            Some(v) if set.contains(&reg.status_of(v)) => Some(view(v)),
+            _ => newest_in(set),
+        },
+        None => match &resolved {
+            Some(v) if reg.status_of(v).aliasable() => Some(view(v)),
+            Some(_) => None,
+            None if filter.include_deprecated => newest_in(&[Status::Deprecated]),
+            None => None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::model::{Change, Registry};
+
+    const C: Change<'static> = Change {
+        who: "a",
+        when: "t",
+        why: "w",
+    };
+
+    #[test]
+    fn search_rows_follow_latest_and_the_status_filters() {
+        let tags: std::collections::BTreeSet<Version> = ["1.0.0", "1.1.0"]
+            .iter()
+            .map(|s| Version::parse(s).unwrap())
+            .collect();
+        let v = |s: &str| Version::parse(s).unwrap();
+        let f = StatusFilter::default();
+        // No registry file: main's version, active.
+        let row = search_view(None, "1.1.0", &f).unwrap();
+        assert_eq!(
+            (row.version.as_str(), row.status),
+            ("1.1.0", Status::Active)
+        );
+        let mut r = Registry::default();
+        r.set_alias("production", &v("1.0.0"), &tags, &C).unwrap();
+        r.published = tags.clone();
+        r.set_status(&v("1.1.0"), Status::Deprecated, &tags, &C)
+            .unwrap();
+        // 1.1.0 deprecated: latest is 1.0.0, and the row says so.
+        let row = search_view(Some(&r), "1.1.0", &f).unwrap();
+        assert_eq!(
+            (row.version.as_str(), row.status),
+            ("1.0.0", Status::Active)
+        );
+        assert_eq!(row.aliases["production"], "1.0.0");
+        // --status deprecated shows the deprecated one.
+        let dep = StatusFilter {
+            only: Some(vec![Status::Deprecated]),
+            ..f.clone()
+        };
+        assert_eq!(
+            search_view(Some(&r), "1.1.0", &dep).unwrap().version,
+            "1.1.0"
+        );
+        // No active version left: hidden, unless --include-deprecated (marked).
+        r.set_status(&v("1.0.0"), Status::Deprecated, &tags, &C)
+            .unwrap();
+        assert_eq!(search_view(Some(&r), "1.1.0", &f), None);
+        let inc = StatusFilter {
+            include_deprecated: true,
+            ..f.clone()
+        };
+        let row = search_view(Some(&r), "1.1.0", &inc).unwrap();
+        assert_eq!(
+            (row.version.as_str(), row.status),
+            ("1.1.0", Status::Deprecated)
+        );
+        // `latest` pinned to a deprecated version: shown (install ID installs it), marked.
+        r.set_alias(LATEST, &v("1.0.0"), &tags, &C).unwrap();
+        let row = search_view(Some(&r), "1.1.0", &f).unwrap();
+        assert_eq!(
+            (row.version.as_str(), row.status),
+            ("1.0.0", Status::Deprecated)
+        );
+        // Drafts and deleted versions are never shown by default.
+        let mut d = Registry::default();
+        d.add_draft(&v("2.0.0"), &C).unwrap();
+        assert_eq!(search_view(Some(&d), "2.0.0", &f), None);
+        let drafts = StatusFilter {
+            only: Some(vec![Status::Draft]),
+            ..f
+        };
+        assert_eq!(
+            search_view(Some(&d), "2.0.0", &drafts).unwrap().status,
+            Status::Draft
+        );
+    }
+}

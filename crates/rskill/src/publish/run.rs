@@ -177,9 +177,16 @@ async fn run(
         out.message = format!("content already on main: tagged it {tag}, no commit");
         main.sha.to_string()
     } else {
+        // A draft is recorded before its content reaches main, so nothing ever shows
+        // it as active; the upload then builds on the registry commit.
+        let main = if opts.draft {
+            record_draft(client, repo, version, opts).await?;
+            client.repo_info(repo, None).await?
+        } else {
+            main
+        };
         let commit = upload(client, plan, repo, version, &main, out).await?;
         verify(client, plan, repo, &commit).await?;
-        record_draft(client, repo, version, opts).await?;
         client
             .create_tag(repo, &tag, &commit, &format!("rskill {version}"))
             .await?;
