@@ -142,6 +142,8 @@ async fn audit_one(client: &HubClient, seen: &Seen, skill: &InstalledSkill) -> A
     }
     let changed = row.status_at_install.as_deref() != Some(status.as_str());
     row.verdict = match status {
+        // A registry that contradicts the tags is not an answer to trust.
+        _ if !state.problems.is_empty() => Verdict::Fail,
         Status::Deleted => Verdict::Fail,
         Status::Deprecated if changed => Verdict::Warn,
         _ if row.alias_moved => Verdict::Warn,

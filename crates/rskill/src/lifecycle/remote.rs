@@ -21,7 +21,7 @@ use super::seen::Seen;
 pub use rskill_hub_protocol::REGISTRY_FILE;
 
 /// How many times a change is tried when `main` keeps moving.
-pub const MAX_ATTEMPTS: u32 = 12;
+pub const MAX_ATTEMPTS: u32 = 40;
 
 /// Why reading or changing the state failed.
 #[derive(Debug, thiserror::Error)]
@@ -316,14 +316,14 @@ pub async fn change(
     }
 }
 
-/// A growing, jittered pause between attempts (5–40 ms × attempt).
+/// A growing, jittered pause between attempts (5–40 ms × attempt, attempt capped at 8).
 fn jitter(attempt: u32) -> Duration {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     let spread = 5 + (nanos % 36) as u64;
-    Duration::from_millis(spread * attempt as u64)
+    Duration::from_millis(spread * attempt.min(8) as u64)
 }
 
 /// A commit of `main`'s log: its first line.
@@ -347,7 +347,11 @@ pub async fn commit_log(client: &HubClient, repo: &RepoId) -> Result<Vec<LogEntr
 /// registry commits whose title names no event. Empty when they corroborate.
 pub fn corroborate(history: &[Event], log: &[LogEntry]) -> Vec<String> {
     let mut out = Vec::new();
-    let titles: Vec<&str> = log.iter().map(|e| e.title.as_str()).collect();
+    // The first line: some servers keep the whole message in the title.
+    let titles: Vec<&str> = log
+        .iter()
+        .map(|e| e.title.lines().next().unwrap_or_default())
+        .collect();
     for ev in history {
         let s = ev.summary();
         if !titles.iter().any(|t| t.split("; ").any(|part| part == s)) {
