@@ -867,3 +867,47 @@ fn hostile_registry_files_are_reported_never_trusted() {
         put(&good);
     }
 }
+
+#[test]
+fn resolving_production_costs_three_requests_cold_and_two_warm() {
+    let fx = Fx::new();
+    fx.publisher(&["alias", "set", SKILL, "production", "1.1.0"]);
+    let client = client_at(&fx.hub.url(), None, &fx.work.path().join("fresh-hf"), false);
+    let repo: RepoId = SKILL.parse().unwrap();
+    let seen = Seen::at(fx.work.path().join("seen"));
+    let mut figures = Vec::new();
+    for round in ["cold", "warm", "warm"] {
+        fx.hub.handle().reset_counts();
+        let started = Instant::now();
+        let r = fx
+            .rt
+            .block_on(lifecycle::resolve::resolve(
+                &client,
+                &seen,
+                &repo,
+                Some("production"),
+            ))
+            .unwrap();
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        assert_eq!(r.revision, fx.commits[1]);
+        let h = fx.hub.handle();
+        let counts = (
+            h.route_count(RouteLabel::Refs),
+            h.route_count(RouteLabel::Info),
+            h.route_count(RouteLabel::Resolve),
+        );
+        // refs + repo info at main, and the registry file once per main commit.
+        let want = if round == "cold" {
+            (1, 1, 1)
+        } else {
+            (1, 1, 0)
+        };
+        assert_eq!(counts, want, "{round}");
+        assert_eq!(h.request_count(), counts.0 + counts.1 + counts.2);
+        figures.push(format!(
+            "{round}: {} requests, {ms:.1} ms",
+            h.request_count()
+        ));
+    }
+    eprintln!("resolving @production: {}", figures.join("; "));
+}
