@@ -157,7 +157,12 @@ pub async fn install(
         Some(l) => Some(l.commit.to_string()),
         None => id.revision.clone(),
     };
-    let resolved = resolve::resolve(client, &seen, repo, asked.as_deref()).await?;
+    let resolved = resolve::resolve(client, &seen, repo, asked.as_deref())
+        .await
+        .map_err(|e| match e {
+            LifecycleError::Hub(h) => InstallError::Hub(h),
+            other => InstallError::Lifecycle(other),
+        })?;
     for note in &resolved.notes {
         ui.say(note);
     }

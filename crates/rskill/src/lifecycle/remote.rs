@@ -137,7 +137,7 @@ pub async fn read(
     seen: &Seen,
     repo: &RepoId,
 ) -> Result<SkillState, LifecycleError> {
-    let refs = client.refs(repo).await?;
+    let refs = read_refs(client, repo).await?;
     let main = refs
         .branch("main")
         .ok_or_else(|| HubError::RevisionNotFound {
@@ -173,6 +173,32 @@ pub async fn read(
     let state = SkillState::from_parts(repo.clone(), main, tags, file.as_deref())?;
     seen.check_and_remember(&state)?;
     Ok(state)
+}
+
+#[derive(serde::Deserialize)]
+struct RefsAnswer {
+    branches: Vec<GitRef>,
+    tags: Vec<GitRef>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GitRef {
+    name: String,
+    target_commit: String,
+}
+
+/// `GET …/refs` on the bounded client (the answer of a hostile server is capped and
+/// parsed into typed values, like every other JSON answer).
+async fn read_refs(client: &HubClient, repo: &RepoId) -> Result<crate::hub::write::Refs, HubError> {
+    let url = client.url(&format!("/api/models/{repo}/refs"));
+    let ctx = crate::hub::client::Ctx::new(format!("list refs of {repo}")).repo(repo);
+    let answer: RefsAnswer = client.send_json(|c| c.get(&url), &ctx).await?;
+    let pairs = |v: Vec<GitRef>| v.into_iter().map(|r| (r.name, r.target_commit)).collect();
+    Ok(crate::hub::write::Refs {
+        branches: pairs(answer.branches),
+        tags: pairs(answer.tags),
+    })
 }
 
 /// A governance change.

@@ -38,21 +38,34 @@ pub async fn resolve(
         Ok(s) => Some(s),
         // Not found (or a server without refs): the install's own lookup says so.
         Err(LifecycleError::Hub(HubError::RepoNotFound { .. })) => None,
-        Err(LifecycleError::Hub(e @ (HubError::Offline { .. } | HubError::Unreachable { .. }))) => {
-            match seen.remembered(repo) {
-                Some(r) => {
-                    notes.push(format!(
-                        "governance state from this machine's copy of {} ({})",
-                        r.fetched_at, e
-                    ));
-                    Some(r.state)
-                }
-                None => {
-                    notes.push(format!("governance state not checked: {e}"));
-                    None
-                }
-            }
+        // A server whose refs or repo info make no sense (or a repo without `main`): no
+        // governance to apply, said on stderr; the install's own requests meet (and
+        // report) the same server. A registry file that does not validate is still an
+        // error.
+        Err(LifecycleError::Hub(
+            e @ (HubError::Protocol { .. }
+            | HubError::RevisionNotFound { .. }
+            | HubError::EntryNotFound { .. }
+            | HubError::Status { .. }),
+        )) => {
+            notes.push(format!("governance state not read: {e}"));
+            None
         }
+        // Offline by choice: the last state seen. (An unreachable Hub is an error: the
+        // install could not fetch anything either, and waiting twice helps no one.)
+        Err(LifecycleError::Hub(e @ HubError::Offline { .. })) => match seen.remembered(repo) {
+            Some(r) => {
+                notes.push(format!(
+                    "governance state from this machine's copy of {} ({})",
+                    r.fetched_at, e
+                ));
+                Some(r.state)
+            }
+            None => {
+                notes.push(format!("governance state not checked: {e}"));
+                None
+            }
+        },
         Err(e) => return Err(e),
     };
     let mut out = resolve_in(state.as_ref(), requested)?;
