@@ -911,3 +911,68 @@ fn resolving_production_costs_three_requests_cold_and_two_warm() {
     }
     eprintln!("resolving @production: {}", figures.join("; "));
 }
+
+#[test]
+fn publishing_a_draft_records_it_before_its_content_and_tag_and_keeps_the_file() {
+    let hub = TestHub::start();
+    let work = tempfile::tempdir().unwrap();
+    let path = rskill_test_support::paths::corpus_dir()
+        .join("smolvla-franka-pick-cube")
+        .join("rskill.yaml");
+    let m =
+        rskill_manifest::validate::parse_valid(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let ups = rskill_test_support::seed::upstreams(std::slice::from_ref(&m)).unwrap();
+    let mut orgs: Vec<String> = ups.iter().map(|u| u.repo.org().to_string()).collect();
+    orgs.push(m.name.split('/').next().unwrap().to_string());
+    orgs.sort();
+    orgs.dedup();
+    let manage = Rights {
+        write: true,
+        manage: true,
+    };
+    let token = rskill_hub::tokens::create_with(hub.dir.path(), "maria", &orgs, manage).unwrap();
+    let writer = rskill_hub::tokens::create(hub.dir.path(), "wes", &orgs, true).unwrap();
+    let rt = rt();
+    let client = client_at(&hub.url(), Some(&token), &work.path().join("hf"), false);
+    rt.block_on(rskill_test_support::seed::seed(&client, &ups))
+        .unwrap();
+    let opts = rskill::publish::PublishOptions {
+        public: true,
+        draft: true,
+        ..Default::default()
+    };
+    let plan = rskill::publish::plan(&path, &opts);
+    // A plain write token cannot publish a draft: the server refuses the registry commit.
+    let plain = client_at(&hub.url(), Some(&writer), &work.path().join("hf-w"), false);
+    let refused = rt.block_on(rskill::publish::publish(&plain, &plan, &opts));
+    assert_eq!(refused.result, rskill::publish::PublishStatus::Failed);
+    assert!(
+        refused.message.contains("manage right"),
+        "{}",
+        refused.message
+    );
+    let outcome = rt.block_on(rskill::publish::publish(&client, &plan, &opts));
+    assert_eq!(
+        outcome.result,
+        rskill::publish::PublishStatus::Published,
+        "{}",
+        outcome.message
+    );
+    let repo: RepoId = m.name.parse().unwrap();
+    let state = rt
+        .block_on(remote::read(&client, &Seen::default(), &repo))
+        .unwrap();
+    let v: semver::Version = m.version.parse().unwrap();
+    assert_eq!(state.registry.status_of(&v), lifecycle::Status::Draft);
+    assert_eq!(state.registry.history.len(), 1);
+    assert_eq!(state.registry.history[0].old, None);
+    // The tagged commit was built on the registry commit, and kept its file.
+    let tagged = state.tags[&v].to_string();
+    let info = rt.block_on(client.repo_info(&repo, Some(&tagged))).unwrap();
+    assert!(info.file(remote::REGISTRY_FILE).is_some());
+    // `latest` skips the draft; installing it needs the explicit version.
+    assert_eq!(state.resolve_alias("latest"), None);
+    let r = lifecycle::resolve::resolve_in(Some(&state), Some(&m.version)).unwrap();
+    assert_eq!(r.status, Some(lifecycle::Status::Draft));
+    assert_eq!(r.revision, tagged);
+}
