@@ -393,3 +393,46 @@ pub fn corroborate(history: &[Event], log: &[LogEntry]) -> Vec<String> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::model::{Change, Registry};
+
+    #[test]
+    fn corroboration_names_events_without_commits_and_commits_without_events() {
+        let tags: BTreeSet<Version> = ["1.0.0", "1.1.0"]
+            .iter()
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let c = Change {
+            who: "a",
+            when: "t",
+            why: "w",
+        };
+        let mut r = Registry::default();
+        r.set_alias("production", &"1.0.0".parse().unwrap(), &tags, &c)
+            .unwrap();
+        r.set_alias("production", &"1.1.0".parse().unwrap(), &tags, &c)
+            .unwrap();
+        let entry = |title: String| LogEntry {
+            id: "x".into(),
+            title,
+        };
+        let full: Vec<LogEntry> = r
+            .history
+            .iter()
+            .map(|e| entry(format!("{}\n\nby a", e.summary())))
+            .chain([entry("Publish acme/x 1.1.0".into())])
+            .collect();
+        assert!(corroborate(&r.history, &full).is_empty());
+        // A history event no commit names (the file was edited in an ordinary commit).
+        let missing = &full[1..];
+        let p = corroborate(&r.history, missing);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("event #1"), "{p:?}");
+        // A registry commit whose event the history lost.
+        let p = corroborate(&r.history[..1], &full);
+        assert!(p.iter().any(|m| m.contains("names no event")), "{p:?}");
+    }
+}
