@@ -5,8 +5,10 @@
 #   3. seed it with the upstream weight repos the corpus points to (generated weights);
 #   4. publish the in-repo corpus (`rskill-publisher --publish --public`);
 #   5. `rskill search --embodiment franka_panda`;
-#   6. install one safetensors skill and one ONNX skill, each smoke-loaded;
-#   7. stop the Hub. Everything it wrote lives in a temp dir ($RSKILL_QUICKSTART_DIR to keep it).
+#   6. promote one version (`rskill-publisher alias set … production`, with a token that
+#      has the manage right) and install both skills, one through that alias, each
+#      smoke-loaded (one safetensors, one ONNX);
+#   7. `rskill audit` (the fleet health check), then stop the Hub. Everything it wrote lives in a temp dir ($RSKILL_QUICKSTART_DIR to keep it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,12 +53,23 @@ say "publishing the corpus"
 say "rskill search --embodiment franka_panda"
 "$BIN/rskill" search --embodiment franka_panda
 
-say "installing a safetensors skill"
-"$BIN/rskill" install rskill-project/rskill-smolvla-franka-pick-cube
+say "promoting a version: rskill-publisher alias set … production"
+SKILL=rskill-project/rskill-smolvla-franka-pick-cube
+VERSION="$(awk '/^version:/ {print $2; exit}' rskills/smolvla-franka-pick-cube/rskill.yaml)"
+# Status and alias changes need the manage right on rskill-hub.
+MANAGE_TOKEN="$("$BIN/rskill-hub" token create --data "$WORK/hub" --user release-manager --org rskill-project --manage)"
+HF_TOKEN="$MANAGE_TOKEN" "$BIN/rskill-publisher" alias set "$SKILL" production "$VERSION" --reason "quickstart promotion"
+"$BIN/rskill" history "$SKILL"
+
+say "installing a safetensors skill through its production alias"
+"$BIN/rskill" install "$SKILL@production"
 
 say "installing an ONNX skill"
 "$BIN/rskill" install rskill-project/rskill-rtdetr-coco-detector
 
 say "installed"
 "$BIN/rskill" list
+
+say "rskill audit (exit 1 if anything installed was deleted)"
+"$BIN/rskill" audit
 echo "quickstart done; its files are in $WORK" >&2

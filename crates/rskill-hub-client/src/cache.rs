@@ -147,10 +147,14 @@ impl RepoCache {
             // A dangling link (its blob was purged) or not the expected link: replace it.
             std::fs::remove_file(&target).map_err(|e| HubError::io_at(&target, e))?;
         }
+        // Unique per call, not only per process: tasks of one process may link the
+        // same path at once (concurrent reads of one commit).
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let tmp = target.with_file_name(format!(
-            "{}.tmp-link-{}",
+            "{}.tmp-link-{}-{}",
             path.file_name(),
-            std::process::id()
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
         #[cfg(unix)]
         let make = || std::os::unix::fs::symlink(&relative, &tmp);

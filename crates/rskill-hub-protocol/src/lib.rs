@@ -17,3 +17,8 @@ pub mod repo_id;
 
 /// The manifest file every skill repo holds at its root.
 pub const MANIFEST_FILE: &str = "rskill.yaml";
+
+/// The governance file of a skill repo, on `main`: version statuses, aliases and their
+/// append-only history (format in `docs/governance.md`). A server that enforces a
+/// manage right refuses commits touching it from tokens without that right.
+pub const REGISTRY_FILE: &str = "rskill.registry.json";

@@ -278,6 +278,7 @@ pub async fn commit(
             return Err(e);
         }
     };
+    check_manage(&ctx.caller, &request)?;
     let catalog = app.catalog.clone();
     let commit_id = {
         let id = id.clone();
@@ -292,6 +293,27 @@ pub async fn commit(
         "success": true,
         "pullRequestUrl": null,
     })))
+}
+
+/// A commit touching the governance file (`rskill.registry.json`: statuses and
+/// aliases) needs the manage right, whoever the client is: the server enforces it.
+fn check_manage(caller: &Caller, request: &CommitRequest) -> Result<(), ApiError> {
+    let file = rskill_hub_protocol::REGISTRY_FILE;
+    let touches = request.ops.iter().any(|op| match op {
+        CommitOp::Put { path, .. } | CommitOp::Delete { path } => path == file,
+        CommitOp::DeleteFolder { path } => path.is_empty() || file.starts_with(&format!("{path}/")),
+    });
+    match caller.identity() {
+        Some(i) if touches && !i.manage => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "ManageRightRequired",
+            format!(
+                "changing {file} (version statuses and aliases) needs the manage right, and the token of `{}` has none; create one with `rskill-hub token create … --manage`",
+                i.user
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The repo and the committing user, if the caller may commit to branch `rev`.

@@ -79,6 +79,10 @@ enum TokenCommand {
         /// Allow writes (create repos, commit, tag, change settings) for the user and orgs.
         #[arg(long)]
         write: bool,
+        /// Also allow governance changes (version statuses and aliases, i.e. commits
+        /// touching rskill.registry.json); implies --write.
+        #[arg(long)]
+        manage: bool,
     },
 }
 
@@ -113,8 +117,15 @@ fn main() -> ExitCode {
                     user,
                     orgs,
                     write,
+                    manage,
                 },
-        } => hub_server::tokens::create(&data, &user, &orgs, write).map(|token| {
+        } => hub_server::tokens::create_with(
+            &data,
+            &user,
+            &orgs,
+            hub_server::tokens::Rights { write, manage },
+        )
+        .map(|token| {
             println!("{token}");
         }),
     };

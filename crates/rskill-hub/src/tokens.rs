@@ -1,5 +1,6 @@
 //! Access tokens: who a token speaks for (a user and the organizations they belong to)
-//! and whether it may write. Tokens are created from the command line
+//! and whether it may write, and manage (change a skill's governance file,
+//! `rskill.registry.json`: version statuses and aliases). Tokens are created from the command line
 //! (`rskill-hub token create`) or by [`create`]; only their SHA-256 is kept on disk, in
 //! `DIR/tokens.json`, which a running server re-reads when it changes. User and
 //! organization names are unique regardless of case (as on the Hub): a token for `ACME`
@@ -24,6 +25,16 @@ pub struct Identity {
     pub user: String,
     pub orgs: Vec<String>,
     pub write: bool,
+    /// May commit changes to the governance file (implies `write`).
+    pub manage: bool,
+}
+
+/// What a token may do besides reading.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rights {
+    pub write: bool,
+    /// Change statuses and aliases; implies `write`.
+    pub manage: bool,
 }
 
 impl Identity {
@@ -45,6 +56,8 @@ struct TokenRecord {
     user: String,
     orgs: Vec<String>,
     write: bool,
+    #[serde(default)]
+    manage: bool,
     created_at: String,
 }
 
@@ -65,6 +78,25 @@ pub fn create(
     orgs: &[String],
     write: bool,
 ) -> Result<String, HubError> {
+    create_with(
+        data_dir,
+        user,
+        orgs,
+        Rights {
+            write,
+            manage: false,
+        },
+    )
+}
+
+/// [`create`] with explicit rights; `manage` implies `write`.
+pub fn create_with(
+    data_dir: &Path,
+    user: &str,
+    orgs: &[String],
+    rights: Rights,
+) -> Result<String, HubError> {
+    let write = rights.write || rights.manage;
     names::check_account_name(user)?;
     for org in orgs {
         names::check_account_name(org)?;
@@ -103,6 +135,7 @@ pub fn create(
         user: user.to_owned(),
         orgs: orgs_sorted,
         write,
+        manage: rights.manage,
         created_at: timefmt::now(),
     });
     let bytes = super::storage::to_json(&file)?;
@@ -213,7 +246,8 @@ impl TokenStore {
                         Identity {
                             user: t.user,
                             orgs: t.orgs,
-                            write: t.write,
+                            write: t.write || t.manage,
+                            manage: t.manage,
                         },
                     )
                 })
@@ -254,5 +288,18 @@ mod tests {
         ));
         assert!(create(dir.path(), "erin", &["Erin".into()], false).is_err());
         assert!(create(dir.path(), "alice", &[], false).is_ok());
+        assert!(!id.manage);
+        let m = create_with(
+            dir.path(),
+            "mia",
+            &[],
+            Rights {
+                write: false,
+                manage: true,
+            },
+        )
+        .unwrap();
+        let mia = store.lookup(&m).unwrap().unwrap();
+        assert!(mia.manage && mia.write, "manage implies write");
     }
 }

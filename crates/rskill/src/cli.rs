@@ -160,3 +160,42 @@ pub fn error(e: &CliError) {
         eprintln!("{} {h}", paint("hint:", "1;36", color));
     }
 }
+
+impl From<crate::lifecycle::LifecycleError> for CliError {
+    fn from(e: crate::lifecycle::LifecycleError) -> Self {
+        let hint = e.hint();
+        let mut err = CliError::new(e.to_string());
+        err.hint = hint;
+        err
+    }
+}
+
+/// Parses a skill id `org/name` for a governance command (a usage error otherwise).
+pub fn parse_repo(id: &str) -> Result<crate::hub::RepoId, CliError> {
+    id.parse().map_err(|e: String| {
+        CliError::usage(format!("`{id}` is not a skill id: {e}")).hint("a skill id is <org>/<name>")
+    })
+}
+
+/// One history event as a line of text.
+pub fn event_line(e: &crate::lifecycle::Event) -> String {
+    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    format!(
+        "#{:<4} {}  {:<6} {:<12} {} -> {}  by {}  ({})",
+        e.seq,
+        e.when,
+        match e.what {
+            crate::lifecycle::model::What::Status => "status",
+            crate::lifecycle::model::What::Alias => "alias",
+        },
+        e.subject,
+        show(&e.old),
+        show(&e.new),
+        e.who,
+        if e.why.is_empty() {
+            "no reason given"
+        } else {
+            e.why.as_str()
+        }
+    )
+}

@@ -13,6 +13,7 @@
 pub mod cli;
 pub mod drift;
 pub mod install;
+pub mod lifecycle;
 pub mod publish;
 pub mod registry;
 pub mod search;

@@ -56,6 +56,12 @@ pub struct InstalledSkill {
     pub commit: String,
     /// The manifest's `version`.
     pub version: String,
+    /// The alias it was installed through (`production`, `latest` …), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    /// The version's governance status when it was installed (`active` …), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     /// The manifest's `kind`.
     pub kind: String,
     /// The manifest's license posture (`apache-2.0`, `nvidia_non_commercial`, …), kept

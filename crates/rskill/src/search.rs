@@ -56,6 +56,9 @@ pub struct SearchQuery {
     pub min_score: Option<f64>,
     pub sort: SortKey,
     pub limit: Option<usize>,
+    /// Which version statuses are shown (default: what `install ID` resolves to,
+    /// active or deprecated).
+    pub status: crate::lifecycle::resolve::StatusFilter,
 }
 
 /// The order of the hits.
@@ -110,6 +113,10 @@ pub struct Hit {
     /// Matched an `--embodiment` filter only through `any`.
     #[serde(skip)]
     pub agnostic_match: bool,
+    /// The status of `version` (`active` without a registry file).
+    pub status: crate::lifecycle::Status,
+    /// The skill's aliases (alias → version).
+    pub aliases: std::collections::BTreeMap<String, String>,
 }
 
 /// A candidate left out, and why.
@@ -140,6 +147,10 @@ pub struct SearchOutcome {
     pub manifests_fetched: usize,
     /// Manifests parsed from YAML (0 when every facet record was in the cache).
     pub manifests_parsed: usize,
+    /// Registry files downloaded (0 when all came from the cache).
+    pub registries_fetched: usize,
+    /// Skills left out for their status (draft, deleted, no active version).
+    pub hidden: usize,
     pub offline: bool,
 }
 
@@ -152,6 +163,8 @@ struct Candidate {
     tags: Option<Vec<String>>,
     /// Whether the listing says the repo holds a manifest (None when unknown).
     has_manifest: Option<bool>,
+    /// Whether the listing says the repo holds a registry file (None when unknown).
+    has_registry: Option<bool>,
 }
 
 /// The hit to suggest installing: the first the license guard lets through with
@@ -195,13 +208,12 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
     let mut set = tokio::task::JoinSet::new();
     for (i, c) in candidates.into_iter().enumerate() {
         if c.has_manifest != Some(false)
-            && let Some(facets) = c
+            && let Some((facets, registry)) = c
                 .sha
                 .as_ref()
-                .and_then(|sha| index.facets(c.repo.as_str(), sha))
+                .and_then(|sha| index.lookup(c.repo.as_str(), sha))
         {
-            let facets = facets.clone();
-            loaded.push((i, c, Ok(Some((facets, false, false)))));
+            loaded.push((i, c, Ok(Some(((facets, false, false), (registry, false))))));
             continue;
         }
         let client = client.clone();
@@ -209,7 +221,11 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
         set.spawn(async move {
             let _permit = limit.acquire_owned().await;
             let fetched = load_manifest(&client, &c).await;
-            (i, c, fetched)
+            let governance = match &fetched {
+                Ok(Some(_)) => load_registry(&client, &c).await,
+                _ => Ok((None, false)),
+            };
+            (i, c, fetched.and_then(|f| Ok(f.zip(Some(governance?)))))
         });
     }
     while let Some(joined) = set.join_next().await {
@@ -221,7 +237,7 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
     loaded.sort_by_key(|(i, _, _)| *i);
 
     for (_, c, fetched) in loaded {
-        let (manifest, downloaded, parsed) = match fetched {
+        let ((manifest, downloaded, parsed), (registry, registry_fetched)) = match fetched {
             Ok(Some(v)) => v,
             Ok(None) => {
                 outcome.skipped.push(Skipped {
@@ -240,8 +256,9 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
         };
         outcome.manifests_fetched += usize::from(downloaded);
         outcome.manifests_parsed += usize::from(parsed);
+        outcome.registries_fetched += usize::from(registry_fetched);
         if let Some(sha) = &c.sha {
-            index.record(c.repo.as_str(), sha, &manifest);
+            index.record(c.repo.as_str(), sha, &manifest, registry.as_ref());
         }
         if manifest.name != c.repo.as_str() {
             outcome.skipped.push(Skipped {
@@ -264,8 +281,18 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
                 });
             }
         }
-        if let Some(hit) = matches(query, &c, manifest) {
-            outcome.hits.push(hit);
+        let version = manifest.version.clone();
+        let Some(mut hit) = matches(query, &c, manifest) else {
+            continue;
+        };
+        match crate::lifecycle::resolve::search_view(registry.as_ref(), &version, &query.status) {
+            Some(view) => {
+                hit.version = view.version;
+                hit.status = view.status;
+                hit.aliases = view.aliases;
+                outcome.hits.push(hit);
+            }
+            None => outcome.hidden += 1,
         }
     }
     outcome.hits.sort_by(|a, b| a.repo_id.cmp(&b.repo_id));
@@ -333,6 +360,10 @@ async fn online_candidates(
                     .siblings
                     .as_ref()
                     .map(|s| s.iter().any(|f| f.rfilename == MANIFEST_FILE)),
+                has_registry: l.siblings.as_ref().map(|s| {
+                    s.iter()
+                        .any(|f| f.rfilename == crate::lifecycle::remote::REGISTRY_FILE)
+                }),
                 tags: Some(l.tags),
             })
         })
@@ -355,6 +386,7 @@ fn offline_candidates(client: &HubClient, query: &SearchQuery) -> Vec<Candidate>
                 sha: Some(sha),
                 tags: None,
                 has_manifest: Some(true),
+                has_registry: None,
             })
         })
         .collect()
@@ -427,6 +459,38 @@ async fn load_manifest(
     .await
     .map_err(|e| format!("reading the manifest failed: {e}"))?;
     parsed.map(|facets| Some((facets, downloaded, true)))
+}
+
+/// The candidate's validated registry file at its commit (cached per commit like the
+/// manifest): `Ok((None, _))` without one; `Err` for a file that does not validate (the
+/// skill is skipped, naming the problem). The flag says whether it was downloaded.
+async fn load_registry(
+    client: &HubClient,
+    c: &Candidate,
+) -> Result<(Option<crate::lifecycle::Registry>, bool), String> {
+    let Some(sha) = &c.sha else {
+        return Ok((None, false));
+    };
+    if c.has_registry == Some(false) {
+        return Ok((None, false));
+    }
+    let path: RepoPath = crate::lifecycle::remote::REGISTRY_FILE
+        .parse()
+        .expect("a safe path");
+    let cache = RepoCache::new(&client.env().hub_cache, &c.repo);
+    let (bytes, fetched) = match cache.read_small(sha, &path) {
+        Some(b) => (b, false),
+        // Offline, or unknown presence: only what the cache holds.
+        None if client.env().offline || c.has_registry.is_none() => return Ok((None, false)),
+        None => match client.read_file_cached(&c.repo, sha, &path).await {
+            Ok(b) => (b, true),
+            Err(HubError::EntryNotFound { .. }) => return Ok((None, false)),
+            Err(e) => return Err(format!("{}: {e}", crate::lifecycle::remote::REGISTRY_FILE)),
+        },
+    };
+    crate::lifecycle::Registry::parse(&bytes)
+        .map(|r| (Some(r), fetched))
+        .map_err(|e| format!("{}: {e}", crate::lifecycle::remote::REGISTRY_FILE))
 }
 
 /// Records the commit `main` points to (what offline search reads), writing only when
@@ -508,6 +572,8 @@ fn matches(q: &SearchQuery, c: &Candidate, m: Facets) -> Option<Hit> {
         description: m.description,
         benchmarks: m.benchmarks,
         agnostic_match,
+        status: crate::lifecycle::Status::Active,
+        aliases: Default::default(),
     })
 }
 

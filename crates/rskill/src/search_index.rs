@@ -1,6 +1,6 @@
 //! The search index: one file that remembers, for a Hub cache, each repo's commit as
-//! the last online search listed it and that commit's facets, so a warm search reads
-//! one file instead of two small files per skill.
+//! the last online search listed it, that commit's facets and its registry file
+//! (statuses, aliases), so a warm search reads one file instead of several per skill.
 //!
 //! The per-commit facet records ([`crate::search_facets`]) stay the source: the index
 //! only gathers them. An entry is used only when the listing names the very commit it
@@ -19,18 +19,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::hub::HubEnv;
 use crate::hub::ids::CommitId;
+use crate::lifecycle::Registry;
+use crate::lifecycle::model::RegistryFile;
 use crate::search_facets::{self, Facets};
 
 /// The index format. Bump it whenever the file changes shape; the facets inside carry
 /// their own format version too.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// One repo as last listed: its commit then, and the facets of that commit.
+/// One repo as last listed: its commit then, the facets of that commit's manifest and
+/// its registry file (statuses and aliases), if it has one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Entry {
     pub sha: CommitId,
     pub facets: Facets,
+    pub registry: Option<RegistryFile>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -94,26 +98,38 @@ impl SearchIndex {
         }
     }
 
-    /// The facets of `repo` at `sha`, when the index was made for that commit.
-    pub fn facets(&self, repo: &str, sha: &CommitId) -> Option<&Facets> {
-        self.repos
-            .get(repo)
-            .filter(|e| &e.sha == sha)
-            .map(|e| &e.facets)
+    fn entry(&self, repo: &str, sha: &CommitId) -> Option<&Entry> {
+        self.repos.get(repo).filter(|e| &e.sha == sha)
     }
 
-    /// Records that `repo` is at `sha`, with these facets.
-    pub fn record(&mut self, repo: &str, sha: &CommitId, facets: &Facets) {
-        if self.facets(repo, sha) == Some(facets) {
+    /// The facets and the registry of `repo` at `sha`, when the index was made for that
+    /// commit. A registry that no longer validates (a hand edit) is a miss, not trusted.
+    pub fn lookup(&self, repo: &str, sha: &CommitId) -> Option<(Facets, Option<Registry>)> {
+        let entry = self.entry(repo, sha)?;
+        let registry = match &entry.registry {
+            None => None,
+            Some(file) => Some(Registry::from_file(file).ok()?),
+        };
+        Some((entry.facets.clone(), registry))
+    }
+
+    /// Records that `repo` is at `sha`, with these facets and this registry.
+    pub fn record(
+        &mut self,
+        repo: &str,
+        sha: &CommitId,
+        facets: &Facets,
+        registry: Option<&Registry>,
+    ) {
+        let entry = Entry {
+            sha: sha.clone(),
+            facets: facets.clone(),
+            registry: registry.map(Registry::to_file),
+        };
+        if self.entry(repo, sha) == Some(&entry) {
             return;
         }
-        self.repos.insert(
-            repo.to_string(),
-            Entry {
-                sha: sha.clone(),
-                facets: facets.clone(),
-            },
-        );
+        self.repos.insert(repo.to_string(), entry);
         self.changed = true;
     }
 
@@ -187,14 +203,52 @@ mod tests {
         let env = env(dir.path());
         let mut index = SearchIndex::load(&env);
         assert!(index.is_empty());
-        index.record("org/a", &sha('a'), &facets("org/a"));
+        index.record("org/a", &sha('a'), &facets("org/a"), None);
         index.save();
 
         let index = SearchIndex::load(&env);
         assert_eq!(index.len(), 1);
-        assert_eq!(index.facets("org/a", &sha('a')), Some(&facets("org/a")));
-        assert_eq!(index.facets("org/a", &sha('b')), None, "another commit");
-        assert_eq!(index.facets("org/b", &sha('a')), None, "another repo");
+        assert_eq!(
+            index.lookup("org/a", &sha('a')),
+            Some((facets("org/a"), None))
+        );
+        assert_eq!(index.lookup("org/a", &sha('b')), None, "another commit");
+        assert_eq!(index.lookup("org/b", &sha('a')), None, "another repo");
+    }
+
+    #[test]
+    fn registries_round_trip_and_a_tampered_one_is_a_miss() {
+        use crate::lifecycle::Status;
+        use crate::lifecycle::model::{Change, parse_version};
+        let dir = tempfile::tempdir().unwrap();
+        let env = env(dir.path());
+        let v1 = parse_version("1.0.0").unwrap();
+        let tagged = std::collections::BTreeSet::from([v1.clone()]);
+        let change = Change {
+            who: "ops",
+            when: "2026-12-01T00:00:00Z",
+            why: "recalled",
+        };
+        let mut registry = Registry::default();
+        registry
+            .set_status(&v1, Status::Deprecated, &tagged, &change)
+            .unwrap();
+        let mut index = SearchIndex::load(&env);
+        index.record("org/a", &sha('a'), &facets("org/a"), Some(&registry));
+        index.save();
+        assert_eq!(
+            SearchIndex::load(&env).lookup("org/a", &sha('a')),
+            Some((facets("org/a"), Some(registry)))
+        );
+
+        // A registry edited in the index (history no longer replays to the state) is
+        // not trusted: the search goes back to the repo's files.
+        let path = index_path(&env);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let tampered = text.replacen("\"deprecated\"", "\"active\"", 1);
+        assert_ne!(tampered, text);
+        std::fs::write(&path, tampered).unwrap();
+        assert_eq!(SearchIndex::load(&env).lookup("org/a", &sha('a')), None);
     }
 
     #[test]
@@ -202,7 +256,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let env_a = env(dir.path());
         let mut index = SearchIndex::load(&env_a);
-        index.record("org/a", &sha('a'), &facets("org/a"));
+        index.record("org/a", &sha('a'), &facets("org/a"), None);
         index.save();
 
         let mut env_b = env_a.clone();
@@ -230,7 +284,7 @@ mod tests {
             std::fs::write(&path, junk).unwrap();
             let mut index = SearchIndex::load(&env);
             assert!(index.is_empty());
-            index.record("org/a", &sha('a'), &facets("org/a"));
+            index.record("org/a", &sha('a'), &facets("org/a"), None);
             index.save();
             assert_eq!(SearchIndex::load(&env).len(), 1);
         }
@@ -241,19 +295,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let env = env(dir.path());
         let mut index = SearchIndex::load(&env);
-        index.record("org/a", &sha('a'), &facets("org/a"));
+        index.record("org/a", &sha('a'), &facets("org/a"), None);
         index.save();
         let path = index_path(&env);
         std::fs::write(&path, b"sentinel, not an index").unwrap();
         // Loading ignores the junk; recording the same facets again changes nothing
         // relative to what was loaded (empty), so this one is written...
         let mut index = SearchIndex::load(&env);
-        index.record("org/a", &sha('a'), &facets("org/a"));
+        index.record("org/a", &sha('a'), &facets("org/a"), None);
         index.save();
         let written = std::fs::read(&path).unwrap();
         // ...and a search that learns nothing new leaves the file as it is.
         let mut index = SearchIndex::load(&env);
-        index.record("org/a", &sha('a'), &facets("org/a"));
+        index.record("org/a", &sha('a'), &facets("org/a"), None);
         std::fs::write(&path, b"sentinel").unwrap();
         index.save();
         assert_eq!(std::fs::read(&path).unwrap(), b"sentinel");

@@ -1,7 +1,7 @@
 //! `rskill-hub` against hostile clients: blobs of other tenants named in `lfsFile` lines,
 //! collections holding private repos, namespaces differing only in case, bodies sent
 //! before (or instead of) credentials, the in-flight body budget, slow and idle sockets,
-//! and `TCP_NODELAY` on accepted sockets.
+//! `TCP_NODELAY` on accepted sockets, and the manage right over the governance file.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -505,4 +505,86 @@ async fn nodelay_switch_off_leaves_nagle_on() {
     assert_eq!(r.status(), StatusCode::OK);
     let seen = seen.lock().unwrap().clone();
     assert!(!seen.is_empty() && seen.iter().all(|n| !*n), "{seen:?}");
+}
+
+#[tokio::test]
+async fn the_governance_file_needs_the_manage_right() {
+    let hub = TestHub::start();
+    let manager = rskill_hub::tokens::create_with(
+        hub.dir.path(),
+        "maria",
+        &["acme".into()],
+        rskill_hub::tokens::Rights {
+            write: false,
+            manage: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        create(&hub, &hub.alice, "acme", "gov", false).await,
+        StatusCode::OK
+    );
+    let file = rskill_hub_protocol::REGISTRY_FILE;
+    let head = |hub: &TestHub| {
+        let url = format!("{}/api/models/acme/gov", hub.url());
+        async move {
+            let v: Value = http().get(url).send().await.unwrap().json().await.unwrap();
+            v["sha"].as_str().unwrap().to_owned()
+        }
+    };
+    // A plain write token may commit anything else, not the governance file: adding,
+    // deleting or deleting its folder (the root) are all refused, atomically.
+    let r = commit(
+        &hub,
+        &hub.alice,
+        "acme/gov",
+        ndjson("card", None, &[("README.md", b"# x")], &[]),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let before = head(&hub).await;
+    let with_file = ndjson("set", None, &[("README.md", b"# y"), (file, b"{}")], &[]);
+    let (status, code, message) = answer(
+        commit(&hub, &hub.alice, "acme/gov", with_file.clone()).await,
+        "no-oid",
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "ManageRightRequired")
+    );
+    assert!(
+        message.contains("--manage") && message.contains("alice"),
+        "{message}"
+    );
+    assert_eq!(
+        head(&hub).await,
+        before,
+        "nothing of the refused commit landed"
+    );
+    // The manage token (which implies write) may.
+    let r = commit(&hub, &manager, "acme/gov", with_file).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let after = head(&hub).await;
+    let delete = ndjson("drop", None, &[], &[file]);
+    let (status, code, _) = answer(
+        commit(&hub, &hub.alice, "acme/gov", delete.clone()).await,
+        "no-oid",
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "ManageRightRequired")
+    );
+    let folder = format!(
+        "{}\n{}\n",
+        json!({"key": "header", "value": {"summary": "drop all"}}),
+        json!({"key": "deletedFolder", "value": {"path": ""}})
+    );
+    let r = commit(&hub, &hub.alice, "acme/gov", folder).await;
+    assert!(r.status().is_client_error(), "{}", r.status());
+    assert_eq!(head(&hub).await, after);
+    // A read-only token is refused before its body is read, as for any commit.
+    let (status, _, _) = answer(commit(&hub, &hub.bob, "acme/gov", delete).await, "no-oid").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

@@ -31,6 +31,10 @@ pub struct LockedSkill {
     pub repo: String,
     pub commit: CommitId,
     pub version: String,
+    /// The alias the skill was installed through (`production`, `latest` …): `install
+    /// --locked` still installs `commit`, and says when the alias moved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
     pub weights: Option<LockedRepo>,
     /// Every file, sorted by (repo, path).
     pub files: Vec<LockedFile>,
@@ -85,6 +89,7 @@ impl LockedSkill {
                 .parse()
                 .map_err(|e| bad("commit", format!("{e}")))?,
             version: s.version.clone(),
+            alias: s.alias.clone(),
             weights,
             files,
         })
@@ -149,6 +154,7 @@ mod tests {
         LockedSkill {
             repo: repo.into(),
             commit: "c".repeat(40).parse().unwrap(),
+            alias: None,
             version: "1.0.0".into(),
             weights: None,
             files: Vec::new(),
@@ -176,6 +182,7 @@ mod tests {
         let lock = Lockfile::new(vec![LockedSkill {
             repo: "o/b".into(),
             commit: "c".repeat(40).parse().unwrap(),
+            alias: None,
             version: "1.0.0".into(),
             weights: Some(LockedRepo {
                 repo: "o/w".parse().unwrap(),

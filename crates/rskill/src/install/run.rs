@@ -10,6 +10,7 @@ use crate::corpus::MANIFEST_FILE;
 use crate::hub::download::{Downloaded, FileSpec};
 use crate::hub::ids::{CommitId, RepoPath};
 use crate::hub::{HubClient, HubError, RepoId};
+use crate::lifecycle::{LifecycleError, Seen, Status, resolve};
 use crate::manifest::Manifest;
 use crate::registry::{self, InstalledFile, InstalledSkill, SmokeRecord, WeightsSource};
 use crate::{smoke, validate};
@@ -46,6 +47,8 @@ pub struct InstallOptions {
     pub registry_path: Option<PathBuf>,
     /// Install exactly this locked state, verifying every digest.
     pub locked: Option<LockedSkill>,
+    /// Install a version whose status is `deleted` (`--allow-deleted`).
+    pub allow_deleted: bool,
 }
 
 /// Why an install failed.
@@ -69,6 +72,8 @@ pub enum InstallError {
     Registry(#[from] registry::RegistryError),
     #[error("{0}")]
     Locked(String),
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
 }
 
 impl InstallError {
@@ -79,6 +84,7 @@ impl InstallError {
             InstallError::InvalidManifest { .. } => {
                 Some("the skill's publisher must fix its manifest; try an earlier revision".into())
             }
+            InstallError::Lifecycle(e) => e.hint(),
             InstallError::Locked(_) => {
                 Some("run `rskill lock` again after a deliberate update".into())
             }
@@ -98,6 +104,41 @@ pub struct InstallReport {
     pub cached_files: usize,
 }
 
+/// Refuses a deleted version (unless allowed) and warns about a deprecated or draft one,
+/// naming the recorded reason.
+fn check_status(
+    repo: &RepoId,
+    resolved: &resolve::Resolved,
+    opts: &InstallOptions,
+    ui: &dyn InstallUi,
+) -> Result<(), InstallError> {
+    let (Some(version), Some(status), Some(state)) =
+        (&resolved.version, resolved.status, &resolved.state)
+    else {
+        return Ok(());
+    };
+    let reason = resolve::last_reason(state, version).unwrap_or_default();
+    match status {
+        Status::Deleted if !opts.allow_deleted => Err(InstallError::Refused {
+            reason: format!("{repo} {version} is deleted ({reason})"),
+            hint: "install another version (`rskill info ID` lists them), or pass --allow-deleted to install it anyway".into(),
+        }),
+        Status::Deleted => {
+            ui.say(&format!("warning: {repo} {version} is deleted ({reason}); installing it because of --allow-deleted"));
+            Ok(())
+        }
+        Status::Deprecated => {
+            ui.say(&format!("warning: {repo} {version} is deprecated ({reason})"));
+            Ok(())
+        }
+        Status::Draft => {
+            ui.say(&format!("note: {repo} {version} is a draft (not yet activated)"));
+            Ok(())
+        }
+        Status::Active => Ok(()),
+    }
+}
+
 /// Installs `id`.
 pub async fn install(
     client: &HubClient,
@@ -106,11 +147,46 @@ pub async fn install(
     ui: &dyn InstallUi,
 ) -> Result<InstallReport, InstallError> {
     let repo = &id.repo;
-    let requested = id.revision.clone().unwrap_or_else(|| "main".into());
-    let revision = match &opts.locked {
-        Some(l) => l.commit.to_string(),
-        None => requested.clone(),
+    let seen = match &opts.registry_path {
+        Some(p) => Seen::beside(p),
+        None => Seen::default_location(),
     };
+    // Governance: aliases, `latest` and versions become a commit; the status of what
+    // is installed is checked (a pinned commit too).
+    let asked = match &opts.locked {
+        Some(l) => Some(l.commit.to_string()),
+        None => id.revision.clone(),
+    };
+    let resolved = resolve::resolve(client, &seen, repo, asked.as_deref())
+        .await
+        .map_err(|e| match e {
+            LifecycleError::Hub(h) => InstallError::Hub(h),
+            other => InstallError::Lifecycle(other),
+        })?;
+    for note in &resolved.notes {
+        ui.say(note);
+    }
+    let requested = id
+        .revision
+        .clone()
+        .unwrap_or_else(|| match &resolved.alias {
+            Some(a) => a.clone(),
+            None => "main".into(),
+        });
+    check_status(repo, &resolved, opts, ui)?;
+    if let (Some(locked), Some(state)) = (&opts.locked, &resolved.state)
+        && let Some(alias) = &locked.alias
+    {
+        let now = state.resolve_alias(alias);
+        if now != resolved.version {
+            ui.say(&format!(
+                "note: {alias} now points to {}; installing the locked commit {}",
+                now.map_or("nothing".into(), |v| v.to_string()),
+                locked.commit
+            ));
+        }
+    }
+    let revision = resolved.revision.clone();
     let (commit, _) = plan::resolve_upstream(client, repo, Some(&revision)).await?;
 
     let manifest = read_manifest(client, repo, &commit).await?;
@@ -162,6 +238,11 @@ pub async fn install(
         revision_requested: requested,
         commit: commit.to_string(),
         version: manifest.version.clone(),
+        alias: match &opts.locked {
+            Some(l) => l.alias.clone(),
+            None => resolved.alias.clone(),
+        },
+        status: resolved.status.map(|s| s.to_string()),
         kind: manifest.kind.to_string(),
         license: manifest.license.to_string(),
         weights: plan.weights.as_ref().map(|w| WeightsSource {

@@ -75,6 +75,10 @@ fn exclusion(name: &str, is_dir: bool) -> Option<&'static str> {
         Some("Python bytecode")
     } else if name == ".DS_Store" {
         Some("OS metadata")
+    } else if name == rskill_hub_protocol::REGISTRY_FILE {
+        Some(
+            "governance file: changed on the Hub by `rskill-publisher status|alias`, never uploaded",
+        )
     } else {
         None
     }

@@ -25,6 +25,8 @@ pub struct PublishOptions {
     pub max_file_bytes: u64,
     /// Skills published at once.
     pub concurrency: usize,
+    /// Record new versions as `draft` (`--draft`) before tagging them.
+    pub draft: bool,
 }
 
 impl Default for PublishOptions {
@@ -33,6 +35,7 @@ impl Default for PublishOptions {
             public: false,
             allow_large: false,
             max_file_bytes: files::DEFAULT_MAX_FILE_BYTES,
+            draft: false,
             concurrency: 4,
         }
     }

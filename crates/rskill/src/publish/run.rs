@@ -169,6 +169,7 @@ async fn run(
         out.message = format!("{tag} already published with this content: no commit");
         tagged.to_string()
     } else if same_content(&main, plan) {
+        record_draft(client, repo, version, opts).await?;
         client
             .create_tag(repo, &tag, main.sha.as_str(), &format!("rskill {version}"))
             .await?;
@@ -176,6 +177,14 @@ async fn run(
         out.message = format!("content already on main: tagged it {tag}, no commit");
         main.sha.to_string()
     } else {
+        // A draft is recorded before its content reaches main, so nothing ever shows
+        // it as active; the upload then builds on the registry commit.
+        let main = if opts.draft {
+            record_draft(client, repo, version, opts).await?;
+            client.repo_info(repo, None).await?
+        } else {
+            main
+        };
         let commit = upload(client, plan, repo, version, &main, out).await?;
         verify(client, plan, repo, &commit).await?;
         client
@@ -239,7 +248,7 @@ async fn upload(
     let deletes: Vec<String> = main
         .siblings
         .iter()
-        .filter(|s| !local.contains(s.rfilename.as_str()) && s.rfilename != ".gitattributes")
+        .filter(|s| !local.contains(s.rfilename.as_str()) && !kept_on_hub(s.rfilename.as_str()))
         .map(|s| s.rfilename.to_string())
         .collect();
     let commit = client
@@ -253,6 +262,41 @@ async fn upload(
         .await?;
     out.commits += 1;
     Ok(commit)
+}
+
+/// Files of the Hub repo that a publish neither uploads nor deletes: `.gitattributes`
+/// and the governance file (statuses, aliases, history).
+fn kept_on_hub(name: &str) -> bool {
+    name == ".gitattributes" || name == crate::lifecycle::remote::REGISTRY_FILE
+}
+
+/// With `--draft`, records the new version as a draft before its tag exists, so it is
+/// never resolvable as active.
+async fn record_draft(
+    client: &HubClient,
+    repo: &RepoId,
+    version: &str,
+    opts: &PublishOptions,
+) -> Result<(), HubError> {
+    if !opts.draft {
+        return Ok(());
+    }
+    let version = crate::lifecycle::model::parse_version(version)
+        .map_err(|e| HubError::Other(e.to_string()))?;
+    let op = crate::lifecycle::Op::Draft { version };
+    // No local record here: publishing is a library call (tests, benches) as much as a
+    // command, and the change itself checks that it extends the history it read.
+    let seen = crate::lifecycle::Seen::default();
+    crate::lifecycle::remote::change(client, &seen, repo, &op, "published as a draft")
+        .await
+        .map(|_| ())
+        .map_err(|e| match e {
+            crate::lifecycle::LifecycleError::Hub(h) => h,
+            other => HubError::Other(match other.hint() {
+                Some(h) => format!("{other} (hint: {h})"),
+                None => other.to_string(),
+            }),
+        })
 }
 
 /// Reads every published file back at `commit` and compares its SHA-256.
@@ -283,7 +327,7 @@ pub fn same_content(info: &RepoInfo, plan: &Plan) -> bool {
     let remote: Vec<_> = info
         .siblings
         .iter()
-        .filter(|s| s.rfilename != ".gitattributes")
+        .filter(|s| !kept_on_hub(s.rfilename.as_str()))
         .collect();
     remote.len() == plan.selection.files.len()
         && plan.selection.files.iter().all(|f| {

@@ -4,6 +4,7 @@
 
 mod cli;
 mod client_security;
+mod governance;
 mod install;
 mod publish;
 mod registry;

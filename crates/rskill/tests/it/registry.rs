@@ -17,6 +17,8 @@ fn skill(repo: &str) -> InstalledSkill {
         revision_requested: "main".to_string(),
         commit: "0123456789abcdef0123456789abcdef01234567".to_string(),
         version: "1.2.0".to_string(),
+        alias: None,
+        status: None,
         kind: "policy".to_string(),
         license: "apache-2.0".to_string(),
         weights: Some(WeightsSource {

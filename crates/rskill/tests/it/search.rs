@@ -1491,6 +1491,8 @@ async fn cli_table_json_and_messages() {
         "runtime",
         "description",
         "benchmarks",
+        "status",
+        "aliases",
     ]
     .into();
     for o in arr {

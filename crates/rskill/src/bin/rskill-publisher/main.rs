@@ -2,6 +2,8 @@
 //! one skill or a whole corpus; and `collection` to gather published skills. A thin
 //! front over `rskill::publish`.
 
+mod governance_cmd;
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +51,10 @@ struct PublishArgs {
     /// Skills published at once
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
+    /// Record new versions as drafts (activate them later with `status … active`);
+    /// needs a token with the manage right on rskill-hub
+    #[arg(long)]
+    draft: bool,
     /// Machine-readable output on stdout
     #[arg(long)]
     json: bool,
@@ -61,6 +67,10 @@ struct PublishArgs {
 enum Command {
     /// Create or update a Hub collection holding the published skills (idempotent)
     Collection(CollectionArgs),
+    /// Change a published version's status: active, deprecated, deleted or draft
+    Status(governance_cmd::StatusArgs),
+    /// Set or delete an alias (production, staging, …) of a skill
+    Alias(governance_cmd::AliasArgs),
 }
 
 #[derive(clap::Args)]
@@ -82,6 +92,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Collection(args)) => collection(args),
+        Some(Command::Status(args)) => governance_cmd::status(args),
+        Some(Command::Alias(args)) => governance_cmd::alias(args),
         None => publish_cmd(cli.publish),
     };
     rskill::cli::finish(result)
@@ -96,6 +108,7 @@ fn publish_cmd(args: PublishArgs) -> Result<cli::Outcome, CliError> {
         allow_large: args.allow_large,
         max_file_bytes: args.max_file_mb * 1024 * 1024,
         concurrency: args.concurrency,
+        draft: args.draft,
     };
     let rt = runtime()?;
     if args.bump_revision {

@@ -14,7 +14,8 @@ use rskill::install::{self, InstallOptions, InstallUi, id};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The skill: org/name, optionally @rev (commit, branch or v<version> tag)
+    /// The skill: org/name, optionally @rev: an alias (production, latest — the
+    /// default), a version (1.2.0 or v1.2.0), a branch or a commit
     id: Option<String>,
     /// Revision (instead of @rev)
     #[arg(long)]
@@ -34,6 +35,9 @@ pub struct Args {
     /// Install exactly what rskill.lock pins (every skill in it, or just ID)
     #[arg(long)]
     locked: bool,
+    /// Install a version whose status is `deleted` (refused otherwise)
+    #[arg(long)]
+    allow_deleted: bool,
     /// The lockfile to use with --locked
     #[arg(long, default_value = LOCKFILE)]
     lockfile: PathBuf,
@@ -150,6 +154,7 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
             verify: args.verify,
             registry_path: None,
             locked,
+            allow_deleted: args.allow_deleted,
         };
         let report = rt.block_on(install::install(&client, &target, &opts, &ui))?;
         eprintln!(

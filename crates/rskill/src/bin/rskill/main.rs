@@ -2,6 +2,7 @@
 //! each subcommand lives in its own module; errors are rendered with a hint.
 
 mod drift_cmd;
+mod governance_cmd;
 mod install_cmd;
 mod registry_cmd;
 mod search_cmd;
@@ -48,6 +49,11 @@ enum Command {
     Tags(tags_cmd::Args),
     /// Compare in-repo manifests with their Hub twins (the CI drift check).
     Drift(drift_cmd::Args),
+    /// A skill's governance history: status and alias changes, who, when, why.
+    History(governance_cmd::HistoryArgs),
+    /// Check installed skills: deprecated or deleted since install, aliases moved
+    /// (exit 1 when one is deleted or cannot be checked).
+    Audit(governance_cmd::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +69,8 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate_cmd::run(args),
         Command::Tags(args) => tags_cmd::run(args),
         Command::Drift(args) => drift_cmd::run(args),
+        Command::History(args) => governance_cmd::history(args),
+        Command::Audit(args) => governance_cmd::audit(args),
     };
     rskill::cli::finish(result)
 }

@@ -150,11 +150,47 @@ pub fn uninstall(args: UninstallArgs) -> Result<Outcome, CliError> {
     Ok(Outcome::Success)
 }
 
+/// The skill's governance state from the Hub (offline: this machine's last copy); a
+/// failure is said on stderr and leaves the rest of `info` alone.
+fn governance(
+    client: &rskill_hub_client::HubClient,
+    repo: &rskill_hub_client::RepoId,
+) -> Option<rskill::lifecycle::SkillState> {
+    let seen = rskill::lifecycle::Seen::default_location();
+    let read = runtime()
+        .ok()?
+        .block_on(rskill::lifecycle::remote::read(client, &seen, repo));
+    match read {
+        Ok(s) => Some(s),
+        Err(e) => match seen.remembered(repo) {
+            Some(r) => {
+                eprintln!(
+                    "versions from this machine's copy of {} ({e})",
+                    r.fetched_at
+                );
+                Some(r.state)
+            }
+            None => {
+                eprintln!("versions unknown: {e}");
+                None
+            }
+        },
+    }
+}
+
 pub fn info(args: InfoArgs) -> Result<Outcome, CliError> {
     let reg = registry::load()?;
     if let Some(s) = reg.skills.get(&args.id) {
+        let gov = match (hub_client(args.token.as_deref()), s.repo.parse()) {
+            (Ok(client), Ok(repo)) => governance(&client, &repo),
+            _ => None,
+        };
         if args.json {
-            println!("{}", serde_json::to_string_pretty(s).expect("JSON"));
+            let mut v = serde_json::to_value(s).expect("JSON");
+            if let Some(g) = &gov {
+                v["governance"] = super::governance_cmd::versions_json(g);
+            }
+            println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
         } else {
             println!("{} {} (installed {})", s.repo, s.version, s.installed_at);
             println!(
@@ -178,6 +214,11 @@ pub fn info(args: InfoArgs) -> Result<Outcome, CliError> {
                     f.repo, f.path, f.size, f.sha256
                 );
             }
+            if let Some(g) = &gov {
+                super::governance_cmd::versions_lines(g)
+                    .iter()
+                    .for_each(|l| println!("{l}"));
+            }
         }
         return Ok(Outcome::Success);
     }
@@ -187,6 +228,7 @@ pub fn info(args: InfoArgs) -> Result<Outcome, CliError> {
             .hint("an id is org/name, e.g. rskill-project/rskill-act-aloha-transfer-cube")
     })?;
     let client = hub_client(args.token.as_deref())?;
+    let gov = governance(&client, &repo);
     let manifest = runtime()?.block_on(async {
         let info = client.repo_info(&repo, None).await?;
         let bytes = client
@@ -208,8 +250,12 @@ pub fn info(args: InfoArgs) -> Result<Outcome, CliError> {
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"installed": false, "manifest": m}))
-                .expect("JSON")
+            serde_json::to_string_pretty(&serde_json::json!({
+                "installed": false,
+                "manifest": m,
+                "governance": gov.as_ref().map(super::governance_cmd::versions_json),
+            }))
+            .expect("JSON")
         );
     } else {
         println!("{} {} (not installed)", m.name, m.version);
@@ -228,6 +274,11 @@ pub fn info(args: InfoArgs) -> Result<Outcome, CliError> {
             m.weights_uri.as_deref().unwrap_or("(none)")
         );
         println!("  {}", m.description.trim());
+        if let Some(g) = &gov {
+            super::governance_cmd::versions_lines(g)
+                .iter()
+                .for_each(|l| println!("{l}"));
+        }
         if std::io::stderr().is_terminal() {
             eprintln!("install it with: rskill install {}", m.name);
         }

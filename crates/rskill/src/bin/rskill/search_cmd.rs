@@ -57,7 +57,14 @@ pub struct Args {
     author: Vec<String>,
     #[arg(long)]
     limit: Option<usize>,
-    /// Print `[{repo_id, sha, name, version, kind, role, license, commercial_use_allowed, embodiment_tags, runtime, description, benchmarks}]`
+    /// Also show skills with no active version, by their newest deprecated one
+    #[arg(long)]
+    include_deprecated: bool,
+    /// Show versions in these statuses (comma-separated: draft, active, deprecated,
+    /// deleted) instead of what `rskill install ID` resolves to
+    #[arg(long, value_delimiter = ',', value_parser = parse_status)]
+    status: Vec<rskill::lifecycle::Status>,
+    /// Print `[{repo_id, sha, name, version, status, aliases, kind, role, license, commercial_use_allowed, embodiment_tags, runtime, description, benchmarks}]`
     #[arg(long)]
     json: bool,
     /// List the skipped repos with the reason
@@ -85,6 +92,10 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
         min_score: args.min_score,
         sort: args.sort,
         limit: args.limit,
+        status: rskill::lifecycle::resolve::StatusFilter {
+            only: (!args.status.is_empty()).then_some(args.status),
+            include_deprecated: args.include_deprecated,
+        },
     };
     let client = hub_client(args.token.as_deref())?;
     let outcome = runtime()?.block_on(search::search(&client, &query))?;
@@ -116,6 +127,12 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
             paint("warning:", "33", err_color),
             d.repo_id,
             what.join("; ")
+        );
+    }
+    if outcome.hidden > 0 {
+        eprintln!(
+            "{} skill(s) hidden for their status (draft, deleted or no active version; --include-deprecated or --status shows them)",
+            outcome.hidden
         );
     }
     if !outcome.skipped.is_empty() {
@@ -164,6 +181,11 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
     Ok(Outcome::Success)
 }
 
+fn parse_status(s: &str) -> Result<rskill::lifecycle::Status, String> {
+    s.parse()
+        .map_err(|e: rskill::lifecycle::GovError| e.to_string())
+}
+
 fn parse_score(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
@@ -196,9 +218,13 @@ fn print_table(hits: &[search::Hit], benchmark: Option<Benchmark>) {
         if h.agnostic_match {
             embodiments = embodiments.into_iter().map(|e| format!("{e}*")).collect();
         }
+        let version = match h.status {
+            rskill::lifecycle::Status::Active => h.version.clone(),
+            st => paint(&format!("{} ({st})", h.version), "33", color),
+        };
         let mut row = vec![
             h.repo_id.clone(),
-            h.version.clone(),
+            version,
             h.kind.to_string(),
             h.role.to_string(),
             license,

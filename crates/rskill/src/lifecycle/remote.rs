@@ -1,0 +1,438 @@
+//! Reading and changing a skill's governance state on any Hub: the refs (version tags
+//! and `main`) and `rskill.registry.json` at `main`'s commit, read through the per-commit
+//! cache; a change is one commit of the whole file with `parentCommit` set to the `main`
+//! that was read, so a concurrent change makes it fail (409/412) and it is re-read,
+//! re-checked and retried a bounded number of times, or fails saying so.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use bytes::Bytes;
+use semver::Version;
+
+use crate::hub::ids::{CommitId, RepoPath};
+use crate::hub::write::UploadFile;
+use crate::hub::{HubClient, HubError, RepoId};
+
+use super::model::{self, Change, Event, GovError, Registry, Status};
+use super::seen::Seen;
+
+/// The registry file's name on `main`.
+pub use rskill_hub_protocol::REGISTRY_FILE;
+
+/// How many times a change is tried when `main` keeps moving.
+pub const MAX_ATTEMPTS: u32 = 40;
+
+/// Why reading or changing the state failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LifecycleError {
+    #[error(transparent)]
+    Hub(#[from] HubError),
+    #[error(transparent)]
+    Refused(#[from] GovError),
+    #[error("{repo}: {REGISTRY_FILE} at {commit}: {source}")]
+    BadFile {
+        repo: String,
+        commit: String,
+        source: GovError,
+    },
+    #[error("{repo}: {source} (compared with the copy this machine saw at {seen_at})")]
+    Rewritten {
+        repo: String,
+        seen_at: String,
+        source: GovError,
+    },
+    #[error("{repo}: gave up after {attempts} attempts: main kept moving under concurrent changes")]
+    Contention { repo: String, attempts: u32 },
+    #[error("{0}")]
+    Local(String),
+}
+
+impl LifecycleError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LifecycleError::Hub(HubError::Forbidden { .. }) => Some(
+                "status and alias changes need a token that may write the repo (on rskill-hub: one made with `token create … --manage`)".into(),
+            ),
+            LifecycleError::Hub(e) => e.hint(),
+            LifecycleError::Refused(e) => e.hint(),
+            LifecycleError::BadFile { source, .. } | LifecycleError::Rewritten { source, .. } => {
+                source.hint()
+            }
+            LifecycleError::Contention { .. } => {
+                Some("try again; `rskill history ID` shows what the others changed".into())
+            }
+            LifecycleError::Local(_) => None,
+        }
+    }
+}
+
+/// What a skill's governance looks like at one `main` commit.
+#[derive(Debug, Clone)]
+pub struct SkillState {
+    pub repo: RepoId,
+    pub main: CommitId,
+    /// Published versions (`v<semver>` tags) and their commits.
+    pub tags: BTreeMap<Version, CommitId>,
+    pub registry: Registry,
+    /// Whether `main` holds a registry file (without one: every version active).
+    pub has_file: bool,
+    /// Problems of the file against the tags (aliases to missing versions …).
+    pub problems: Vec<String>,
+}
+
+impl SkillState {
+    pub fn tagged(&self) -> BTreeSet<Version> {
+        self.tags.keys().cloned().collect()
+    }
+
+    /// `latest`, or another alias, as a version.
+    pub fn resolve_alias(&self, name: &str) -> Option<Version> {
+        self.registry.resolve_alias(name, &self.tagged())
+    }
+
+    /// The version tagged at `commit`, if any (the newest when several are).
+    pub fn version_at(&self, commit: &str) -> Option<Version> {
+        self.tags
+            .iter()
+            .rev()
+            .find(|(_, c)| c.as_str() == commit)
+            .map(|(v, _)| v.clone())
+    }
+
+    /// The state from a registry file's bytes at `main` (hostile input, validated).
+    pub fn from_parts(
+        repo: RepoId,
+        main: CommitId,
+        tags: BTreeMap<Version, CommitId>,
+        file: Option<&[u8]>,
+    ) -> Result<SkillState, LifecycleError> {
+        let registry = match file {
+            Some(b) => Registry::parse(b).map_err(|source| LifecycleError::BadFile {
+                repo: repo.to_string(),
+                commit: main.to_string(),
+                source,
+            })?,
+            None => Registry::default(),
+        };
+        let tagged: BTreeSet<Version> = tags.keys().cloned().collect();
+        let problems = registry.check_against(&tagged);
+        Ok(SkillState {
+            repo,
+            main,
+            tags,
+            registry,
+            has_file: file.is_some(),
+            problems,
+        })
+    }
+}
+
+/// Reads the state: the refs (versions, `main`), the repo info at `main`'s commit
+/// (does it hold a registry file?), and that file through the per-commit cache (no
+/// request when that commit was read before). Also records `refs/main` in the Hub
+/// cache, so an offline install can follow `main` afterwards.
+pub async fn read(
+    client: &HubClient,
+    seen: &Seen,
+    repo: &RepoId,
+) -> Result<SkillState, LifecycleError> {
+    let refs = read_refs(client, repo).await?;
+    let main = refs
+        .branch("main")
+        .ok_or_else(|| HubError::RevisionNotFound {
+            repo: repo.to_string(),
+            revision: "main".into(),
+        })?;
+    let main: CommitId = main.parse().map_err(|e| HubError::Protocol {
+        url: client.url(&format!("/api/models/{repo}/refs")),
+        message: format!("main points to `{main}`: {e}"),
+    })?;
+    let mut tags = BTreeMap::new();
+    for (name, commit) in &refs.tags {
+        // Only `v<semver>` tags are versions; other tags are left alone.
+        let Some(Ok(v)) = name.strip_prefix('v').map(Version::parse) else {
+            continue;
+        };
+        if let Ok(c) = commit.parse::<CommitId>() {
+            tags.insert(v, c);
+        }
+    }
+    let info = client.repo_info(repo, Some(main.as_str())).await?;
+    let file = if info.file(REGISTRY_FILE).is_some() {
+        let path: RepoPath = REGISTRY_FILE.parse().expect("a valid repo path");
+        Some(client.read_file_cached(repo, &main, &path).await?)
+    } else {
+        None
+    };
+    let cache = crate::hub::cache::RepoCache::new(&client.env().hub_cache, repo);
+    if let Ok(main_ref) = "main".parse::<RepoPath>() {
+        // Best effort: a cache that cannot be written only costs offline use.
+        let _ = cache.write_ref(&main_ref, &main);
+    }
+    let state = SkillState::from_parts(repo.clone(), main, tags, file.as_deref())?;
+    seen.check_and_remember(&state)?;
+    Ok(state)
+}
+
+#[derive(serde::Deserialize)]
+struct RefsAnswer {
+    branches: Vec<GitRef>,
+    tags: Vec<GitRef>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GitRef {
+    name: String,
+    target_commit: String,
+}
+
+/// `GET …/refs` on the bounded client (the answer of a hostile server is capped and
+/// parsed into typed values, like every other JSON answer).
+async fn read_refs(client: &HubClient, repo: &RepoId) -> Result<crate::hub::write::Refs, HubError> {
+    let url = client.url(&format!("/api/models/{repo}/refs"));
+    let ctx = crate::hub::client::Ctx::new(format!("list refs of {repo}")).repo(repo);
+    let answer: RefsAnswer = client.send_json(|c| c.get(&url), &ctx).await?;
+    let pairs = |v: Vec<GitRef>| v.into_iter().map(|r| (r.name, r.target_commit)).collect();
+    Ok(crate::hub::write::Refs {
+        branches: pairs(answer.branches),
+        tags: pairs(answer.tags),
+    })
+}
+
+/// A governance change.
+#[derive(Debug, Clone)]
+pub enum Op {
+    Status {
+        version: Version,
+        to: Status,
+    },
+    AliasSet {
+        alias: String,
+        version: Version,
+    },
+    AliasDelete {
+        alias: String,
+    },
+    /// A version being published as a draft (before its tag exists).
+    Draft {
+        version: Version,
+    },
+}
+
+/// What a change did.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub events: Vec<Event>,
+    pub commit: String,
+    pub attempts: u32,
+    pub state: SkillState,
+}
+
+fn apply(
+    reg: &mut Registry,
+    op: &Op,
+    tagged: &BTreeSet<Version>,
+    c: &Change<'_>,
+) -> Result<Vec<Event>, GovError> {
+    match op {
+        Op::Status { version, to } => reg.set_status(version, *to, tagged, c),
+        Op::AliasSet { alias, version } => reg.set_alias(alias, version, tagged, c),
+        Op::AliasDelete { alias } => reg.delete_alias(alias, c),
+        Op::Draft { version } => reg.add_draft(version, c),
+    }
+}
+
+/// Makes one change: reads, checks the move, commits with `parentCommit`; on a
+/// conflict re-reads (the move is checked again against the new state) and retries,
+/// at most [`MAX_ATTEMPTS`] times.
+pub async fn change(
+    client: &HubClient,
+    seen: &Seen,
+    repo: &RepoId,
+    op: &Op,
+    why: &str,
+) -> Result<Applied, LifecycleError> {
+    let who = client.whoami().await?.name;
+    if who.is_empty() {
+        return Err(LifecycleError::Local(
+            "the Hub's whoami-v2 names no user for this token".into(),
+        ));
+    }
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let state = read(client, seen, repo).await?;
+        if !state.problems.is_empty() {
+            return Err(LifecycleError::BadFile {
+                repo: repo.to_string(),
+                commit: state.main.to_string(),
+                source: GovError::Invalid {
+                    field: "aliases".into(),
+                    message: state.problems.join("; "),
+                },
+            });
+        }
+        let mut next = state.registry.clone();
+        let when = crate::registry::now_rfc3339();
+        let c = Change {
+            who: &who,
+            when: &when,
+            why,
+        };
+        let events = apply(&mut next, op, &state.tagged(), &c)?;
+        next.published = state.tagged();
+        model::check_extends(&state.registry.history, &next.history)?;
+        let summary = events
+            .iter()
+            .map(Event::summary)
+            .collect::<Vec<_>>()
+            .join("; ");
+        let description = events
+            .iter()
+            .map(|e| format!("{} by {} at {}: {}", e.summary(), e.who, e.when, e.why))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let file = UploadFile {
+            path_in_repo: REGISTRY_FILE.into(),
+            content: Bytes::from(next.to_bytes()),
+        };
+        let message = format!("{summary}\n\n{description}");
+        match client
+            .commit(
+                repo,
+                vec![file],
+                Vec::new(),
+                &message,
+                Some(state.main.as_str()),
+            )
+            .await
+        {
+            Ok(commit) => {
+                let main: CommitId = commit.parse().map_err(|e| HubError::Protocol {
+                    url: client.url(&format!("/api/models/{repo}/commit/main")),
+                    message: format!("commitOid `{commit}`: {e}"),
+                })?;
+                let after = SkillState {
+                    main,
+                    registry: next,
+                    has_file: true,
+                    ..state
+                };
+                seen.check_and_remember(&after)?;
+                return Ok(Applied {
+                    events,
+                    commit,
+                    attempts: attempt,
+                    state: after,
+                });
+            }
+            Err(HubError::Conflict { .. }) if attempt < MAX_ATTEMPTS => {
+                tokio::time::sleep(jitter(attempt)).await;
+            }
+            Err(HubError::Conflict { .. }) => {
+                return Err(LifecycleError::Contention {
+                    repo: repo.to_string(),
+                    attempts: attempt,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// A growing, jittered pause between attempts (5–40 ms × attempt, attempt capped at 8).
+fn jitter(attempt: u32) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let spread = 5 + (nanos % 36) as u64;
+    Duration::from_millis(spread * attempt.min(8) as u64)
+}
+
+/// A commit of `main`'s log: its first line.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct LogEntry {
+    pub id: String,
+    #[serde(default)]
+    pub title: String,
+}
+
+/// `main`'s commit log (newest first, at most 1000), to corroborate the history.
+pub async fn commit_log(client: &HubClient, repo: &RepoId) -> Result<Vec<LogEntry>, HubError> {
+    let url = client.url(&format!("/api/models/{repo}/commits/main"));
+    let ctx = crate::hub::client::Ctx::new(format!("read the commit log of {repo}")).repo(repo);
+    client
+        .send_json(|c| c.get(&url).query(&[("limit", "1000")]), &ctx)
+        .await
+}
+
+/// Events of the history that no commit title of the log names (by `#seq`), and
+/// registry commits whose title names no event. Empty when they corroborate.
+pub fn corroborate(history: &[Event], log: &[LogEntry]) -> Vec<String> {
+    let mut out = Vec::new();
+    // The first line: some servers keep the whole message in the title.
+    let titles: Vec<&str> = log
+        .iter()
+        .map(|e| e.title.lines().next().unwrap_or_default())
+        .collect();
+    for ev in history {
+        let s = ev.summary();
+        if !titles.iter().any(|t| t.split("; ").any(|part| part == s)) {
+            out.push(format!("event #{} ({s}) has no commit naming it", ev.seq));
+        }
+    }
+    for t in &titles {
+        for part in t.split("; ").filter(|p| p.starts_with("rskill registry #")) {
+            if !history.iter().any(|e| e.summary() == part) {
+                out.push(format!("commit `{part}` names no event of the history"));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lifecycle::model::{Change, Registry};
+
+    #[test]
+    fn corroboration_names_events_without_commits_and_commits_without_events() {
+        let tags: BTreeSet<Version> = ["1.0.0", "1.1.0"]
+            .iter()
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let c = Change {
+            who: "a",
+            when: "t",
+            why: "w",
+        };
+        let mut r = Registry::default();
+        r.set_alias("production", &"1.0.0".parse().unwrap(), &tags, &c)
+            .unwrap();
+        r.set_alias("production", &"1.1.0".parse().unwrap(), &tags, &c)
+            .unwrap();
+        let entry = |title: String| LogEntry {
+            id: "x".into(),
+            title,
+        };
+        let full: Vec<LogEntry> = r
+            .history
+            .iter()
+            .map(|e| entry(format!("{}\n\nby a", e.summary())))
+            .chain([entry("Publish acme/x 1.1.0".into())])
+            .collect();
+        assert!(corroborate(&r.history, &full).is_empty());
+        // A history event no commit names (the file was edited in an ordinary commit).
+        let missing = &full[1..];
+        let p = corroborate(&r.history, missing);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("event #1"), "{p:?}");
+        // A registry commit whose event the history lost.
+        let p = corroborate(&r.history[..1], &full);
+        assert!(p.iter().any(|m| m.contains("names no event")), "{p:?}");
+    }
+}
