@@ -25,6 +25,8 @@ pub struct PublishOptions {
     pub max_file_bytes: u64,
     /// Skills published at once.
     pub concurrency: usize,
+    /// Sign each skill (OMS signature and weights lock in the same commit).
+    pub sign_key: Option<rskill_signing::PrivateKey>,
 }
 
 impl Default for PublishOptions {
@@ -34,6 +36,7 @@ impl Default for PublishOptions {
             allow_large: false,
             max_file_bytes: files::DEFAULT_MAX_FILE_BYTES,
             concurrency: 4,
+            sign_key: None,
         }
     }
 }
