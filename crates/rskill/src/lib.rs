@@ -18,6 +18,8 @@ pub mod registry;
 pub mod search;
 pub mod search_facets;
 pub mod smoke;
+pub mod trust;
+pub mod verify;
 
 // Paths the modules use from the other crates, under their historical names.
 use rskill_hub_client as hub;

@@ -468,6 +468,7 @@ impl Fx {
             registry_path: Some(self.registry()),
             locked: None,
             verify,
+            trust: Default::default(),
         };
         self.rt
             .block_on(install::install(client, &target, &opts, ui))

@@ -6,6 +6,7 @@ mod install_cmd;
 mod registry_cmd;
 mod search_cmd;
 mod tags_cmd;
+mod trust_cmd;
 mod validate_cmd;
 
 use std::process::ExitCode;
@@ -48,6 +49,10 @@ enum Command {
     Tags(tags_cmd::Args),
     /// Compare in-repo manifests with their Hub twins (the CI drift check).
     Drift(drift_cmd::Args),
+    /// Which publisher keys are trusted for which org (signed skills).
+    Trust(trust_cmd::TrustArgs),
+    /// Check a skill's signature: a local folder or a skill on the Hub.
+    Verify(trust_cmd::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +68,8 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate_cmd::run(args),
         Command::Tags(args) => tags_cmd::run(args),
         Command::Drift(args) => drift_cmd::run(args),
+        Command::Trust(args) => trust_cmd::trust(args),
+        Command::Verify(args) => trust_cmd::verify(args),
     };
     rskill::cli::finish(result)
 }
