@@ -8,4 +8,5 @@ mod install;
 mod publish;
 mod registry;
 mod search;
+mod signed;
 mod smoke_fixtures;
