@@ -103,6 +103,11 @@ pub struct Hit {
     /// Matched an `--embodiment` filter only through `any`.
     #[serde(skip)]
     pub agnostic_match: bool,
+    /// The repo carries an OMS signature (`model.sig`); verified only by install.
+    pub signed: bool,
+    /// The key id the signature names (unverified here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
 }
 
 /// A candidate left out, and why.
@@ -145,6 +150,8 @@ struct Candidate {
     tags: Option<Vec<String>>,
     /// Whether the listing says the repo holds a manifest (None when unknown).
     has_manifest: Option<bool>,
+    /// Whether it holds a signature file.
+    signed: bool,
 }
 
 /// The hit to suggest installing: the first the license guard lets through with
@@ -260,7 +267,42 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
     if let Some(n) = query.limit {
         outcome.hits.truncate(n);
     }
+    signing_keys(client, &mut outcome.hits).await;
     Ok(outcome)
+}
+
+/// Fills in the key id of each signed hit from its signature file (read through the
+/// per-commit cache, so a warm search reads no network for it).
+async fn signing_keys(client: &HubClient, hits: &mut [Hit]) {
+    use futures::StreamExt;
+    let path: RepoPath = rskill_signing::SIGNATURE_FILE
+        .parse()
+        .expect("a valid repo path");
+    let wanted: Vec<(usize, RepoId, CommitId)> = hits
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.signed)
+        .filter_map(|(i, h)| Some((i, h.repo_id.parse().ok()?, h.sha.parse().ok()?)))
+        .collect();
+    let found: Vec<(usize, Option<String>)> = futures::stream::iter(wanted)
+        .map(|(i, repo, sha)| {
+            let path = path.clone();
+            async move {
+                let key = client
+                    .read_file_cached(&repo, &sha, &path)
+                    .await
+                    .ok()
+                    .and_then(|b| rskill_signing::Bundle::parse(&b).ok())
+                    .and_then(|b| b.key_hint().map(str::to_string));
+                (i, key)
+            }
+        })
+        .buffer_unordered(FETCH_CONCURRENCY)
+        .collect()
+        .await;
+    for (i, key) in found {
+        hits[i].key_id = key;
+    }
 }
 
 async fn online_candidates(
@@ -308,6 +350,10 @@ async fn online_candidates(
                     .siblings
                     .as_ref()
                     .map(|s| s.iter().any(|f| f.rfilename == MANIFEST_FILE)),
+                signed: l.siblings.as_ref().is_some_and(|s| {
+                    s.iter()
+                        .any(|f| f.rfilename == rskill_signing::SIGNATURE_FILE)
+                }),
                 tags: Some(l.tags),
             })
         })
@@ -325,11 +371,16 @@ fn offline_candidates(client: &HubClient, query: &SearchQuery) -> Vec<Candidate>
             let cache = RepoCache::new(root, &repo);
             let sha = cache.read_ref(&main_ref())?;
             cache.lookup(&sha, &manifest_path())?;
+            let signed = rskill_signing::SIGNATURE_FILE
+                .parse::<RepoPath>()
+                .ok()
+                .is_some_and(|p| cache.lookup(&sha, &p).is_some());
             Some(Candidate {
                 repo,
                 sha: Some(sha),
                 tags: None,
                 has_manifest: Some(true),
+                signed,
             })
         })
         .collect()
@@ -483,6 +534,8 @@ fn matches(q: &SearchQuery, c: &Candidate, m: Facets) -> Option<Hit> {
         description: m.description,
         benchmarks: m.benchmarks,
         agnostic_match,
+        signed: c.signed,
+        key_id: None,
     })
 }
 

@@ -707,3 +707,28 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn search_json_reports_signed_skills_and_their_key() {
+    let fx = Fx::new();
+    let signed = fx.signed_skill("searched", &fx.lock_now(), &fx.key);
+    let plain = "acme/rskill-plainsearch";
+    fx.commit(plain, skill_files(plain), &[], true);
+    let (code, out, err) = fx.bin(&["search", "--author", "acme", "--json"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let hits = v["hits"]
+        .as_array()
+        .or(v.as_array())
+        .unwrap_or_else(|| panic!("{out}"));
+    let hit = |id: &str| {
+        hits.iter()
+            .find(|h| h["repo_id"] == id)
+            .unwrap_or_else(|| panic!("{id} not in {out}"))
+            .clone()
+    };
+    assert_eq!(hit(&signed)["signed"], true, "{out}");
+    assert_eq!(hit(&signed)["key_id"], fx.key.public().id(), "{out}");
+    assert_eq!(hit(plain)["signed"], false, "{out}");
+    assert!(hit(plain).get("key_id").is_none(), "{out}");
+}
