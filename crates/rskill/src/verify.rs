@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::hub::{HubClient, RepoId};
 use crate::install::signature::{self, SignatureRecord};
 use crate::publish::bump::HfUri;
-use crate::trust::{OrgPolicy, Policy, TrustedKey};
+use crate::trust::{Policy, TrustedKey};
 use rskill_signing::{PublicKey, SIGNATURE_FILE, WEIGHTS_LOCK_FILE};
 
 /// What `rskill verify` found.
@@ -33,10 +33,7 @@ pub struct VerifyReport {
 /// The policy for a verify: the machine's and project's, plus `extra` keys trusted for
 /// `org`, and signatures required (a verify of an unsigned skill fails).
 pub fn policy_with(mut policy: Policy, org: &str, extra: &[PublicKey]) -> Policy {
-    let entry = policy
-        .orgs
-        .entry(org.to_string())
-        .or_insert_with(OrgPolicy::default);
+    let entry = policy.orgs.entry(org.to_string()).or_default();
     for k in extra {
         if !entry.keys.iter().any(|t| t.id == k.id()) {
             entry.keys.push(TrustedKey {

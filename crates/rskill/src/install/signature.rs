@@ -230,16 +230,16 @@ pub fn pin_plan(
             w.repo
         )));
     }
-    if let (Some(w), Some(lock)) = (&plan.weights, &verified.lock) {
-        if lock.repo != w.repo || lock.commit != w.commit.as_str() {
-            return Err(lock_err(format!(
-                "pins {}@{} but weights_uri resolves to {}@{}: the weights moved since signing",
-                lock.repo,
-                short(&lock.commit),
-                w.repo,
-                short(w.commit.as_str())
-            )));
-        }
+    if let (Some(w), Some(lock)) = (&plan.weights, &verified.lock)
+        && (lock.repo != w.repo || lock.commit != w.commit.as_str())
+    {
+        return Err(lock_err(format!(
+            "pins {}@{} but weights_uri resolves to {}@{}: the weights moved since signing",
+            lock.repo,
+            short(&lock.commit),
+            w.repo,
+            short(w.commit.as_str())
+        )));
     }
     for spec in &mut plan.files {
         if spec.repo == *skill {
