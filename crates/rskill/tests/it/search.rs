@@ -1461,6 +1461,7 @@ async fn cli_table_json_and_messages() {
         "runtime",
         "description",
         "benchmarks",
+        "signed",
     ]
     .into();
     for o in arr {
