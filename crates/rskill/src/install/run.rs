@@ -240,9 +240,14 @@ async fn read_manifest(
     let bytes = match signed {
         // Checked against the signature before anything reads it or caches it.
         Some(digest) => {
-            let bytes = client
-                .read_file(repo, commit.as_str(), MANIFEST_FILE)
-                .await?;
+            let bytes = signature::read_small(
+                client,
+                repo,
+                commit,
+                MANIFEST_FILE,
+                crate::hub::client::MAX_SMALL_FILE_BYTES,
+            )
+            .await?;
             let actual = crate::digest::sha256_hex(&bytes);
             if actual != digest {
                 return Err(SignatureError::Files {

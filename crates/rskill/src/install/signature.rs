@@ -113,9 +113,7 @@ pub async fn verify_repo(
         }
         return Ok(Verified::default());
     }
-    let bytes = client
-        .read_file_at_most(repo, commit.as_str(), SIGNATURE_FILE, MAX_SIGNATURE_BYTES)
-        .await?;
+    let bytes = read_small(client, repo, commit, SIGNATURE_FILE, MAX_SIGNATURE_BYTES).await?;
     let bundle = Bundle::parse(&bytes);
     let claimed = bundle
         .as_ref()
@@ -172,9 +170,7 @@ pub async fn verify_repo(
     let lock = match signed.digest_of(WEIGHTS_LOCK_FILE) {
         None => None,
         Some(digest) => {
-            let bytes = client
-                .read_file_at_most(repo, commit.as_str(), WEIGHTS_LOCK_FILE, MAX_LOCK_BYTES)
-                .await?;
+            let bytes = read_small(client, repo, commit, WEIGHTS_LOCK_FILE, MAX_LOCK_BYTES).await?;
             let actual = crate::digest::sha256_hex(&bytes);
             if actual != digest {
                 return Err(SignatureError::Files {
@@ -317,6 +313,33 @@ pub fn explain_download(
         .into();
     }
     e.into()
+}
+
+/// A small file of the skill repo, read whole without caching it (it is checked before
+/// anything trusts it); offline, from the cache's snapshot (blobs checked against their
+/// content-addressed names), since an earlier install downloaded it.
+pub async fn read_small(
+    client: &HubClient,
+    repo: &RepoId,
+    commit: &CommitId,
+    path: &str,
+    limit: u64,
+) -> Result<Vec<u8>, HubError> {
+    if client.env().offline {
+        let cache = crate::hub::cache::RepoCache::new(&client.env().hub_cache, repo);
+        let rel: crate::hub::ids::RepoPath = path
+            .parse()
+            .map_err(|e| HubError::Other(format!("{path}: {e}")))?;
+        return cache
+            .read_small(commit, &rel)
+            .filter(|b| b.len() as u64 <= limit)
+            .ok_or_else(|| HubError::Offline {
+                what: format!("read {path} of {repo}: it is not in the cache"),
+            });
+    }
+    client
+        .read_file_at_most(repo, commit.as_str(), path, limit)
+        .await
 }
 
 fn short(c: &str) -> &str {

@@ -732,3 +732,58 @@ fn search_json_reports_signed_skills_and_their_key() {
     assert_eq!(hit(plain)["signed"], false, "{out}");
     assert!(hit(plain).get("key_id").is_none(), "{out}");
 }
+
+#[test]
+fn a_signed_skill_reinstalls_offline_from_the_cache_still_verified() {
+    let fx = Fx::new();
+    let repo = fx.signed_skill("offline", &fx.lock_now(), &fx.key);
+    let (code, _, err) = fx.bin(&["install", &repo], &[]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::remove_file(fx.registry()).unwrap();
+    let pub_pem = fx.work.path().join("pub.pem");
+    std::fs::write(&pub_pem, fx.key.public().pem()).unwrap();
+    let (code, _, err) = fx.bin(
+        &["trust", "add", "acme", "--key", pub_pem.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = fx.bin(&["install", &repo, "--json"], &[("HF_HUB_OFFLINE", "1")]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["signature"]["verified"], true, "{out}");
+}
+
+#[test]
+fn keygen_writes_a_private_key_only_its_owner_reads_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k.pem");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rskill-publisher"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["keygen", "--out", key.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let private = PrivateKey::read(&key).unwrap();
+    assert_eq!(private.public().id(), id);
+    let public = rskill_signing::PublicKey::read(&dir.path().join("k.pub.pem")).unwrap();
+    assert_eq!(public.id(), id);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let again = run(&["keygen", "--out", key.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(
+        PrivateKey::read(&key).unwrap().public().id(),
+        id,
+        "the key was kept"
+    );
+}
