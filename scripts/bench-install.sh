@@ -16,7 +16,10 @@
 # <= 64 MiB), the reinstall's transferred bytes and time (targets 0 B, < 50 ms; median of 5,
 # whole process) and, for comparison, a reinstall with --verify (re-hashes the cached
 # blobs, as every reinstall did before). Exit 0 when every target is met, 1 otherwise.
-# Environment: RSKILL_BENCH_SIZE_MIB (default 1024), RSKILL_BENCH_DIR (keep the work dir).
+# Environment: RSKILL_BENCH_SIZE_MIB (default 1024), RSKILL_BENCH_DIR (keep the work dir),
+# RSKILL_BENCH_SIGNED=1 (the skill is signed with a generated key and a weights lock, the
+# key is trusted, and every install runs with OPENRAL_REQUIRE_SIGNED_SKILLS=1: the cost of
+# verification, compared with a run without it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,8 +64,15 @@ URL="$(head -n 1 "$WORK/hub.out" | awk '{print $3}')"
 TOKEN="$("$BIN/rskill-hub" token create --data "$WORK/hub" --user bench --org bench --write)"
 
 say "seeding a ${SIZE_MIB} MiB safetensors weights repo and its skill"
+SIGN_FLAGS=(); REQUIRE_SIGNED=""
+trust_key() { :; }
+if [ "${RSKILL_BENCH_SIGNED:-}" = 1 ]; then
+  "$BIN/rskill-publisher" keygen --out "$WORK/key.pem" --public "$WORK/key.pub.pem" > /dev/null 2>&1
+  SIGN_FLAGS=(--sign-key "$WORK/key.pem"); REQUIRE_SIGNED=1
+  trust_key() { RSKILL_DATA_DIR="$WORK/rskill-data" "$BIN/rskill" trust add bench --key "$WORK/key.pub.pem" > /dev/null 2>&1; }
+fi
 SEEDED="$("$BIN/examples/bench_seed" --endpoint "$URL" --token "$TOKEN" --org bench \
-  --size-mib "$SIZE_MIB" --work "$WORK/seed")"
+  --size-mib "$SIZE_MIB" --work "$WORK/seed" "${SIGN_FLAGS[@]}")"
 echo "$SEEDED" >&2
 WEIGHTS="$(sed -n 's/.*weights=\([^ ]*\).*/\1/p' <<< "$SEEDED")"
 SKILL="$(sed -n 's/.*skill=\([^ ]*\).*/\1/p' <<< "$SEEDED")"
@@ -72,6 +82,7 @@ rskill_install() { # $1: label, then extra flags
   local label="$1"; shift
   env HF_ENDPOINT="$URL" HF_HOME="$WORK/rskill-hf" RSKILL_DATA_DIR="$WORK/rskill-data" \
     HF_TOKEN_PATH=/nonexistent HF_HUB_DISABLE_PROGRESS_BARS=1 \
+    OPENRAL_REQUIRE_SIGNED_SKILLS="$REQUIRE_SIGNED" \
     /usr/bin/time -v -o "$WORK/$label.time" "$BIN/rskill" install "$SKILL" "$@" \
     > "$WORK/$label.out" 2> "$WORK/$label.err" || { cat "$WORK/$label.err" >&2; exit 1; }
 }
@@ -88,10 +99,10 @@ peak_kib() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1"; }
 # writeback); the medians are compared.
 R_TIMES=(); R_PEAKS=(); PY_RUNS=()
 for i in $(seq 1 "$RUNS"); do
-  rm -rf "$WORK/rskill-hf" "$WORK/rskill-data" "$WORK/py-cache"; sync
+  rm -rf "$WORK/rskill-hf" "$WORK/rskill-data" "$WORK/py-cache"; trust_key; sync
   say "run $i/$RUNS: rskill install $SKILL (fresh cache)"
   rskill_install "first-$i"
-  grep '^installed ' "$WORK/first-$i.err" >&2 || true
+  grep -E '^(installed|signature verified) ' "$WORK/first-$i.err" >&2 || true
   R_TIMES+=("$(wall_seconds "$WORK/first-$i.time")")
   R_PEAKS+=("$(peak_kib "$WORK/first-$i.time")")
   sync

@@ -3,12 +3,18 @@
 #   1. build the binaries and fetch ONNX Runtime (the `onnxruntime` wheel, into .venv);
 #   2. start a private Hub (`rskill-hub serve`) on a free port with a fresh data dir;
 #   3. seed it with the upstream weight repos the corpus points to (generated weights);
-#   4. publish the in-repo corpus (`rskill-publisher --publish --public`);
-#   5. `rskill search --embodiment franka_panda`;
-#   6. promote one version (`rskill-publisher alias set … production`, with a token that
-#      has the manage right) and install both skills, one through that alias, each
-#      smoke-loaded (one safetensors, one ONNX);
-#   7. `rskill audit` (the fleet health check), then stop the Hub. Everything it wrote lives in a temp dir ($RSKILL_QUICKSTART_DIR to keep it).
+#   4. generate a signing key (`rskill-publisher keygen`) and publish the in-repo corpus
+#      signed with it (`rskill-publisher --publish --public --sign-key`);
+#   5. trust the key for the corpus org (`rskill trust add`) and check a published
+#      skill's signature (`rskill verify`);
+#   6. `rskill search --embodiment franka_panda`;
+#   7. promote one version (`rskill-publisher alias set … production`, with a token that
+#      has the manage right);
+#   8. with OPENRAL_REQUIRE_SIGNED_SKILLS=1, install one safetensors skill through that
+#      alias and one ONNX skill, each verified against its signature and signed weights
+#      lock, then smoke-loaded;
+#   9. `rskill audit` (the fleet health check), then stop the Hub. Everything it wrote
+#      lives in a temp dir ($RSKILL_QUICKSTART_DIR to keep it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,8 +53,17 @@ export HF_TOKEN
 say "seeding upstream weight repos"
 "$BIN/rskill-seed" rskills
 
-say "publishing the corpus"
-"$BIN/rskill-publisher" rskills --publish --public
+say "generating a signing key"
+"$BIN/rskill-publisher" keygen --out "$WORK/signing-key.pem" --public "$WORK/signing-key.pub.pem"
+
+say "publishing the corpus, signed"
+"$BIN/rskill-publisher" rskills --publish --public --sign-key "$WORK/signing-key.pem"
+
+say "trusting the key for rskill-project"
+"$BIN/rskill" trust add rskill-project --key "$WORK/signing-key.pub.pem" --name quickstart
+"$BIN/rskill" verify rskill-project/rskill-smolvla-franka-pick-cube
+# Every install below must be signed by a trusted key (as fleets set it).
+export OPENRAL_REQUIRE_SIGNED_SKILLS=1
 
 say "rskill search --embodiment franka_panda"
 "$BIN/rskill" search --embodiment franka_panda
@@ -69,6 +84,7 @@ say "installing an ONNX skill"
 
 say "installed"
 "$BIN/rskill" list
+"$BIN/rskill" info rskill-project/rskill-rtdetr-coco-detector
 
 say "rskill audit (exit 1 if anything installed was deleted)"
 "$BIN/rskill" audit

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean clone: formatting, lints, Rust tests, and the
 # Python compatibility suite (official huggingface_hub client against rskill-hub).
-# Installs what it needs itself (Python packages into .venv-compat).
+# Installs what it needs itself (Python packages into .venv-compat, .venv-signing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 echo "== ONNX Runtime (onnxruntime wheel into .venv) for the ONNX smoke-load tests"
 export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$(bash scripts/ensure-onnxruntime.sh)}"
+
+echo "== model-signing (OpenSSF reference, from PyPI, into .venv-signing) for the interop tests"
+export RSKILL_MODEL_SIGNING_PYTHON="${RSKILL_MODEL_SIGNING_PYTHON:-$(bash scripts/ensure-signing-venv.sh)}"
 
 echo "== cargo test"
 cargo test --workspace

@@ -1,7 +1,9 @@
 //! Seeds a running `rskill-hub` for `scripts/bench-install.sh`: a weights repo
 //! `ORG/bench-weights` holding one generated safetensors file of about `--size-mib` MiB
 //! (`fixtures::large_safetensors_file`) and a `config.json`, and a skill
-//! `ORG/rskill-bench` whose `weights_uri` points to it. Both public.
+//! `ORG/rskill-bench` whose `weights_uri` points to it. Both public. With
+//! `--sign-key KEY.pem` the skill is signed as the publisher signs it (a weights lock
+//! from the Hub's listing, and `model.sig` over every skill file).
 //!
 //! `cargo run --release --example bench_seed -- --endpoint URL --token TOKEN --org ORG
 //! --size-mib N --work DIR`
@@ -19,6 +21,7 @@ use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use rskill_hub_client::write::UploadFile;
 use rskill_hub_client::{HubClient, HubEnv, RepoId, Token, TokenSource};
+use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
 /// Bytes read and encoded per step: a multiple of 3, so base64 needs no padding mid-way.
@@ -30,6 +33,8 @@ struct Args {
     org: String,
     size_mib: u64,
     work: PathBuf,
+    /// Sign the skill (model.sig and weights.lock.json, as the publisher does).
+    sign_key: Option<PathBuf>,
 }
 
 fn parse_args() -> Option<Args> {
@@ -38,6 +43,7 @@ fn parse_args() -> Option<Args> {
     let mut org = "bench".to_string();
     let mut size_mib = 1024;
     let mut work = None;
+    let mut sign_key = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let value = args.next()?;
@@ -47,6 +53,7 @@ fn parse_args() -> Option<Args> {
             "--org" => org = value,
             "--size-mib" => size_mib = value.parse().ok()?,
             "--work" => work = Some(PathBuf::from(value)),
+            "--sign-key" => sign_key = Some(PathBuf::from(value)),
             _ => return None,
         }
     }
@@ -56,6 +63,7 @@ fn parse_args() -> Option<Args> {
         org,
         size_mib,
         work: work?,
+        sign_key,
     })
 }
 
@@ -188,7 +196,7 @@ async fn run(args: Args) -> Result<(), String> {
         .create_repo(&skill, false)
         .await
         .map_err(|e| e.to_string())?;
-    let files = vec![
+    let mut files = vec![
         UploadFile {
             path_in_repo: "rskill.yaml".into(),
             content: Bytes::from(manifest(skill.as_str(), &format!("hf://{weights}"))?),
@@ -200,6 +208,9 @@ async fn run(args: Args) -> Result<(), String> {
             )),
         },
     ];
+    if let Some(key) = &args.sign_key {
+        sign(&client, &weights, &skill, key, &mut files).await?;
+    }
     client
         .commit(&skill, files, Vec::new(), "Benchmark skill", None)
         .await
@@ -221,10 +232,75 @@ async fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
+/// Adds the weights lock (from the Hub's listing of `weights`) and the signature over
+/// every skill file to `files`.
+async fn sign(
+    client: &HubClient,
+    weights: &RepoId,
+    skill: &RepoId,
+    key: &std::path::Path,
+    files: &mut Vec<UploadFile>,
+) -> Result<(), String> {
+    use rskill_signing::folder::{Resource, sort_canonical};
+    use rskill_signing::weights_lock::{LockedFile, WeightsLock};
+    let key = rskill_signing::PrivateKey::read(key).map_err(|e| e.to_string())?;
+    let info = client
+        .repo_info(weights, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut locked = Vec::new();
+    for s in info
+        .siblings
+        .iter()
+        .filter(|s| s.rfilename != ".gitattributes")
+    {
+        let (size, sha256) = match &s.lfs {
+            Some(l) => (l.size, l.sha256.to_string()),
+            None => {
+                let bytes = client
+                    .read_file(weights, info.sha.as_str(), s.rfilename.as_str())
+                    .await
+                    .map_err(|e| e.to_string())?;
+                (bytes.len() as u64, hex::encode(Sha256::digest(&bytes)))
+            }
+        };
+        locked.push(LockedFile {
+            path: s.rfilename.to_string(),
+            size,
+            sha256,
+        });
+    }
+    let lock = WeightsLock {
+        version: 1,
+        repo: weights.to_string(),
+        commit: info.sha.to_string(),
+        files: locked,
+    };
+    files.push(UploadFile {
+        path_in_repo: rskill_signing::WEIGHTS_LOCK_FILE.into(),
+        content: Bytes::from(lock.to_json()),
+    });
+    let mut resources: Vec<Resource> = files
+        .iter()
+        .map(|f| Resource {
+            name: f.path_in_repo.clone(),
+            sha256: hex::encode(Sha256::digest(&f.content)),
+        })
+        .collect();
+    sort_canonical(&mut resources);
+    let statement = rskill_signing::statement::build(skill.as_str(), &resources);
+    let bundle = rskill_signing::bundle::sign(&statement, &key).map_err(|e| e.to_string())?;
+    files.push(UploadFile {
+        path_in_repo: rskill_signing::SIGNATURE_FILE.into(),
+        content: Bytes::from(bundle.to_json()),
+    });
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let Some(args) = parse_args() else {
         eprintln!(
-            "usage: bench_seed --endpoint URL --token TOKEN --work DIR [--org ORG] [--size-mib N]"
+            "usage: bench_seed --endpoint URL --token TOKEN --work DIR [--org ORG] [--size-mib N] [--sign-key KEY.pem]"
         );
         return ExitCode::from(2);
     };

@@ -120,6 +120,12 @@ impl From<crate::install::InstallError> for CliError {
     }
 }
 
+impl From<rskill_signing::SigningError> for CliError {
+    fn from(e: rskill_signing::SigningError) -> Self {
+        CliError::new(e.to_string()).hint(e.hint())
+    }
+}
+
 impl From<crate::registry::RegistryError> for CliError {
     fn from(e: crate::registry::RegistryError) -> Self {
         CliError::new(e.to_string())

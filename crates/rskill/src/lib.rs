@@ -20,6 +20,8 @@ pub mod search;
 pub mod search_facets;
 pub mod search_index;
 pub mod smoke;
+pub mod trust;
+pub mod verify;
 
 // Paths the modules use from the other crates, under their historical names.
 use rskill_hub_client as hub;

@@ -77,6 +77,9 @@ pub struct InstalledSkill {
     pub installed_at: String,
     /// What the smoke-load found.
     pub smoke: SmokeRecord,
+    /// Whether it was signed, verified, and by which key.
+    #[serde(default)]
+    pub signature: crate::install::signature::SignatureRecord,
 }
 
 /// Where a skill's weights came from.

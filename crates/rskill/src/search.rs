@@ -117,6 +117,11 @@ pub struct Hit {
     pub status: crate::lifecycle::Status,
     /// The skill's aliases (alias → version).
     pub aliases: std::collections::BTreeMap<String, String>,
+    /// The repo carries an OMS signature (`model.sig`); verified only by install.
+    pub signed: bool,
+    /// The key id the signature names (unverified here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
 }
 
 /// A candidate left out, and why.
@@ -165,6 +170,8 @@ struct Candidate {
     has_manifest: Option<bool>,
     /// Whether the listing says the repo holds a registry file (None when unknown).
     has_registry: Option<bool>,
+    /// Whether it holds a signature file.
+    signed: bool,
 }
 
 /// The hit to suggest installing: the first the license guard lets through with
@@ -309,10 +316,53 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
     if let Some(n) = query.limit {
         outcome.hits.truncate(n);
     }
+    signing_keys(client, &mut outcome.hits, &mut index).await;
     tokio::task::spawn_blocking(move || index.save())
         .await
         .map_err(|e| HubError::Other(format!("writing the search index failed: {e}")))?;
     Ok(outcome)
+}
+
+/// Fills in the key id of each signed hit from its signature file (read through the
+/// per-commit cache, so a warm search reads no network for it).
+async fn signing_keys(client: &HubClient, hits: &mut [Hit], index: &mut SearchIndex) {
+    use futures::StreamExt;
+    let path: RepoPath = rskill_signing::SIGNATURE_FILE
+        .parse()
+        .expect("a valid repo path");
+    let mut wanted: Vec<(usize, RepoId, CommitId)> = Vec::new();
+    for (i, h) in hits.iter_mut().enumerate().filter(|(_, h)| h.signed) {
+        let (Ok(repo), Ok(sha)) = (h.repo_id.parse::<RepoId>(), h.sha.parse::<CommitId>()) else {
+            continue;
+        };
+        // What an earlier search read of this commit's signature.
+        match index.key_id(repo.as_str(), &sha) {
+            Some(key) => h.key_id = Some(key.to_string()),
+            None => wanted.push((i, repo, sha)),
+        }
+    }
+    let found: Vec<(usize, RepoId, CommitId, Option<String>)> = futures::stream::iter(wanted)
+        .map(|(i, repo, sha)| {
+            let path = path.clone();
+            async move {
+                let key = client
+                    .read_file_cached(&repo, &sha, &path)
+                    .await
+                    .ok()
+                    .and_then(|b| rskill_signing::Bundle::parse(&b).ok())
+                    .and_then(|b| b.key_hint().map(str::to_string));
+                (i, repo, sha, key)
+            }
+        })
+        .buffer_unordered(FETCH_CONCURRENCY)
+        .collect()
+        .await;
+    for (i, repo, sha, key) in found {
+        if let Some(key) = &key {
+            index.set_key_id(repo.as_str(), &sha, key);
+        }
+        hits[i].key_id = key;
+    }
 }
 
 async fn online_candidates(
@@ -364,6 +414,10 @@ async fn online_candidates(
                     s.iter()
                         .any(|f| f.rfilename == crate::lifecycle::remote::REGISTRY_FILE)
                 }),
+                signed: l.siblings.as_ref().is_some_and(|s| {
+                    s.iter()
+                        .any(|f| f.rfilename == rskill_signing::SIGNATURE_FILE)
+                }),
                 tags: Some(l.tags),
             })
         })
@@ -381,12 +435,17 @@ fn offline_candidates(client: &HubClient, query: &SearchQuery) -> Vec<Candidate>
             let cache = RepoCache::new(root, &repo);
             let sha = cache.read_ref(&main_ref())?;
             cache.lookup(&sha, &manifest_path())?;
+            let signed = rskill_signing::SIGNATURE_FILE
+                .parse::<RepoPath>()
+                .ok()
+                .is_some_and(|p| cache.lookup(&sha, &p).is_some());
             Some(Candidate {
                 repo,
                 sha: Some(sha),
                 tags: None,
                 has_manifest: Some(true),
                 has_registry: None,
+                signed,
             })
         })
         .collect()
@@ -574,6 +633,8 @@ fn matches(q: &SearchQuery, c: &Candidate, m: Facets) -> Option<Hit> {
         agnostic_match,
         status: crate::lifecycle::Status::Active,
         aliases: Default::default(),
+        signed: c.signed,
+        key_id: None,
     })
 }
 

@@ -35,6 +35,10 @@ pub struct Entry {
     pub sha: CommitId,
     pub facets: Facets,
     pub registry: Option<RegistryFile>,
+    /// The key id the commit's signature names (as `search --json` shows it: read, not
+    /// verified; install verifies).
+    #[serde(default)]
+    pub key_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -121,16 +125,33 @@ impl SearchIndex {
         facets: &Facets,
         registry: Option<&Registry>,
     ) {
+        let known = self.entry(repo, sha);
         let entry = Entry {
             sha: sha.clone(),
             facets: facets.clone(),
             registry: registry.map(Registry::to_file),
+            key_id: known.and_then(|e| e.key_id.clone()),
         };
-        if self.entry(repo, sha) == Some(&entry) {
+        if known == Some(&entry) {
             return;
         }
         self.repos.insert(repo.to_string(), entry);
         self.changed = true;
+    }
+
+    /// The key id recorded for `repo`'s signature at `sha`.
+    pub fn key_id(&self, repo: &str, sha: &CommitId) -> Option<&str> {
+        self.entry(repo, sha)?.key_id.as_deref()
+    }
+
+    /// Records the key id `repo`'s signature at `sha` names (once its entry exists).
+    pub fn set_key_id(&mut self, repo: &str, sha: &CommitId, key_id: &str) {
+        if let Some(entry) = self.repos.get_mut(repo).filter(|e| &e.sha == sha)
+            && entry.key_id.as_deref() != Some(key_id)
+        {
+            entry.key_id = Some(key_id.to_string());
+            self.changed = true;
+        }
     }
 
     /// Number of repos indexed.

@@ -1,4 +1,4 @@
-//! `rskill install`: resolve the skill, validate its manifest, apply the license and
+//! `rskill install`: resolve the skill, verify its signature (`signature`), validate its manifest, apply the license and
 //! pickle guard, download (verified, resumable, into the shared cache), smoke-load,
 //! and only then register it. Plus the lockfile that pins all of it, and uninstalling.
 
@@ -7,6 +7,7 @@ pub mod id;
 pub mod lockfile;
 pub mod plan;
 pub mod run;
+pub mod signature;
 pub mod uninstall;
 
 pub use run::{InstallError, InstallOptions, InstallReport, InstallUi, install};

@@ -1,5 +1,6 @@
-//! The install flow, in the order that keeps a fleet safe: resolve the commit,
-//! validate the manifest, show the license and apply the guard, download every file
+//! The install flow, in the order that keeps a fleet safe: resolve the commit, verify
+//! the signature against the trust policy (and the signed file list), validate the
+//! manifest (its bytes checked against the signed digest first), show the license and apply the guard, download every file
 //! (verified, resumable, in parallel), smoke-load the weights, and only then write the
 //! registry entry. Any failure before the last step registers nothing.
 
@@ -19,6 +20,7 @@ use super::guard::{self, Consent, Decision};
 use super::id::InstallId;
 use super::lockfile::LockedSkill;
 use super::plan::{self, InstallPlan};
+use super::signature::{self, SignatureError, Verified};
 
 /// Files downloaded at once.
 pub const DOWNLOAD_CONCURRENCY: usize = 4;
@@ -49,6 +51,8 @@ pub struct InstallOptions {
     pub locked: Option<LockedSkill>,
     /// Install a version whose status is `deleted` (`--allow-deleted`).
     pub allow_deleted: bool,
+    /// The trust policy (signatures); the default requires nothing.
+    pub trust: crate::trust::Policy,
 }
 
 /// Why an install failed.
@@ -74,6 +78,8 @@ pub enum InstallError {
     Locked(String),
     #[error(transparent)]
     Lifecycle(#[from] LifecycleError),
+    #[error("refused, nothing was registered: {0}")]
+    Signature(#[from] SignatureError),
 }
 
 impl InstallError {
@@ -88,6 +94,7 @@ impl InstallError {
             InstallError::Locked(_) => {
                 Some("run `rskill lock` again after a deliberate update".into())
             }
+            InstallError::Signature(e) => Some(e.hint()),
             _ => None,
         }
     }
@@ -187,9 +194,13 @@ pub async fn install(
         }
     }
     let revision = resolved.revision.clone();
-    let (commit, _) = plan::resolve_upstream(client, repo, Some(&revision)).await?;
+    let (commit, siblings) = plan::resolve_upstream(client, repo, Some(&revision)).await?;
+    let verified = signature::verify_repo(client, repo, &commit, &siblings, &opts.trust, &|l| {
+        ui.say(l)
+    })
+    .await?;
 
-    let manifest = read_manifest(client, repo, &commit).await?;
+    let manifest = read_manifest(client, repo, &commit, &verified).await?;
     ui.say(&format!(
         "{repo} {} ({}, commit {})",
         manifest.version,
@@ -208,6 +219,7 @@ pub async fn install(
     }
 
     let mut plan = plan::plan(client, repo, &commit, &manifest).await?;
+    signature::pin_plan(repo, &mut plan, &verified)?;
     if let Some(locked) = &opts.locked {
         apply_lock(&mut plan, locked)?;
     }
@@ -219,7 +231,22 @@ pub async fn install(
     if opts.verify {
         plan.files.iter_mut().for_each(|f| f.verify_cached = true);
     }
-    let downloaded = download_all(client, &plan.files, ui).await?;
+    let downloaded = download_all(client, &plan.files, ui)
+        .await
+        .map_err(|e| signature::explain_download(e, repo, &verified))?;
+    if verified.record.verified {
+        ui.say(&format!(
+            "signature verified: key {}{}, {} file(s) match their signed digests",
+            verified.record.key_id.as_deref().unwrap_or(""),
+            verified
+                .record
+                .key_name
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default(),
+            plan.files.len()
+        ));
+    }
     let transferred = downloaded.iter().map(|d| d.transferred).sum();
     let cached_files = downloaded
         .iter()
@@ -263,6 +290,7 @@ pub async fn install(
             .collect(),
         installed_at: registry::now_rfc3339(),
         smoke,
+        signature: verified.record.clone(),
     };
     let stored = entry.clone();
     let write = |r: &mut registry::Registry| {
@@ -284,10 +312,43 @@ async fn read_manifest(
     client: &HubClient,
     repo: &RepoId,
     commit: &CommitId,
+    verified: &Verified,
 ) -> Result<Manifest, InstallError> {
-    let bytes = client
-        .read_file_cached(repo, commit, &RepoPath::manifest())
-        .await?;
+    let signed = verified
+        .manifest
+        .as_ref()
+        .and_then(|m| m.digest_of(MANIFEST_FILE));
+    let bytes = match signed {
+        // Checked against the signature before anything reads it or caches it.
+        Some(digest) => {
+            let bytes = signature::read_small(
+                client,
+                repo,
+                commit,
+                MANIFEST_FILE,
+                crate::hub::client::MAX_SMALL_FILE_BYTES,
+            )
+            .await?;
+            let actual = crate::digest::sha256_hex(&bytes);
+            if actual != digest {
+                return Err(SignatureError::Files {
+                    repo: repo.to_string(),
+                    problems: vec![rskill_signing::FileProblem::Changed {
+                        name: MANIFEST_FILE.into(),
+                        signed: digest.to_string(),
+                        actual,
+                    }],
+                }
+                .into());
+            }
+            bytes
+        }
+        None => {
+            client
+                .read_file_cached(repo, commit, &RepoPath::manifest())
+                .await?
+        }
+    };
     let text = String::from_utf8_lossy(&bytes);
     let manifest = validate::parse_valid(&text).map_err(|v| InstallError::InvalidManifest {
         repo: repo.to_string(),
@@ -353,7 +414,7 @@ async fn download_all(
     client: &HubClient,
     files: &[FileSpec],
     ui: &dyn InstallUi,
-) -> Result<Vec<Downloaded>, InstallError> {
+) -> Result<Vec<Downloaded>, HubError> {
     let total = files.iter().filter_map(|f| f.size).sum();
     let progress = ui.start_downloads(files.len(), total);
     let limit = Arc::new(tokio::sync::Semaphore::new(DOWNLOAD_CONCURRENCY));
@@ -385,7 +446,7 @@ async fn download_all(
     }
     ui.finish_downloads();
     if let Some(e) = first_error {
-        return Err(e.into());
+        return Err(e);
     }
     Ok(results.into_iter().flatten().collect())
 }

@@ -27,6 +27,8 @@ pub struct PublishOptions {
     pub concurrency: usize,
     /// Record new versions as `draft` (`--draft`) before tagging them.
     pub draft: bool,
+    /// Sign each skill (OMS signature and weights lock in the same commit).
+    pub sign_key: Option<rskill_signing::PrivateKey>,
 }
 
 impl Default for PublishOptions {
@@ -37,6 +39,7 @@ impl Default for PublishOptions {
             max_file_bytes: files::DEFAULT_MAX_FILE_BYTES,
             draft: false,
             concurrency: 4,
+            sign_key: None,
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::hub::write::UploadFile;
 use crate::hub::{HubClient, HubError, RepoId, RepoInfo};
 
 use super::plan::{Plan, PublishOptions};
+use super::sign::{self, Generated};
 
 /// How a skill's publish ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -149,6 +150,10 @@ async fn run(
         }));
     }
     let mut private = main.private;
+    let generated = match &opts.sign_key {
+        Some(key) => sign::signed_files(client, plan, repo, key).await?,
+        None => Vec::new(),
+    };
 
     let tag = format!("v{version}");
     let refs = client.refs(repo).await?;
@@ -158,7 +163,7 @@ async fn run(
         } else {
             client.repo_info(repo, Some(tagged)).await?
         };
-        if !same_content(&at_tag, plan) {
+        if !same_content(&at_tag, plan, &generated) {
             return Err(HubError::Other(format!(
                 "version {version} is already published ({tag} at {}) with different content; \
                  versions are immutable: bump `version` in rskill.yaml",
@@ -168,7 +173,7 @@ async fn run(
         out.result = PublishStatus::Unchanged;
         out.message = format!("{tag} already published with this content: no commit");
         tagged.to_string()
-    } else if same_content(&main, plan) {
+    } else if same_content(&main, plan, &generated) {
         record_draft(client, repo, version, opts).await?;
         client
             .create_tag(repo, &tag, main.sha.as_str(), &format!("rskill {version}"))
@@ -185,15 +190,16 @@ async fn run(
         } else {
             main
         };
-        let commit = upload(client, plan, repo, version, &main, out).await?;
-        verify(client, plan, repo, &commit).await?;
+        let commit = upload(client, plan, &generated, repo, version, &main, out).await?;
+        verify(client, plan, &generated, repo, &commit).await?;
         client
             .create_tag(repo, &tag, &commit, &format!("rskill {version}"))
             .await?;
         out.result = PublishStatus::Published;
         out.message = format!(
-            "published {tag}, {} file(s) verified",
-            plan.selection.files.len()
+            "published {tag}, {} file(s) verified{}",
+            plan.selection.files.len(),
+            if generated.is_empty() { "" } else { ", signed" }
         );
         commit
     };
@@ -215,17 +221,31 @@ async fn run(
     Ok(())
 }
 
-/// Commits the skill files (deleting remote files the skill no longer has).
+/// The skill folder's files the commit takes (a generated file replaces a local one
+/// of the same path).
+fn local_files<'a>(
+    plan: &'a Plan,
+    generated: &'a [Generated],
+) -> impl Iterator<Item = &'a super::files::LocalFile> {
+    plan.selection
+        .files
+        .iter()
+        .filter(|f| !generated.iter().any(|g| g.path == f.path_in_repo))
+}
+
+/// Commits the skill files and the generated ones (deleting remote files the skill no
+/// longer has).
 async fn upload(
     client: &HubClient,
     plan: &Plan,
+    generated: &[Generated],
     repo: &RepoId,
     version: &str,
     main: &RepoInfo,
     out: &mut Outcome,
 ) -> Result<String, HubError> {
     let mut files = Vec::new();
-    for f in &plan.selection.files {
+    for f in local_files(plan, generated) {
         let bytes = std::fs::read(&f.abs_path).map_err(|e| HubError::io_at(&f.abs_path, e))?;
         if sha256_hex(&bytes) != f.sha256 {
             return Err(HubError::Other(format!(
@@ -239,11 +259,16 @@ async fn upload(
             content: Bytes::from(bytes),
         });
     }
-    let local: BTreeSet<&str> = plan
-        .selection
-        .files
-        .iter()
+    for g in generated {
+        out.uploaded_bytes += g.bytes.len() as u64;
+        files.push(UploadFile {
+            path_in_repo: g.path.clone(),
+            content: g.bytes.clone(),
+        });
+    }
+    let local: BTreeSet<&str> = local_files(plan, generated)
         .map(|f| f.path_in_repo.as_str())
+        .chain(generated.iter().map(|g| g.path.as_str()))
         .collect();
     let deletes: Vec<String> = main
         .siblings
@@ -303,18 +328,24 @@ async fn record_draft(
 async fn verify(
     client: &HubClient,
     plan: &Plan,
+    generated: &[Generated],
     repo: &RepoId,
     commit: &str,
 ) -> Result<(), HubError> {
-    for f in &plan.selection.files {
-        let remote = client
-            .read_file_at_most(repo, commit, &f.path_in_repo, f.size)
-            .await?;
+    let expected = local_files(plan, generated)
+        .map(|f| (f.path_in_repo.clone(), f.size, f.sha256.clone()))
+        .chain(
+            generated
+                .iter()
+                .map(|g| (g.path.clone(), g.bytes.len() as u64, g.sha256())),
+        );
+    for (path, size, sha256) in expected {
+        let remote = client.read_file_at_most(repo, commit, &path, size).await?;
         let actual = sha256_hex(&remote);
-        if actual != f.sha256 {
+        if actual != sha256 {
             return Err(HubError::Integrity {
-                path: format!("{repo}/{}", f.path_in_repo),
-                expected: f.sha256.clone(),
+                path: format!("{repo}/{path}"),
+                expected: sha256,
                 actual,
             });
         }
@@ -322,15 +353,25 @@ async fn verify(
     Ok(())
 }
 
-/// Whether a revision holds exactly the skill's files (by git blob id or LFS SHA-256).
-pub fn same_content(info: &RepoInfo, plan: &Plan) -> bool {
+/// Whether a revision holds exactly the skill's files and the generated ones (by git
+/// blob id or LFS SHA-256).
+pub fn same_content(info: &RepoInfo, plan: &Plan, generated: &[Generated]) -> bool {
     let remote: Vec<_> = info
         .siblings
         .iter()
         .filter(|s| !kept_on_hub(s.rfilename.as_str()))
         .collect();
-    remote.len() == plan.selection.files.len()
-        && plan.selection.files.iter().all(|f| {
+    let local: Vec<_> = local_files(plan, generated).collect();
+    remote.len() == local.len() + generated.len()
+        && generated.iter().all(|g| {
+            info.file(&g.path).is_some_and(|s| {
+                s.lfs.is_none()
+                    && s.blob_id.as_ref().is_some_and(|b| {
+                        b.as_str() == crate::hub::ids::GitBlobId::of(&g.bytes).as_str()
+                    })
+            })
+        })
+        && local.iter().all(|f| {
             info.file(&f.path_in_repo)
                 .is_some_and(|s| match (&s.lfs, &s.blob_id) {
                     (Some(lfs), _) => lfs.sha256 == f.sha256,

@@ -9,4 +9,5 @@ mod install;
 mod publish;
 mod registry;
 mod search;
+mod signed;
 mod smoke_fixtures;

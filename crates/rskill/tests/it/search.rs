@@ -1493,6 +1493,7 @@ async fn cli_table_json_and_messages() {
         "benchmarks",
         "status",
         "aliases",
+        "signed",
     ]
     .into();
     for o in arr {

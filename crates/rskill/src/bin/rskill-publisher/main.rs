@@ -61,16 +61,32 @@ struct PublishArgs {
     /// Hub token (else HF_TOKEN, HF_TOKEN_PATH, $HF_HOME/token)
     #[arg(long)]
     token: Option<String>,
+    /// Sign each skill with this P-256 private key (PEM): an OpenSSF model signature
+    /// (model.sig) and a weights lock (weights.lock.json) in the same commit
+    #[arg(long, value_name = "PATH", env = "RSKILL_SIGN_KEY")]
+    sign_key: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Generate a P-256 signing key (PKCS#8 PEM, mode 0600) and its public key
+    Keygen(KeygenArgs),
     /// Create or update a Hub collection holding the published skills (idempotent)
     Collection(CollectionArgs),
     /// Change a published version's status: active, deprecated, deleted or draft
     Status(governance_cmd::StatusArgs),
     /// Set or delete an alias (production, staging, …) of a skill
     Alias(governance_cmd::AliasArgs),
+}
+
+#[derive(clap::Args)]
+struct KeygenArgs {
+    /// Where to write the private key (refused if it exists)
+    #[arg(long, value_name = "PATH")]
+    out: PathBuf,
+    /// Where to write the public key [default: OUT with `.pub.pem`]
+    #[arg(long, value_name = "PATH")]
+    public: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -94,6 +110,7 @@ fn main() -> ExitCode {
         Some(Command::Collection(args)) => collection(args),
         Some(Command::Status(args)) => governance_cmd::status(args),
         Some(Command::Alias(args)) => governance_cmd::alias(args),
+        Some(Command::Keygen(args)) => keygen(args),
         None => publish_cmd(cli.publish),
     };
     rskill::cli::finish(result)
@@ -103,12 +120,17 @@ fn publish_cmd(args: PublishArgs) -> Result<cli::Outcome, CliError> {
     let manifests = rskill_manifest::corpus::discover_all(
         &rskill_manifest::corpus::paths_or_default(args.paths),
     )?;
+    let sign_key = match &args.sign_key {
+        Some(p) if args.publish => Some(rskill_signing::PrivateKey::read(p)?),
+        _ => None,
+    };
     let opts = PublishOptions {
         public: args.public,
         allow_large: args.allow_large,
         max_file_bytes: args.max_file_mb * 1024 * 1024,
         concurrency: args.concurrency,
         draft: args.draft,
+        sign_key,
     };
     let rt = runtime()?;
     if args.bump_revision {
@@ -143,6 +165,37 @@ fn publish_cmd(args: PublishArgs) -> Result<cli::Outcome, CliError> {
     } else {
         cli::Outcome::Success
     })
+}
+
+/// Writes a new signing key and its public key; prints the key id.
+fn keygen(args: KeygenArgs) -> Result<cli::Outcome, CliError> {
+    use std::io::Write;
+    let public = args.public.unwrap_or_else(|| {
+        let mut name = args.out.file_stem().unwrap_or_default().to_os_string();
+        name.push(".pub.pem");
+        args.out.with_file_name(name)
+    });
+    let key = rskill_signing::PrivateKey::generate();
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    let mut file = open.open(&args.out).map_err(|e| {
+        CliError::usage(format!("{}: {e}", args.out.display()))
+            .hint("choose a path where no key exists yet")
+    })?;
+    file.write_all(key.to_pem().as_bytes())
+        .map_err(|e| CliError::new(format!("{}: {e}", args.out.display())))?;
+    std::fs::write(&public, key.public().pem())
+        .map_err(|e| CliError::new(format!("{}: {e}", public.display())))?;
+    eprintln!(
+        "private key: {} (keep it secret)\npublic key:  {} (give it to fleets: rskill trust add ORG --key {})",
+        args.out.display(),
+        public.display(),
+        public.display()
+    );
+    println!("{}", key.public().id());
+    Ok(cli::Outcome::Success)
 }
 
 /// Says up front whether the token is missing, invalid or read-only.

@@ -145,6 +145,10 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
         targets.push((parsed, None));
     }
 
+    let trust = rskill::trust::Policy::load().map_err(|e| {
+        CliError::new(e.to_string())
+            .hint("fix or remove the trust policy file (`rskill trust list`)")
+    })?;
     let rt = runtime()?;
     let mut reports = Vec::new();
     for (target, locked) in targets {
@@ -155,6 +159,7 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
             registry_path: None,
             locked,
             allow_deleted: args.allow_deleted,
+            trust: trust.clone(),
         };
         let report = rt.block_on(install::install(&client, &target, &opts, &ui))?;
         eprintln!(

@@ -7,6 +7,7 @@ mod install_cmd;
 mod registry_cmd;
 mod search_cmd;
 mod tags_cmd;
+mod trust_cmd;
 mod validate_cmd;
 
 use std::process::ExitCode;
@@ -54,6 +55,10 @@ enum Command {
     /// Check installed skills: deprecated or deleted since install, aliases moved
     /// (exit 1 when one is deleted or cannot be checked).
     Audit(governance_cmd::AuditArgs),
+    /// Which publisher keys are trusted for which org (signed skills).
+    Trust(trust_cmd::TrustArgs),
+    /// Check a skill's signature: a local folder or a skill on the Hub.
+    Verify(trust_cmd::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +76,8 @@ fn main() -> ExitCode {
         Command::Drift(args) => drift_cmd::run(args),
         Command::History(args) => governance_cmd::history(args),
         Command::Audit(args) => governance_cmd::audit(args),
+        Command::Trust(args) => trust_cmd::trust(args),
+        Command::Verify(args) => trust_cmd::verify(args),
     };
     rskill::cli::finish(result)
 }

@@ -202,6 +202,30 @@ pub fn info(args: InfoArgs) -> Result<Outcome, CliError> {
             if let Some(w) = &s.weights {
                 println!("  weights:  {}@{}", w.repo, w.commit);
             }
+            let sig = &s.signature;
+            println!(
+                "  signed:   {}",
+                match (sig.signed, sig.verified) {
+                    (false, _) => "no".to_string(),
+                    (true, false) => format!(
+                        "yes, NOT verified (key {})",
+                        sig.key_id.as_deref().unwrap_or("unknown")
+                    ),
+                    (true, true) => format!(
+                        "verified, key {}{}{}",
+                        sig.key_id.as_deref().unwrap_or(""),
+                        sig.key_name
+                            .as_deref()
+                            .map(|n| format!(" ({n})"))
+                            .unwrap_or_default(),
+                        if sig.weights_locked {
+                            ", weights locked"
+                        } else {
+                            ""
+                        }
+                    ),
+                }
+            );
             if let Some(st) = &s.smoke.safetensors {
                 println!("  smoke:    {st}");
             }
