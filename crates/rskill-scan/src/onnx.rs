@@ -84,7 +84,10 @@ pub fn check_model(model: &ModelProto, dir: &Path, rel: &str, report: &mut ScanR
             v.node(n);
         }
     }
-    let custom: Vec<&String> = domains.iter().filter(|d| onnx_domain_is_custom(d)).collect();
+    let custom: Vec<&String> = domains
+        .iter()
+        .filter(|d| onnx_domain_is_custom(d))
+        .collect();
     if !custom.is_empty() {
         let list = custom
             .iter()

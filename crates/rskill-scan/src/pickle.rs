@@ -436,7 +436,14 @@ fn one<R: BufRead>(
             b'T' | b'B' | b'X' => {
                 let n = u32::from_le_bytes(r.bytes::<4>("string length")?) as u64;
                 let bytes = r.payload(n, "string")?;
-                m.push(if op == b'X' { str_item(bytes) } else { Item::Other }, at)?;
+                m.push(
+                    if op == b'X' {
+                        str_item(bytes)
+                    } else {
+                        Item::Other
+                    },
+                    at,
+                )?;
             }
             b'U' | b'C' | 0x8c => {
                 let n = r.u8("short string length")? as u64;
@@ -453,7 +460,14 @@ fn one<R: BufRead>(
             0x8d | 0x8e | 0x96 => {
                 let n = u64::from_le_bytes(r.bytes::<8>("8-byte length")?);
                 let bytes = r.payload(n, "8-byte string")?;
-                m.push(if op == 0x8d { str_item(bytes) } else { Item::Other }, at)?;
+                m.push(
+                    if op == 0x8d {
+                        str_item(bytes)
+                    } else {
+                        Item::Other
+                    },
+                    at,
+                )?;
             }
             // Containers.
             b')' | b']' | b'}' | 0x8f => m.push(Item::Other, at)?,

@@ -81,7 +81,10 @@ mod tests {
             module: m.into(),
             name: n.into(),
         };
-        assert!(pickle_global_allowed(&g("torch._utils", "_rebuild_tensor_v2")));
+        assert!(pickle_global_allowed(&g(
+            "torch._utils",
+            "_rebuild_tensor_v2"
+        )));
         assert!(pickle_global_allowed(&g("collections", "OrderedDict")));
         for (m, n) in [
             ("os", "system"),

@@ -180,8 +180,7 @@ impl ScanReport {
     pub fn new(target: impl Into<String>) -> ScanReport {
         ScanReport {
             scanner: ScannerInfo::this(),
-            scanned_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-                .to_string(),
+            scanned_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
             target: target.into(),
             types: BTreeMap::new(),
             findings: Vec::new(),
