@@ -475,7 +475,7 @@ fn one<R: BufRead>(
                 m.pop_mark(at)?;
                 m.push(Item::Other, at)?;
             }
-            0x85 | 0x86 | 0x87 => {
+            0x85..=0x87 => {
                 m.pop_n((op - 0x84) as usize, at)?;
                 m.push(Item::Other, at)?;
             }

@@ -151,7 +151,6 @@ fn check(path: &Path, report: &mut ScanReport, problems: &mut Vec<String>) -> Re
             problems.push(format!("tensors `{a}` and `{b}` overlap"));
         }
     }
-    report.field(T, "tensors", spans.len().to_string());
     for d in dtypes.keys() {
         report.field(T, "dtypes", d.clone());
     }

@@ -285,7 +285,8 @@ pub fn judge(walk: &PickleWalk, rel: &str, report: &mut ScanReport) {
     }
 }
 
-fn remote_code_file(rel: &str, report: &mut ScanReport) {
+/// A Python file: remote code (named, never read).
+pub fn remote_code_file(rel: &str, report: &mut ScanReport) {
     report.touch(ScanType::RemoteCode).files += 1;
     report.field(ScanType::RemoteCode, "python_files", rel);
     report.push(
@@ -343,10 +344,31 @@ fn scan_manifest(path: &Path, rel: &str, report: &mut ScanReport) {
         report.field(M, "license", m.license.to_string());
         report.field(M, "version", m.version.clone());
     }
-    for f in &checked.findings {
-        report.push(M, Severity::Warning, rel, f.violation.render(rel));
-    }
-    for f in &checked.warnings {
-        report.push(M, Severity::Info, rel, f.violation.render(rel));
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let base = rel.rsplit_once('/').map_or("", |(d, _)| d);
+    for (f, severity) in checked
+        .findings
+        .iter()
+        .map(|f| (f, Severity::Warning))
+        .chain(checked.warnings.iter().map(|f| (f, Severity::Info)))
+    {
+        let name = f
+            .file
+            .strip_prefix(dir)
+            .unwrap_or(&f.file)
+            .display()
+            .to_string();
+        let file = if base.is_empty() {
+            name
+        } else {
+            format!("{base}/{name}")
+        };
+        let v = &f.violation;
+        let mut message = v.line.map(|l| format!("line {l}: ")).unwrap_or_default();
+        if !v.field.is_empty() {
+            message.push_str(&format!("{}: ", v.field));
+        }
+        message.push_str(&v.message);
+        report.push(M, severity, file, message);
     }
 }

@@ -31,6 +31,9 @@ pub struct Args {
     /// Re-hash cached weights instead of trusting their content-addressed names
     #[arg(long)]
     verify: bool,
+    /// Scan the downloaded files before activation and refuse dangerous weights
+    #[arg(long)]
+    scan: bool,
     /// Install exactly what rskill.lock pins (every skill in it, or just ID)
     #[arg(long)]
     locked: bool,
@@ -150,6 +153,7 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
             verify: args.verify,
             registry_path: None,
             locked,
+            scan: args.scan,
         };
         let report = rt.block_on(install::install(&client, &target, &opts, &ui))?;
         eprintln!(
@@ -181,7 +185,7 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
     Ok(Outcome::Success)
 }
 
-fn known_ids(client: &rskill_hub_client::HubClient) -> Vec<String> {
+pub(crate) fn known_ids(client: &rskill_hub_client::HubClient) -> Vec<String> {
     let registered: Vec<String> = rskill::registry::load()
         .map(|r| r.skills.keys().cloned().collect())
         .unwrap_or_default();

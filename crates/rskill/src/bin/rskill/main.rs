@@ -4,6 +4,7 @@
 mod drift_cmd;
 mod install_cmd;
 mod registry_cmd;
+mod scan_cmd;
 mod search_cmd;
 mod tags_cmd;
 mod validate_cmd;
@@ -48,6 +49,8 @@ enum Command {
     Tags(tags_cmd::Args),
     /// Compare in-repo manifests with their Hub twins (the CI drift check).
     Drift(drift_cmd::Args),
+    /// Security-scan a skill folder, or a Hub skill and its pinned weights.
+    Scan(scan_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate_cmd::run(args),
         Command::Tags(args) => tags_cmd::run(args),
         Command::Drift(args) => drift_cmd::run(args),
+        Command::Scan(args) => scan_cmd::run(args),
     };
     rskill::cli::finish(result)
 }
