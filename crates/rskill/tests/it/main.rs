@@ -7,5 +7,6 @@ mod client_security;
 mod install;
 mod publish;
 mod registry;
+mod scan;
 mod search;
 mod smoke_fixtures;
