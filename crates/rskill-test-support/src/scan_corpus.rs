@@ -572,7 +572,7 @@ pub fn write_large_zip_checkpoint(path: &Path, bytes: u64) -> io::Result<()> {
     let stored = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Stored)
         .large_file(bytes >= u32::MAX as u64);
-    let sd = torch_state_dict_pickle(&[("big.weight", "0", 16, 16)]);
+    let sd = torch_state_dict_pickle(&[("big.weight", "0", 15, 15)]);
     z.start_file("archive/data.pkl", stored)?;
     z.write_all(&sd)?;
     z.start_file("archive/data/0", stored)?;
