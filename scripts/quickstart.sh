@@ -6,7 +6,8 @@
 #   4. publish the in-repo corpus (`rskill-publisher --publish --public`);
 #   5. `rskill search --embodiment franka_panda`;
 #   6. install one safetensors skill and one ONNX skill, each smoke-loaded;
-#   7. stop the Hub. Everything it wrote lives in a temp dir ($RSKILL_QUICKSTART_DIR to keep it).
+#   7. `rskill scan` one skill and its pinned weights (the built-in security scanners);
+#   8. stop the Hub. Everything it wrote lives in a temp dir ($RSKILL_QUICKSTART_DIR to keep it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,6 +57,9 @@ say "installing a safetensors skill"
 
 say "installing an ONNX skill"
 "$BIN/rskill" install rskill-project/rskill-rtdetr-coco-detector
+
+say "rskill scan rskill-project/rskill-smolvla-franka-pick-cube (security scanners)"
+"$BIN/rskill" scan rskill-project/rskill-smolvla-franka-pick-cube
 
 say "installed"
 "$BIN/rskill" list
