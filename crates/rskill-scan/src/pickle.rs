@@ -349,7 +349,11 @@ fn one<R: BufRead>(
             values += 1;
         }
         match op {
-            b'.' => return Ok(if values == 1 { long } else { None }),
+            b'.' => {
+                // `STOP` returns the top of the stack: an empty one is no pickle.
+                m.top(at)?;
+                return Ok(if values == 1 { long } else { None });
+            }
             0x80 => {
                 let v = r.u8("PROTO")?;
                 if v > 5 {
@@ -701,6 +705,14 @@ mod tests {
             walk(&b"h\x05."[..]).error,
             Some(PickleError::Malformed { .. })
         ));
+        assert!(matches!(
+            walk(&b"."[..]).error,
+            Some(PickleError::Malformed { .. })
+        ));
+        // Lone STOPs after a pickle are trailing bytes, not more pickles.
+        let w = walk(&b"N....."[..]);
+        assert_eq!((w.pickles, w.error.is_none()), (1, true));
+        assert!(w.trailing.is_some());
     }
 
     #[test]
