@@ -236,6 +236,90 @@ pub fn location_inside(dir: &Path, location: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::onnx_proto::{AttributeProto, OperatorSetIdProto, StringStringEntryProto};
+
+    fn external(location: &str) -> TensorProto {
+        TensorProto {
+            name: "w".into(),
+            data_location: DATA_LOCATION_EXTERNAL,
+            external_data: vec![StringStringEntryProto {
+                key: "location".into(),
+                value: location.into(),
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn custom_domains_opsets_and_external_data_in_subgraphs() {
+        // An `If` node whose `then_branch` subgraph holds an escaping initializer, and a
+        // node of a custom domain.
+        let sub = GraphProto {
+            initializer: vec![external("../../../etc/shadow")],
+            ..Default::default()
+        };
+        let model = ModelProto {
+            ir_version: 8,
+            opset_import: vec![
+                OperatorSetIdProto {
+                    domain: String::new(),
+                    version: 17,
+                },
+                OperatorSetIdProto {
+                    domain: "com.microsoft".into(),
+                    version: 1,
+                },
+            ],
+            graph: Some(GraphProto {
+                node: vec![
+                    NodeProto {
+                        op_type: "If".into(),
+                        attribute: vec![AttributeProto {
+                            name: "then_branch".into(),
+                            g: Some(Box::new(sub)),
+                            ..Default::default()
+                        }],
+                        ..Default::default()
+                    },
+                    NodeProto {
+                        op_type: "FusedGemm".into(),
+                        domain: "com.example.ops".into(),
+                        ..Default::default()
+                    },
+                ],
+                initializer: vec![external("weights/model.onnx_data")],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.onnx");
+        std::fs::write(&path, model.encode_to_vec()).unwrap();
+        let mut r = ScanReport::new("m");
+        scan_onnx(&path, "m.onnx", &mut r);
+        r.finish();
+        let rec = r.records();
+        assert_eq!(rec["scan.onnx.opset"], "ai.onnx:17, com.microsoft:1");
+        assert_eq!(
+            rec["scan.onnx.custom_domains"],
+            "com.example.ops, com.microsoft"
+        );
+        assert_eq!(rec["scan.onnx.status"], "dangerous");
+        let dangerous: Vec<_> = r
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Dangerous)
+            .collect();
+        assert_eq!(dangerous.len(), 1, "{:?}", r.findings);
+        assert!(dangerous[0].message.contains("../../../etc/shadow"));
+
+        // Not a model at all: an error, not a pass.
+        std::fs::write(&path, b"\xff\xff\xff\xff").unwrap();
+        let mut r = ScanReport::new("m");
+        scan_onnx(&path, "m.onnx", &mut r);
+        r.finish();
+        assert_eq!(r.status(), crate::Status::Error);
+    }
 
     #[test]
     fn locations() {
