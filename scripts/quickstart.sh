@@ -13,7 +13,8 @@
 #   8. with OPENRAL_REQUIRE_SIGNED_SKILLS=1, install one safetensors skill through that
 #      alias and one ONNX skill, each verified against its signature and signed weights
 #      lock, then smoke-loaded;
-#   9. `rskill audit` (the fleet health check), then stop the Hub. Everything it wrote
+#   9. `rskill scan` one skill and its pinned weights (the built-in security scanners);
+#  10. `rskill audit` (the fleet health check), then stop the Hub. Everything it wrote
 #      lives in a temp dir ($RSKILL_QUICKSTART_DIR to keep it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,6 +82,9 @@ say "installing a safetensors skill through its production alias"
 
 say "installing an ONNX skill"
 "$BIN/rskill" install rskill-project/rskill-rtdetr-coco-detector
+
+say "rskill scan rskill-project/rskill-smolvla-franka-pick-cube (security scanners)"
+"$BIN/rskill" scan rskill-project/rskill-smolvla-franka-pick-cube
 
 say "installed"
 "$BIN/rskill" list

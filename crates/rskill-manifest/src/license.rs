@@ -37,6 +37,9 @@ pub enum CommercialUse {
 pub const ALLOW_NONCOMMERCIAL_ENV: &str = "OPENRAL_ALLOW_NONCOMMERCIAL";
 /// The environment variable that opts in to loading pickled weights.
 pub const ALLOW_UNSAFE_PICKLE_ENV: &str = "OPENRAL_ALLOW_UNSAFE_PICKLE";
+/// The environment variable that opts in to weights repos shipping or asking for
+/// Python code (`*.py`, `auto_map` in `config.json`).
+pub const ALLOW_REMOTE_CODE_ENV: &str = "OPENRAL_ALLOW_REMOTE_CODE";
 
 impl LicensePosture {
     pub fn commercial_use(self) -> CommercialUse {

@@ -2,7 +2,8 @@
 //! ([`fixtures`]: safetensors, shards, ONNX graphs), seeding a Hub with the upstream
 //! repos a corpus points to ([`seed`], and the `rskill-seed` binary), an in-process
 //! `rskill-hub` with tokens ([`test_hub`]), a scripted hostile Hub ([`hostile_hub`]), and
-//! the repository paths and corpus-derived manifests tests share ([`paths`]).
+//! the repository paths and corpus-derived manifests tests share ([`paths`]), and the
+//! hostile and benign weights the security scanner is tested on ([`scan_corpus`]).
 //!
 //! Owns: test and demo scaffolding only. No library crate may depend on it outside
 //! `[dev-dependencies]`; it may depend on every other rskill crate except `rskill`.
@@ -10,5 +11,6 @@
 pub mod fixtures;
 pub mod hostile_hub;
 pub mod paths;
+pub mod scan_corpus;
 pub mod seed;
 pub mod test_hub;

@@ -1,7 +1,8 @@
 //! rskill: the tool set over a Hugging Face Hub-backed catalog of robot skills —
 //! search ([`search`]), install and its lockfile ([`install`]), the local registry
 //! ([`registry`]), drift between installed and published skills ([`drift`]),
-//! publishing ([`publish`]), load checks of downloaded weights ([`smoke`]) and what the
+//! publishing ([`publish`]), load checks of downloaded weights ([`smoke`]), security
+//! scans of Hub skills ([`hub_scan`], over `rskill-scan`) and what the
 //! command-line fronts share ([`cli`]). The `rskill` and `rskill-publisher` binaries in
 //! `src/bin` are thin clap fronts over it.
 //!
@@ -12,6 +13,7 @@
 
 pub mod cli;
 pub mod drift;
+pub mod hub_scan;
 pub mod install;
 pub mod lifecycle;
 pub mod publish;

@@ -1,9 +1,11 @@
 //! The install guard of the spec: non-commercial postures need an explicit
 //! declaration of non-commercial use; proprietary / unknown need a confirmation;
-//! pickled weights need an opt-in. Pure decisions, so every branch is testable.
+//! pickled weights need an opt-in; so does a weights repo that ships or asks for Python
+//! code (remote code). Pure decisions, so every branch is testable.
 
 use crate::license::{
-    ALLOW_NONCOMMERCIAL_ENV, ALLOW_UNSAFE_PICKLE_ENV, CommercialUse, LicensePosture,
+    ALLOW_NONCOMMERCIAL_ENV, ALLOW_REMOTE_CODE_ENV, ALLOW_UNSAFE_PICKLE_ENV, CommercialUse,
+    LicensePosture,
 };
 
 /// What the user said (flags, environment, terminal).
@@ -17,6 +19,8 @@ pub struct Consent {
     pub interactive: bool,
     /// OPENRAL_ALLOW_UNSAFE_PICKLE=1.
     pub allow_pickle: bool,
+    /// OPENRAL_ALLOW_REMOTE_CODE=1.
+    pub allow_remote_code: bool,
 }
 
 impl Consent {
@@ -27,6 +31,7 @@ impl Consent {
             yes,
             interactive,
             allow_pickle: crate::license::env_opt_in(ALLOW_UNSAFE_PICKLE_ENV),
+            allow_remote_code: crate::license::env_opt_in(ALLOW_REMOTE_CODE_ENV),
         }
     }
 }
@@ -107,6 +112,31 @@ pub fn pickle_decision(files: &[String], consent: &Consent) -> Decision {
     }
 }
 
+/// Decides on remote code: `python` files the weights repo ships, and `auto_map`
+/// configs (files whose `config.json` asks for code).
+pub fn remote_code_decision(python: &[String], auto_map: &[String], consent: &Consent) -> Decision {
+    if (python.is_empty() && auto_map.is_empty()) || consent.allow_remote_code {
+        return Decision::Proceed;
+    }
+    let mut what = Vec::new();
+    if !python.is_empty() {
+        what.push(format!("ships Python code ({})", python.join(", ")));
+    }
+    if !auto_map.is_empty() {
+        what.push(format!(
+            "asks for remote code (auto_map in {})",
+            auto_map.join(", ")
+        ));
+    }
+    Decision::Refuse {
+        reason: format!(
+            "the weights repo {}: loading it with trust_remote_code would run that code",
+            what.join(" and ")
+        ),
+        hint: format!("review the code upstream; to accept it set {ALLOW_REMOTE_CODE_ENV}=1"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +148,7 @@ mod tests {
             yes,
             interactive,
             allow_pickle: false,
+            allow_remote_code: false,
         }
     }
 
@@ -180,5 +211,26 @@ mod tests {
             pickle_decision(&["model.onnx".to_string()], &consent(false, false, false)),
             Decision::Proceed
         );
+    }
+
+    #[test]
+    fn remote_code_needs_opt_in() {
+        let py = vec!["modeling_x.py".to_string()];
+        let none: Vec<String> = Vec::new();
+        let cfg = vec!["acme/w/config.json".to_string()];
+        let c = consent(true, true, true);
+        assert_eq!(remote_code_decision(&none, &none, &c), Decision::Proceed);
+        for (p, a) in [(&py, &none), (&none, &cfg), (&py, &cfg)] {
+            let d = remote_code_decision(p, a, &c);
+            assert!(
+                matches!(&d, Decision::Refuse { hint, .. } if hint.contains("OPENRAL_ALLOW_REMOTE_CODE=1")),
+                "{d:?}"
+            );
+        }
+        let allowed = Consent {
+            allow_remote_code: true,
+            ..c
+        };
+        assert_eq!(remote_code_decision(&py, &cfg, &allowed), Decision::Proceed);
     }
 }

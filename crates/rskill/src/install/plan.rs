@@ -32,6 +32,20 @@ pub struct InstallPlan {
     pub weights: Option<Pinned>,
     /// Upstream repos of the processors, pinned.
     pub processors: Vec<Pinned>,
+    /// Every file of the weights repo at its pinned commit, fetched or not (its `*.py`
+    /// files are remote code).
+    pub weights_repo_files: Vec<String>,
+}
+
+impl InstallPlan {
+    /// The Python files the weights repo ships.
+    pub fn weights_python_files(&self) -> Vec<String> {
+        self.weights_repo_files
+            .iter()
+            .filter(|f| f.to_ascii_lowercase().ends_with(".py"))
+            .cloned()
+            .collect()
+    }
 }
 
 /// Weight files of an upstream repo, in the format the runtime prefers.
@@ -83,6 +97,7 @@ pub async fn plan(
 ) -> Result<InstallPlan, HubError> {
     let mut files: Vec<FileSpec> = skill_files(client, skill, commit).await?;
     let mut weights = None;
+    let mut weights_repo_files = Vec::new();
     if let Some(uri) = &manifest.weights_uri {
         if uri.starts_with("local://") {
             // A manifest from a Hub must not name files of the installing machine.
@@ -95,6 +110,7 @@ pub async fn plan(
             let repo: RepoId = parsed.repo.parse().map_err(HubError::Other)?;
             let (commit, siblings) =
                 resolve_upstream(client, &repo, parsed.revision.as_deref()).await?;
+            weights_repo_files = siblings.iter().map(|s| s.rfilename.to_string()).collect();
             let chosen = select_weight_files(&siblings, manifest.runtime);
             if chosen.is_empty() {
                 return Err(HubError::Other(format!(
@@ -152,6 +168,7 @@ pub async fn plan(
         files,
         weights,
         processors,
+        weights_repo_files,
     })
 }
 

@@ -1,7 +1,9 @@
-//! The install flow, in the order that keeps a fleet safe: resolve the commit, verify
-//! the signature against the trust policy (and the signed file list), validate the
-//! manifest (its bytes checked against the signed digest first), show the license and apply the guard, download every file
-//! (verified, resumable, in parallel), smoke-load the weights, and only then write the
+//! The install flow, in the order that keeps a fleet safe: resolve the commit (aliases,
+//! versions, statuses), verify the signature against the trust policy (and the signed
+//! file list), validate the manifest (its bytes checked against the signed digest
+//! first), show the license and apply the guard, download every file (verified,
+//! resumable, in parallel), refuse remote code unless opted in, scan the downloaded
+//! files when asked (`--scan`), smoke-load the weights, and only then write the
 //! registry entry. Any failure before the last step registers nothing.
 
 use std::path::{Path, PathBuf};
@@ -53,6 +55,8 @@ pub struct InstallOptions {
     pub allow_deleted: bool,
     /// The trust policy (signatures); the default requires nothing.
     pub trust: crate::trust::Policy,
+    /// Scan the downloaded files before activation, refusing dangerous ones (`--scan`).
+    pub scan: bool,
 }
 
 /// Why an install failed.
@@ -227,6 +231,11 @@ pub async fn install(
     if let Decision::Refuse { reason, hint } = guard::pickle_decision(&names, &opts.consent) {
         return Err(InstallError::Refused { reason, hint });
     }
+    if let Decision::Refuse { reason, hint } =
+        guard::remote_code_decision(&plan.weights_python_files(), &[], &opts.consent)
+    {
+        return Err(InstallError::Refused { reason, hint });
+    }
 
     if opts.verify {
         plan.files.iter_mut().for_each(|f| f.verify_cached = true);
@@ -252,6 +261,50 @@ pub async fn install(
         .iter()
         .filter(|d| d.transferred == 0 && d.resumed_from == 0)
         .count();
+
+    let auto_map = crate::hub_scan::auto_map_configs(&plan, &downloaded);
+    if let Decision::Refuse { reason, hint } =
+        guard::remote_code_decision(&[], &auto_map, &opts.consent)
+    {
+        return Err(InstallError::Refused { reason, hint });
+    }
+    if opts.scan {
+        let target = format!("{repo}@{commit}");
+        let report = crate::hub_scan::scan_downloaded(&target, repo, &plan, &downloaded)?;
+        for f in report
+            .findings
+            .iter()
+            .filter(|f| f.severity >= rskill_scan::Severity::Warning)
+        {
+            ui.say(&format!("scan: {f}"));
+        }
+        if report.fails() {
+            let worst: Vec<String> = report
+                .findings
+                .iter()
+                .filter(|f| f.severity >= rskill_scan::Severity::Dangerous)
+                .take(3)
+                .map(|f| format!("{}: {}", f.file, f.message))
+                .collect();
+            return Err(InstallError::Refused {
+                reason: format!(
+                    "the local scan found the weights {} ({}); nothing was registered",
+                    report.status(),
+                    worst.join("; ")
+                ),
+                hint: format!(
+                    "`rskill scan {target}` lists every finding; never load these weights"
+                ),
+            });
+        }
+        ui.say(&format!(
+            "scan: {} ({} file(s) by {} {})",
+            report.status(),
+            report.types.values().map(|t| t.files).sum::<usize>(),
+            report.scanner.name,
+            report.scanner.version
+        ));
+    }
 
     let smoke = if opts.no_smoke {
         ui.say("smoke-load skipped (--no-smoke)");
@@ -308,7 +361,7 @@ pub async fn install(
     })
 }
 
-async fn read_manifest(
+pub(crate) async fn read_manifest(
     client: &HubClient,
     repo: &RepoId,
     commit: &CommitId,

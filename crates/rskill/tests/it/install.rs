@@ -297,6 +297,7 @@ fn consent(non_commercial: bool, yes: bool, interactive: bool, allow_pickle: boo
         yes,
         interactive,
         allow_pickle,
+        allow_remote_code: false,
     }
 }
 
@@ -470,6 +471,7 @@ impl Fx {
             verify,
             allow_deleted: false,
             trust: Default::default(),
+            scan: false,
         };
         self.rt
             .block_on(install::install(client, &target, &opts, ui))
@@ -1750,4 +1752,164 @@ fn a_corrupt_registry_is_reported_and_never_overwritten() {
     assert!(r.stderr.contains("is corrupt"), "{r:?}");
     assert!(r.stderr.contains("left untouched"), "{r:?}");
     assert_eq!(block_file(&fx.registry()), garbage);
+}
+
+// ---------------------------------------------------------------------------------------
+// Security scans: `rskill scan ID`, `install --scan`, the remote-code opt-in
+// ---------------------------------------------------------------------------------------
+
+/// A weights repo holding a zip PyTorch checkpoint whose `data.pkl` is `data_pkl`.
+fn checkpoint_weights(data_pkl: &[u8]) -> Vec<(String, Vec<u8>)> {
+    vec![
+        (
+            "pytorch_model.bin".into(),
+            rskill_test_support::scan_corpus::torch_zip(data_pkl, &[vec![0u8; 24]]),
+        ),
+        ("config.json".into(), b"{}".to_vec()),
+    ]
+}
+
+fn poisoned_pickle() -> Vec<u8> {
+    rskill_test_support::scan_corpus::reduce_call(2, "os", "system", "id")
+}
+
+fn benign_pickle() -> Vec<u8> {
+    rskill_test_support::scan_corpus::torch_state_dict_pickle(&[("w", "0", 2, 3)])
+}
+
+#[test]
+fn scan_of_a_hub_skill_flags_poisoned_pinned_weights_and_keeps_nothing() {
+    let fx = Fx::new();
+    let w = "acme/poisoned";
+    fx.upload(w, checkpoint_weights(&poisoned_pickle()));
+    let skill = fx.skill("poisoned", "mit", w);
+    let r = fx.bin().run(&["scan", &skill, "--json"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let report = r.json();
+    assert_eq!(report["status"], "dangerous", "{r:?}");
+    assert_eq!(report["records"]["scan.pickle.status"], "dangerous");
+    assert_eq!(
+        report["records"]["scan.pickle.dangerous_globals"],
+        "os.system"
+    );
+    assert_eq!(report["scanner"]["name"], "rskill-scan");
+    assert!(
+        report["target"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{skill}@")),
+        "{r:?}"
+    );
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(
+                |f| f["file"] == "acme/poisoned/pytorch_model.bin:archive/data.pkl"
+                    && f["severity"] == "dangerous"
+            ),
+        "{r:?}"
+    );
+    // The weights were streamed through a temporary cache: nothing kept.
+    assert!(
+        walk(&cache_repo_dir(&fx.hub_cache(), w).join("blobs")).is_empty(),
+        "{:?}",
+        walk(&fx.hub_cache())
+    );
+    assert!(!fx.registry().exists());
+
+    // Clean weights: exit 0, a line per scan type on stdout.
+    let clean = fx.weights("clean", 11);
+    let skill = fx.skill("clean", "mit", &clean);
+    let r = fx.bin().run(&["scan", &skill]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("safetensors  clean"), "{r:?}");
+    // The test card is terse: manifest warnings, which do not fail the scan.
+    assert!(r.stdout.contains("manifest     warning"), "{r:?}");
+    assert!(r.stdout.contains("warning [manifest] README.md: "), "{r:?}");
+    assert!(r.stdout.contains("\nscan: warning ("), "{r:?}");
+}
+
+#[test]
+fn install_scan_refuses_dangerous_weights_whatever_the_pickle_opt_in() {
+    let fx = Fx::new();
+    let w = "acme/poisoned";
+    fx.upload(w, checkpoint_weights(&poisoned_pickle()));
+    let skill = fx.skill("poisoned", "mit", w);
+    let bin = fx.bin().var("OPENRAL_ALLOW_UNSAFE_PICKLE", "1");
+    let r = bin.run(&["install", &skill, "--scan"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("the local scan found the weights dangerous"),
+        "{r:?}"
+    );
+    assert!(r.stderr.contains("`os.system`"), "{r:?}");
+    assert!(r.stderr.contains("hint: `rskill scan"), "{r:?}");
+    assert!(!fx.registry().exists(), "nothing registered on refusal");
+
+    // Without --scan the pickle opt-in alone lets it in: the scan is what refused.
+    let r = bin.run(&["install", &skill]);
+    assert_eq!(r.code, 0, "{r:?}");
+
+    let good = "acme/good-ckpt";
+    fx.upload(good, checkpoint_weights(&benign_pickle()));
+    let skill = fx.skill("good-ckpt", "mit", good);
+    let r = bin.run(&["install", &skill, "--scan"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    // The test card is terse (manifest warnings); the weights are clean.
+    assert!(r.stderr.contains("scan: warning ("), "{r:?}");
+    assert!(!r.stderr.contains("dangerous"), "{r:?}");
+    assert!(fx.installed().contains(&skill));
+}
+
+#[test]
+fn remote_code_needs_the_opt_in() {
+    let fx = Fx::new();
+    let mut py = small_weights(21);
+    py.push(("modeling_evil.py".into(), b"import os\n".to_vec()));
+    fx.upload("acme/ships-py", py);
+    let mut auto = small_weights(22);
+    auto.retain(|(p, _)| p != "config.json");
+    auto.push((
+        "config.json".into(),
+        br#"{"auto_map": {"AutoModel": "modeling_evil.Model"}}"#.to_vec(),
+    ));
+    fx.upload("acme/auto-map", auto);
+    for (name, w, says) in [
+        (
+            "ships-py",
+            "acme/ships-py",
+            "ships Python code (modeling_evil.py)",
+        ),
+        (
+            "auto-map",
+            "acme/auto-map",
+            "auto_map in acme/auto-map/config.json",
+        ),
+    ] {
+        let skill = fx.skill(name, "mit", w);
+        let r = fx.bin().run(&["install", &skill]);
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(r.stderr.contains(says), "{r:?}");
+        assert!(r.stderr.contains("OPENRAL_ALLOW_REMOTE_CODE=1"), "{r:?}");
+        assert!(!fx.installed().contains(&skill), "{r:?}");
+
+        // `rskill scan` flags it as a warning (not dangerous weights): exit 0.
+        let r = fx.bin().run(&["scan", &skill, "--json"]);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert_eq!(
+            r.json()["records"]["scan.remote_code.status"],
+            "warning",
+            "{r:?}"
+        );
+
+        let r = fx
+            .bin()
+            .var("OPENRAL_ALLOW_REMOTE_CODE", "1")
+            .run(&["install", &skill]);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(fx.installed().contains(&skill));
+    }
 }

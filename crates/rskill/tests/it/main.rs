@@ -8,6 +8,7 @@ mod governance;
 mod install;
 mod publish;
 mod registry;
+mod scan;
 mod search;
 mod signed;
 mod smoke_fixtures;

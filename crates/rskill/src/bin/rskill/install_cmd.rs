@@ -32,6 +32,9 @@ pub struct Args {
     /// Re-hash cached weights instead of trusting their content-addressed names
     #[arg(long)]
     verify: bool,
+    /// Scan the downloaded files before activation and refuse dangerous weights
+    #[arg(long)]
+    scan: bool,
     /// Install exactly what rskill.lock pins (every skill in it, or just ID)
     #[arg(long)]
     locked: bool,
@@ -160,6 +163,7 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
             locked,
             allow_deleted: args.allow_deleted,
             trust: trust.clone(),
+            scan: args.scan,
         };
         let report = rt.block_on(install::install(&client, &target, &opts, &ui))?;
         eprintln!(
@@ -191,7 +195,7 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
     Ok(Outcome::Success)
 }
 
-fn known_ids(client: &rskill_hub_client::HubClient) -> Vec<String> {
+pub(crate) fn known_ids(client: &rskill_hub_client::HubClient) -> Vec<String> {
     let registered: Vec<String> = rskill::registry::load()
         .map(|r| r.skills.keys().cloned().collect())
         .unwrap_or_default();

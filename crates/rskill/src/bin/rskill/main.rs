@@ -5,6 +5,7 @@ mod drift_cmd;
 mod governance_cmd;
 mod install_cmd;
 mod registry_cmd;
+mod scan_cmd;
 mod search_cmd;
 mod tags_cmd;
 mod trust_cmd;
@@ -59,6 +60,8 @@ enum Command {
     Trust(trust_cmd::TrustArgs),
     /// Check a skill's signature: a local folder or a skill on the Hub.
     Verify(trust_cmd::VerifyArgs),
+    /// Security-scan a skill folder, or a Hub skill and its pinned weights.
+    Scan(scan_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => governance_cmd::audit(args),
         Command::Trust(args) => trust_cmd::trust(args),
         Command::Verify(args) => trust_cmd::verify(args),
+        Command::Scan(args) => scan_cmd::run(args),
     };
     rskill::cli::finish(result)
 }
