@@ -12,8 +12,10 @@
 
 pub mod cli;
 pub mod drift;
+pub mod harness;
 pub mod install;
 pub mod lifecycle;
+pub mod marketplace;
 pub mod publish;
 pub mod registry;
 pub mod search;

@@ -2,6 +2,7 @@
 //! pickle guard, download (verified, resumable, into the shared cache), smoke-load,
 //! and only then register it. Plus the lockfile that pins all of it, and uninstalling.
 
+pub mod group;
 pub mod guard;
 pub mod id;
 pub mod lockfile;
@@ -9,4 +10,4 @@ pub mod plan;
 pub mod run;
 pub mod uninstall;
 
-pub use run::{InstallError, InstallOptions, InstallReport, InstallUi, install};
+pub use run::{InstallError, InstallOptions, InstallReport, InstallUi, Preflight, install};

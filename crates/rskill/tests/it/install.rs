@@ -469,6 +469,7 @@ impl Fx {
             locked: None,
             verify,
             allow_deleted: false,
+            preflight: Default::default(),
         };
         self.rt
             .block_on(install::install(client, &target, &opts, ui))

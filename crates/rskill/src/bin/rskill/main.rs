@@ -3,7 +3,9 @@
 
 mod drift_cmd;
 mod governance_cmd;
+mod harness_cmd;
 mod install_cmd;
+mod marketplace_cmd;
 mod registry_cmd;
 mod search_cmd;
 mod tags_cmd;
@@ -54,6 +56,10 @@ enum Command {
     /// Check installed skills: deprecated or deleted since install, aliases moved
     /// (exit 1 when one is deleted or cannot be checked).
     Audit(governance_cmd::AuditArgs),
+    /// The SKILL.md folders rskill wrote into coding-agent harnesses: list, sync, remove.
+    Harness(harness_cmd::Args),
+    /// Write a Claude Code plugin marketplace for the corpus's groups.
+    Marketplace(marketplace_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +77,8 @@ fn main() -> ExitCode {
         Command::Drift(args) => drift_cmd::run(args),
         Command::History(args) => governance_cmd::history(args),
         Command::Audit(args) => governance_cmd::audit(args),
+        Command::Harness(args) => harness_cmd::run(args),
+        Command::Marketplace(args) => marketplace_cmd::run(args),
     };
     rskill::cli::finish(result)
 }
