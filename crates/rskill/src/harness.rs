@@ -91,7 +91,9 @@ impl std::str::FromStr for Harness {
 /// Why a harness operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum HarnessError {
-    #[error("{harness} has no documented user-level skills folder; install it per project (without --global)")]
+    #[error(
+        "{harness} has no documented user-level skills folder; install it per project (without --global)"
+    )]
     NoUserFolder { harness: Harness },
     #[error("cannot tell the home folder: HOME is not set")]
     NoHome,

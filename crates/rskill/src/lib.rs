@@ -20,6 +20,7 @@ pub mod publish;
 pub mod registry;
 pub mod search;
 pub mod search_facets;
+pub mod search_groups;
 pub mod smoke;
 
 // Paths the modules use from the other crates, under their historical names.

@@ -123,7 +123,9 @@ pub fn write(out: &Path, files: &[(PathBuf, String)]) -> Result<(), MarketplaceE
         if !empty && !out.join(MARKETPLACE_FILE).is_file() {
             return Err(MarketplaceError::Out {
                 path: out.to_path_buf(),
-                problem: "exists, is not empty and holds no marketplace; name an empty or new folder".into(),
+                problem:
+                    "exists, is not empty and holds no marketplace; name an empty or new folder"
+                        .into(),
             });
         }
         for sub in ["plugins", ".claude-plugin"] {
@@ -166,8 +168,13 @@ pub fn check(out: &Path) -> Vec<String> {
         }
     };
     let need_str = |v: &Value, file: &str, field: &str, problems: &mut Vec<String>| {
-        if !v.get(field).is_some_and(|x| x.as_str().is_some_and(|s| !s.is_empty())) {
-            problems.push(format!("{file}: `{field}` is required (a non-empty string)"));
+        if !v
+            .get(field)
+            .is_some_and(|x| x.as_str().is_some_and(|s| !s.is_empty()))
+        {
+            problems.push(format!(
+                "{file}: `{field}` is required (a non-empty string)"
+            ));
         }
     };
     let Some(market) = read(Path::new(MARKETPLACE_FILE), &mut problems) else {
@@ -181,7 +188,9 @@ pub fn check(out: &Path) -> Vec<String> {
         problems.push(format!("{MARKETPLACE_FILE}: `owner.name` is required"));
     }
     let Some(plugins) = market.get("plugins").and_then(Value::as_array) else {
-        problems.push(format!("{MARKETPLACE_FILE}: `plugins` is required (an array)"));
+        problems.push(format!(
+            "{MARKETPLACE_FILE}: `plugins` is required (an array)"
+        ));
         return problems;
     };
     for (i, p) in plugins.iter().enumerate() {
@@ -199,7 +208,9 @@ pub fn check(out: &Path) -> Vec<String> {
             problems.push(format!("{at}: name `{name}` {e}"));
         }
         let Some(rel) = source.strip_prefix("./").filter(|r| !r.contains("..")) else {
-            problems.push(format!("{at}: source `{source}` must be a relative path starting with ./"));
+            problems.push(format!(
+                "{at}: source `{source}` must be a relative path starting with ./"
+            ));
             continue;
         };
         let plugin_dir = PathBuf::from(rel);
@@ -209,7 +220,10 @@ pub fn check(out: &Path) -> Vec<String> {
                 need_str(&v, &pj.display().to_string(), f, &mut problems);
             }
             if v.get("name").and_then(Value::as_str) != Some(name) {
-                problems.push(format!("{}: name differs from the marketplace's `{name}`", pj.display()));
+                problems.push(format!(
+                    "{}: name differs from the marketplace's `{name}`",
+                    pj.display()
+                ));
             }
         }
         let skills = out.join(&plugin_dir).join("skills");

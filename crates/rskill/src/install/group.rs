@@ -18,11 +18,11 @@ use crate::registry::{GroupMember, InstalledGroup, InstalledSkill};
 
 use super::id::InstallId;
 use super::lockfile::{LockedGroup, LockedSkill};
-use super::run::{
-    InstallError, InstallOptions, InstallUi, Prepared, check_status, download_all, finish,
-    prepare, seen_for, update_registry,
-};
 use super::plan;
+use super::run::{
+    InstallError, InstallOptions, InstallUi, Prepared, check_status, download_all, finish, prepare,
+    seen_for, update_registry,
+};
 
 /// Whether `repo` names a group (group repos are `org/rskill-group-…`).
 pub fn is_group(repo: &RepoId) -> bool {
@@ -98,9 +98,10 @@ pub async fn install_group(
     // Every member resolved, validated and guarded before any download.
     let mut prepared: Vec<Prepared> = Vec::new();
     for m in &group.members {
-        let member: RepoId = m.id.parse().map_err(|e: String| {
-            invalid(repo, &commit, vec![format!("member {}: {e}", m.id)])
-        })?;
+        let member: RepoId = m
+            .id
+            .parse()
+            .map_err(|e: String| invalid(repo, &commit, vec![format!("member {}: {e}", m.id)]))?;
         let Some(pin) = &m.commit else {
             return Err(invalid(
                 repo,
@@ -190,7 +191,8 @@ pub async fn install_group(
                 downloaded[index[&key]].clone()
             })
             .collect();
-        let entry = finish(p, &mine, opts, ui).map_err(|e| member_failed(repo, p.repo.as_str(), e))?;
+        let entry =
+            finish(p, &mine, opts, ui).map_err(|e| member_failed(repo, p.repo.as_str(), e))?;
         entries.push(entry);
     }
 
@@ -265,7 +267,11 @@ async fn read_group(
     Ok(group)
 }
 
-fn invalid(repo: &RepoId, commit: &crate::hub::ids::CommitId, problems: Vec<String>) -> InstallError {
+fn invalid(
+    repo: &RepoId,
+    commit: &crate::hub::ids::CommitId,
+    problems: Vec<String>,
+) -> InstallError {
     InstallError::InvalidGroup {
         repo: repo.to_string(),
         commit: crate::hub::repo::short_sha(commit.as_str()).to_string(),

@@ -63,7 +63,10 @@ impl LockedGroup {
         }
         Ok(LockedGroup {
             repo: g.repo.parse().map_err(|e| bad("repo", e))?,
-            commit: g.commit.parse().map_err(|e| bad("commit", format!("{e}")))?,
+            commit: g
+                .commit
+                .parse()
+                .map_err(|e| bad("commit", format!("{e}")))?,
             version: g.version.clone(),
             alias: g.alias.clone(),
             members,

@@ -60,7 +60,11 @@ pub struct Preflight(pub Option<Arc<dyn Fn(&[String]) -> Result<(), String> + Se
 
 impl std::fmt::Debug for Preflight {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "Preflight(set)" } else { "Preflight(none)" })
+        f.write_str(if self.0.is_some() {
+            "Preflight(set)"
+        } else {
+            "Preflight(none)"
+        })
     }
 }
 
@@ -367,7 +371,8 @@ pub async fn install(
         ui,
     )
     .await?;
-    opts.preflight.check(std::slice::from_ref(&p.repo.to_string()))?;
+    opts.preflight
+        .check(std::slice::from_ref(&p.repo.to_string()))?;
     let downloaded = download_all(client, &p.plan.files, ui).await?;
     let transferred = downloaded.iter().map(|d| d.transferred).sum();
     let cached_files = downloaded

@@ -54,7 +54,10 @@ impl GroupPublishError {
 /// Checks every member on the Hub (read-only) and returns the group with each member's
 /// `commit` set to its version's tag commit. Every problem is collected, then reported
 /// together.
-pub async fn resolve_members(client: &HubClient, group: &Group) -> Result<Group, GroupPublishError> {
+pub async fn resolve_members(
+    client: &HubClient,
+    group: &Group,
+) -> Result<Group, GroupPublishError> {
     let mut problems = Vec::new();
     let mut out = group.clone();
     let seen = Seen::default();
@@ -201,7 +204,12 @@ pub async fn publish_group(
     let refs = client.refs(&repo).await?;
     let (commit, created) = if let Some(at) = refs.tag(&tag) {
         let there = client
-            .read_file_at_most(&repo, at, GROUP_FILE, rskill_manifest::group::MAX_GROUP_BYTES)
+            .read_file_at_most(
+                &repo,
+                at,
+                GROUP_FILE,
+                rskill_manifest::group::MAX_GROUP_BYTES,
+            )
             .await?;
         if there != bytes {
             return Err(GroupPublishError::Immutable {
@@ -233,7 +241,12 @@ pub async fn publish_group(
             )
             .await?;
         client
-            .create_tag(&repo, &tag, &commit, &format!("rskill group {}", resolved.version))
+            .create_tag(
+                &repo,
+                &tag,
+                &commit,
+                &format!("rskill group {}", resolved.version),
+            )
             .await?;
         (commit, true)
     };

@@ -37,6 +37,7 @@ fn skill(repo: &str) -> InstalledSkill {
             safetensors: Some("2 tensors, 20 params (F32×2), header 128 B, data 80 B".to_string()),
             onnx: Some("skipped: ONNX Runtime not found".to_string()),
         },
+        explicit: true,
     }
 }
 

@@ -50,12 +50,10 @@ pub fn run(args: Args) -> Result<cli::Outcome, CliError> {
     for p in &paths {
         let found = group::discover(p);
         if found.is_empty() {
-            return Err(CliError::usage(format!(
-                "{}: no {} here",
-                p.display(),
-                group::GROUP_FILE
-            ))
-            .hint("name a group folder (groups/<name>/) or its rskill-group.yaml"));
+            return Err(
+                CliError::usage(format!("{}: no {} here", p.display(), group::GROUP_FILE))
+                    .hint("name a group folder (groups/<name>/) or its rskill-group.yaml"),
+            );
         }
         files.extend(found);
     }
@@ -65,9 +63,12 @@ pub fn run(args: Args) -> Result<cli::Outcome, CliError> {
         let check = group::check_file(f);
         match check.group {
             Some(g) if check.violations.is_empty() => groups.push(g),
-            _ => invalid.extend(check.violations.iter().map(|v| {
-                format!("{} [{}]", v.render(&f.display().to_string()), v.rule)
-            })),
+            _ => invalid.extend(
+                check
+                    .violations
+                    .iter()
+                    .map(|v| format!("{} [{}]", v.render(&f.display().to_string()), v.rule)),
+            ),
         }
     }
     if !invalid.is_empty() {
@@ -79,7 +80,12 @@ pub fn run(args: Args) -> Result<cli::Outcome, CliError> {
     }
     if !args.publish {
         for g in &groups {
-            println!("ready   {} {} ({} member(s))", g.name, g.version, g.members.len());
+            println!(
+                "ready   {} {} ({} member(s))",
+                g.name,
+                g.version,
+                g.members.len()
+            );
             for m in &g.members {
                 println!("    member {} {}", m.id, m.version);
             }
@@ -113,11 +119,20 @@ pub fn run(args: Args) -> Result<cli::Outcome, CliError> {
             )
         };
         let out = rt
-            .block_on(pgroup::publish_group(&client, g, args.public, title.as_deref()))
+            .block_on(pgroup::publish_group(
+                &client,
+                g,
+                args.public,
+                title.as_deref(),
+            ))
             .map_err(to_cli)?;
         eprintln!(
             "{} {} {} at {}{}",
-            if out.created { "published" } else { "unchanged" },
+            if out.created {
+                "published"
+            } else {
+                "unchanged"
+            },
             out.group,
             out.version,
             &out.commit[..out.commit.len().min(10)],

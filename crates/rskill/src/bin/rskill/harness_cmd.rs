@@ -105,8 +105,7 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
         Sub::Remove { scope, ids } => {
             let (hs, base) = resolve_scope(&scope, &record)?;
             let only = (!ids.is_empty()).then_some(ids.as_slice());
-            let changes =
-                harness::remove(&record, &hs, &base, scope.global, only).map_err(err)?;
+            let changes = harness::remove(&record, &hs, &base, scope.global, only).map_err(err)?;
             Ok(report(&changes, scope.json))
         }
     }
@@ -148,12 +147,22 @@ fn report(changes: &[Change], json: bool) -> Outcome {
         println!("{}", serde_json::to_string_pretty(changes).expect("JSON"));
     } else {
         for c in changes {
-            println!("{:<12} {:<22} {} ({})", c.harness, c.action, c.path.display(), c.skill);
+            println!(
+                "{:<12} {:<22} {} ({})",
+                c.harness,
+                c.action,
+                c.path.display(),
+                c.skill
+            );
         }
     }
     let conflicts: Vec<&Change> = changes.iter().filter(|c| c.is_conflict()).collect();
     for c in &conflicts {
-        eprintln!("left alone: {}: {}", c.path.display(), conflict_text(c.action));
+        eprintln!(
+            "left alone: {}: {}",
+            c.path.display(),
+            conflict_text(c.action)
+        );
     }
     Outcome::from_ok(conflicts.is_empty())
 }

@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rskill::cli::{CliError, Outcome, hub_client, runtime};
-use rskill::install::guard::Consent;
-use rskill::install::lockfile::{LOCKFILE, Lockfile};
 use rskill::harness::{self, Harness};
 use rskill::install::group::{self as igroup, GroupLock};
+use rskill::install::guard::Consent;
+use rskill::install::lockfile::{LOCKFILE, Lockfile};
 use rskill::install::{self, InstallOptions, InstallUi, Preflight, id};
 
 #[derive(clap::Args)]
@@ -150,7 +150,10 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
             return Err(CliError::new(format!(
                 "{} pins no skill{}",
                 args.lockfile.display(),
-                args.id.as_deref().map(|i| format!(" named {i}")).unwrap_or_default()
+                args.id
+                    .as_deref()
+                    .map(|i| format!(" named {i}"))
+                    .unwrap_or_default()
             )));
         }
     } else {
@@ -177,13 +180,17 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
     let registry_path = rskill::registry::registry_path()?;
     let record = harness::record_path(&registry_path);
     for h in &args.harnesses {
-        harness::skills_root(*h, &base, args.global)
-            .map_err(|e| CliError::usage(e.to_string()))?;
+        harness::skills_root(*h, &base, args.global).map_err(|e| CliError::usage(e.to_string()))?;
     }
     let preflight = if args.harnesses.is_empty() {
         Preflight::default()
     } else {
-        let (hs, base, record, global) = (args.harnesses.clone(), base.clone(), record.clone(), args.global);
+        let (hs, base, record, global) = (
+            args.harnesses.clone(),
+            base.clone(),
+            record.clone(),
+            args.global,
+        );
         Preflight(Some(Arc::new(move |skills: &[String]| {
             let conflicts = harness::preflight(&record, &hs, &base, global, skills)
                 .map_err(|e| e.to_string())?;
@@ -194,7 +201,12 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
                 "harness folders in the way:\n  {}",
                 conflicts
                     .iter()
-                    .map(|c| format!("{} ({}): {}", c.path.display(), c.skill, conflict_text(c.action)))
+                    .map(|c| format!(
+                        "{} ({}): {}",
+                        c.path.display(),
+                        c.skill,
+                        conflict_text(c.action)
+                    ))
                     .collect::<Vec<_>>()
                     .join("\n  ")
             ))
@@ -218,7 +230,10 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
                     report.cached_files
                 );
                 if !args.json {
-                    println!("{} {} {}", report.entry.repo, report.entry.version, report.entry.commit);
+                    println!(
+                        "{} {} {}",
+                        report.entry.repo, report.entry.version, report.entry.commit
+                    );
                 }
                 installed.push(report.entry.repo.clone());
                 entries.push(serde_json::to_value(&report.entry).expect("JSON"));
@@ -242,10 +257,16 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
                     report.cached_files
                 );
                 for d in &report.dropped {
-                    eprintln!("  removed {} {} (the group no longer needs it)", d.repo, d.version);
+                    eprintln!(
+                        "  removed {} {} (the group no longer needs it)",
+                        d.repo, d.version
+                    );
                 }
                 if !args.json {
-                    println!("{} {} {}", report.group.repo, report.group.version, report.group.commit);
+                    println!(
+                        "{} {} {}",
+                        report.group.repo, report.group.version, report.group.commit
+                    );
                     for m in &report.members {
                         println!("  {} {} {}", m.repo, m.version, m.commit);
                     }
@@ -275,7 +296,13 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
         )
         .map_err(|e| CliError::new(e.to_string()))?;
         for c in &changes {
-            eprintln!("{} {}: {} ({})", c.harness, c.action, c.path.display(), c.skill);
+            eprintln!(
+                "{} {}: {} ({})",
+                c.harness,
+                c.action,
+                c.path.display(),
+                c.skill
+            );
             if c.is_conflict() {
                 outcome = Outcome::Failure;
             }
@@ -293,7 +320,10 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
 }
 
 enum Target {
-    Skill(id::InstallId, Option<rskill::install::lockfile::LockedSkill>),
+    Skill(
+        id::InstallId,
+        Option<rskill::install::lockfile::LockedSkill>,
+    ),
     Group(id::InstallId, Option<GroupLock>),
 }
 
@@ -317,8 +347,12 @@ fn options(
 /// What a harness conflict means, for a person.
 pub fn conflict_text(action: &str) -> &'static str {
     match action {
-        "not-written-by-rskill" => "a folder rskill did not write; left alone (move it away to let rskill write there)",
-        "edited-by-hand" => "edited by hand since rskill wrote it; left alone (move it away, or `rskill harness remove` after restoring it)",
+        "not-written-by-rskill" => {
+            "a folder rskill did not write; left alone (move it away to let rskill write there)"
+        }
+        "edited-by-hand" => {
+            "edited by hand since rskill wrote it; left alone (move it away, or `rskill harness remove` after restoring it)"
+        }
         "name-taken" => "another skill already has this harness name",
         _ => "",
     }

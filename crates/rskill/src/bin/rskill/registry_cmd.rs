@@ -139,7 +139,10 @@ pub fn uninstall(args: UninstallArgs) -> Result<Outcome, CliError> {
     if registry::load()?.groups.contains_key(&args.id) {
         let done = install::uninstall::uninstall_group(&args.id, args.purge, None)?
             .ok_or_else(|| CliError::new(format!("{} is not installed", args.id)))?;
-        eprintln!("uninstalled group {} {}", done.group.repo, done.group.version);
+        eprintln!(
+            "uninstalled group {} {}",
+            done.group.repo, done.group.version
+        );
         for e in &done.removed {
             eprintln!("  removed {} {}", e.repo, e.version);
         }
