@@ -168,9 +168,9 @@ pub fn check(out: &Path) -> Vec<String> {
         }
     };
     let need_str = |v: &Value, file: &str, field: &str, problems: &mut Vec<String>| {
-        if !v
-            .get(field)
-            .is_some_and(|x| x.as_str().is_some_and(|s| !s.is_empty()))
+        if v.get(field)
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
         {
             problems.push(format!(
                 "{file}: `{field}` is required (a non-empty string)"
@@ -181,9 +181,10 @@ pub fn check(out: &Path) -> Vec<String> {
         return problems;
     };
     need_str(&market, MARKETPLACE_FILE, "name", &mut problems);
-    if !market
+    if market
         .pointer("/owner/name")
-        .is_some_and(|x| x.as_str().is_some_and(|s| !s.is_empty()))
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
     {
         problems.push(format!("{MARKETPLACE_FILE}: `owner.name` is required"));
     }

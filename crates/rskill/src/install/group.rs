@@ -167,8 +167,8 @@ pub async fn install_group(
     for p in &prepared {
         for f in &p.plan.files {
             let key = (f.repo.to_string(), f.commit.to_string(), f.path.to_string());
-            if !index.contains_key(&key) {
-                index.insert(key, distinct.len());
+            if let std::collections::hash_map::Entry::Vacant(slot) = index.entry(key) {
+                slot.insert(distinct.len());
                 distinct.push(f.clone());
             }
         }

@@ -56,7 +56,10 @@ pub struct InstallOptions {
 
 /// See [`InstallOptions::preflight`]; `Err` refuses the install, naming why.
 #[derive(Clone, Default)]
-pub struct Preflight(pub Option<Arc<dyn Fn(&[String]) -> Result<(), String> + Send + Sync>>);
+pub struct Preflight(pub Option<PreflightFn>);
+
+/// The check behind [`Preflight`].
+pub type PreflightFn = Arc<dyn Fn(&[String]) -> Result<(), String> + Send + Sync>;
 
 impl std::fmt::Debug for Preflight {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -199,6 +202,7 @@ pub(crate) struct Prepared {
 
 /// Resolves, validates and guards one skill (`asked`: the revision, `None` for
 /// `latest`); only read requests, never a download.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn prepare(
     client: &HubClient,
     seen: &Seen,

@@ -837,6 +837,7 @@ fn group_install_time_and_requests_against_one_by_one() {
     let mut group_ms = Vec::new();
     let mut single_ms = Vec::new();
     let mut group_requests = 0;
+    let mut group_routes = Default::default();
     let mut single_requests = 0;
     for _ in 0..3 {
         fresh(&fx);
@@ -845,6 +846,7 @@ fn group_install_time_and_requests_against_one_by_one() {
         assert_eq!(r.code, 0, "{r:?}");
         group_ms.push(r.took.as_secs_f64() * 1000.0);
         group_requests = h.requests().total;
+        group_routes = h.requests().by_route;
         fresh(&fx);
         h.reset_counts();
         let mut took = Duration::ZERO;
@@ -862,6 +864,7 @@ fn group_install_time_and_requests_against_one_by_one() {
         "group of 4: median {:.0} ms, {group_requests} requests; one by one: median {:.0} ms, {single_requests} requests",
         group_ms[1], single_ms[1]
     );
+    println!("group install requests by route: {group_routes:?}");
     // Per member: refs, info, the registry-file probe … the group adds its own few.
     assert!(
         group_requests <= single_requests + 6,
