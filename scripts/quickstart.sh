@@ -8,7 +8,9 @@
 #   6. promote one version (`rskill-publisher alias set … production`, with a token that
 #      has the manage right) and install both skills, one through that alias, each
 #      smoke-loaded (one safetensors, one ONNX);
-#   7. `rskill audit` (the fleet health check), then stop the Hub. Everything it wrote lives in a temp dir ($RSKILL_QUICKSTART_DIR to keep it).
+#   7. publish the corpus's groups and install one with `--harness claude-code`, showing the
+#      `.claude/skills/` folder it wrote;
+#   8. `rskill audit` (the fleet health check), then stop the Hub. Everything it wrote lives in a temp dir ($RSKILL_QUICKSTART_DIR to keep it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,6 +68,18 @@ say "installing a safetensors skill through its production alias"
 
 say "installing an ONNX skill"
 "$BIN/rskill" install rskill-project/rskill-rtdetr-coco-detector
+
+say "publishing the groups (every member checked on the Hub first)"
+"$BIN/rskill-publisher" group groups --publish --public
+"$BIN/rskill" search --groups
+
+say "installing a group into Claude Code: rskill install … --harness claude-code"
+PROJECT="$WORK/project"
+mkdir -p "$PROJECT"
+(cd "$PROJECT" && "$BIN/rskill" install rskill-project/rskill-group-perception-stack --harness claude-code)
+find "$PROJECT/.claude" -type f | sort
+head -n 20 "$PROJECT/.claude/skills/rskill-rtdetr-coco-detector/SKILL.md"
+(cd "$PROJECT" && "$BIN/rskill" harness list)
 
 say "installed"
 "$BIN/rskill" list
