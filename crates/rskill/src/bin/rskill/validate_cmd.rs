@@ -54,7 +54,7 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
     if args.json {
         print_json(&reports);
     } else {
-        print_text(&reports);
+        print_text(&reports, group_files.len());
     }
     let all_valid = reports.iter().all(SkillReport::is_valid);
     Ok(if all_valid {
@@ -102,7 +102,7 @@ fn print_json(reports: &[SkillReport]) {
     println!("{}", serde_json::to_string_pretty(&items).expect("JSON"));
 }
 
-fn print_text(reports: &[SkillReport]) {
+fn print_text(reports: &[SkillReport], groups: usize) {
     let color = use_color(std::io::stdout().is_terminal());
     for r in reports {
         let name = r.name.as_deref().unwrap_or("(no name)");
@@ -131,9 +131,16 @@ fn print_text(reports: &[SkillReport]) {
     let invalid = reports.iter().filter(|r| !r.is_valid()).count();
     let warnings: usize = reports.iter().map(|r| r.warnings.len()).sum();
     eprintln!(
-        "{} skill{} checked: {} valid, {invalid} invalid{}",
-        reports.len(),
-        if reports.len() == 1 { "" } else { "s" },
+        "{}{} checked: {} valid, {invalid} invalid{}",
+        match reports.len() - groups {
+            1 => "1 skill".to_string(),
+            n => format!("{n} skills"),
+        },
+        match groups {
+            0 => String::new(),
+            1 => " and 1 group".into(),
+            n => format!(" and {n} groups"),
+        },
         reports.len() - invalid,
         match warnings {
             0 => String::new(),
