@@ -539,6 +539,29 @@ fn a_group_installs_locks_and_uninstalls_as_one_unit() {
     let reg = fx.registry();
     assert!(reg.groups.is_empty());
     assert_eq!(reg.skills.keys().collect::<Vec<_>>(), ["acme/rskill-d"]);
+    // A member file failing its digest check mid-download refuses the whole group.
+    let text = std::fs::read_to_string(fx.project().join("rskill.lock")).unwrap();
+    let sha = lock
+        .skills
+        .iter()
+        .find(|s| s.repo == "acme/rskill-c")
+        .unwrap()
+        .files[0]
+        .sha256
+        .to_string();
+    std::fs::write(
+        fx.project().join("tampered.lock"),
+        text.replace(&sha, &"0".repeat(64)),
+    )
+    .unwrap();
+    let before = fx.registry_bytes().unwrap();
+    let r = fx.rskill(&["install", "--locked", "--lockfile", "tampered.lock"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("acme/rskill-c/") && r.stderr.contains("checksum mismatch"),
+        "{r:?}"
+    );
+    assert_eq!(fx.registry_bytes().unwrap(), before, "the registry changed");
     // install --locked brings the group back at the locked commits.
     let r = fx.rskill(&["install", "--locked"]);
     assert_eq!(r.code, 0, "{r:?}");
