@@ -350,14 +350,13 @@ pub fn sync(
                 continue;
             };
             let path = root.join(&name);
-            if let Some(other) = names.get(&name) {
+            if names.contains_key(&name) {
                 changes.push(Change {
                     harness: h,
                     path,
                     skill: s.repo.clone(),
                     action: "name-taken",
                 });
-                let _ = other;
                 continue;
             }
             // A name another skill's folder holds in the record.
