@@ -14,7 +14,9 @@
 #      alias and one ONNX skill, each verified against its signature and signed weights
 #      lock, then smoke-loaded;
 #   9. `rskill scan` one skill and its pinned weights (the built-in security scanners);
-#  10. `rskill audit` (the fleet health check), then stop the Hub. Everything it wrote
+#  10. publish the corpus's groups and install one with `--harness claude-code`, showing
+#      the `.claude/skills/` folder it wrote;
+#  11. `rskill audit` (the fleet health check), then stop the Hub. Everything it wrote
 #      lives in a temp dir ($RSKILL_QUICKSTART_DIR to keep it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -85,6 +87,18 @@ say "installing an ONNX skill"
 
 say "rskill scan rskill-project/rskill-smolvla-franka-pick-cube (security scanners)"
 "$BIN/rskill" scan rskill-project/rskill-smolvla-franka-pick-cube
+
+say "publishing the groups (every member checked on the Hub first)"
+"$BIN/rskill-publisher" group groups --publish --public
+"$BIN/rskill" search --groups
+
+say "installing a group into Claude Code: rskill install … --harness claude-code"
+PROJECT="$WORK/project"
+mkdir -p "$PROJECT"
+(cd "$PROJECT" && "$BIN/rskill" install rskill-project/rskill-group-perception-stack --harness claude-code)
+find "$PROJECT/.claude" -type f | sort
+head -n 20 "$PROJECT/.claude/skills/rskill-rtdetr-coco-detector/SKILL.md"
+(cd "$PROJECT" && "$BIN/rskill" harness list)
 
 say "installed"
 "$BIN/rskill" list

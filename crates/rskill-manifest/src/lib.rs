@@ -13,6 +13,7 @@ pub mod agent_skill;
 pub mod card;
 pub mod corpus;
 pub mod diagnostic;
+pub mod group;
 pub mod license;
 pub mod manifest;
 pub mod rules;

@@ -15,6 +15,8 @@ use crate::diagnostic::Violation;
 pub const SCHEMA_JSON: &str = include_str!("../../../schemas/rskill.schema.json");
 /// The schema of `eval/*.json` benchmark result files, as shipped.
 pub const EVAL_SCHEMA_JSON: &str = include_str!("../../../schemas/rskill-eval.schema.json");
+/// The schema of group definitions (`rskill-group.yaml`), as shipped.
+pub const GROUP_SCHEMA_JSON: &str = include_str!("../../../schemas/rskill-group.schema.json");
 
 struct Compiled {
     schema: Value,
@@ -48,6 +50,16 @@ fn compiled() -> &'static Compiled {
 fn compiled_eval() -> &'static Compiled {
     static COMPILED: OnceLock<Compiled> = OnceLock::new();
     COMPILED.get_or_init(|| Compiled::new(EVAL_SCHEMA_JSON))
+}
+
+fn compiled_group() -> &'static Compiled {
+    static COMPILED: OnceLock<Compiled> = OnceLock::new();
+    COMPILED.get_or_init(|| Compiled::new(GROUP_SCHEMA_JSON))
+}
+
+/// Checks a group definition (`rskill-group.yaml`) against its schema.
+pub fn check_group(instance: &Value) -> Vec<Violation> {
+    compiled_group().check(instance)
 }
 
 /// The parsed manifest schema document.

@@ -13,13 +13,16 @@
 
 pub mod cli;
 pub mod drift;
+pub mod harness;
 pub mod hub_scan;
 pub mod install;
 pub mod lifecycle;
+pub mod marketplace;
 pub mod publish;
 pub mod registry;
 pub mod search;
 pub mod search_facets;
+pub mod search_groups;
 pub mod search_index;
 pub mod smoke;
 pub mod trust;

@@ -34,6 +34,10 @@ pub struct Registry {
     pub version: u32,
     /// Installed skills by skill repo id (`org/rskill-name`).
     pub skills: BTreeMap<String, InstalledSkill>,
+    /// Installed groups by group repo id (`org/rskill-group-name`); their members are
+    /// in `skills`. Absent in registries written before groups existed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, InstalledGroup>,
 }
 
 impl Default for Registry {
@@ -41,8 +45,59 @@ impl Default for Registry {
         Registry {
             version: REGISTRY_VERSION,
             skills: BTreeMap::new(),
+            groups: BTreeMap::new(),
         }
     }
+}
+
+impl Registry {
+    /// The installed groups that list `skill` as a member.
+    pub fn groups_needing(&self, skill: &str) -> Vec<String> {
+        self.groups
+            .values()
+            .filter(|g| g.members.iter().any(|m| m.repo == skill))
+            .map(|g| g.repo.clone())
+            .collect()
+    }
+
+    /// Removes the skills that were installed only for a group and that no installed
+    /// group lists any more; returns them.
+    pub fn drop_orphans(&mut self) -> Vec<InstalledSkill> {
+        let orphans: Vec<String> = self
+            .skills
+            .values()
+            .filter(|s| !s.explicit && self.groups_needing(&s.repo).is_empty())
+            .map(|s| s.repo.clone())
+            .collect();
+        orphans
+            .iter()
+            .filter_map(|r| self.skills.remove(r))
+            .collect()
+    }
+}
+
+/// One installed group: the version and commit of the group repo, and the member
+/// versions and commits it pinned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstalledGroup {
+    pub repo: String,
+    pub revision_requested: String,
+    pub commit: String,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    pub members: Vec<GroupMember>,
+    pub installed_at: String,
+}
+
+/// A member as its group pinned it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupMember {
+    pub repo: String,
+    pub version: String,
+    pub commit: String,
 }
 
 /// One installed skill.
@@ -80,6 +135,18 @@ pub struct InstalledSkill {
     /// Whether it was signed, verified, and by which key.
     #[serde(default)]
     pub signature: crate::install::signature::SignatureRecord,
+    /// Installed by name (`rskill install ID`), not only as a group's member; a skill
+    /// installed only for groups goes away with the last of them.
+    #[serde(default = "explicit_default", skip_serializing_if = "is_true")]
+    pub explicit: bool,
+}
+
+fn explicit_default() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// Where a skill's weights came from.
@@ -260,6 +327,14 @@ fn read(path: &Path) -> Result<Registry, RegistryError> {
             return Err(corrupt(format!(
                 "entry {key:?} describes skill {:?}",
                 skill.repo
+            )));
+        }
+    }
+    for (key, group) in &registry.groups {
+        if key != &group.repo {
+            return Err(corrupt(format!(
+                "groups entry {key:?} describes group {:?}",
+                group.repo
             )));
         }
     }

@@ -24,6 +24,54 @@ pub struct Lockfile {
     pub version: u32,
     /// Sorted by repo id.
     pub skills: Vec<LockedSkill>,
+    /// Installed groups, sorted by repo id; their members are in `skills`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<LockedGroup>,
+}
+
+/// A group as installed: its commit and the member commits it pinned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockedGroup {
+    pub repo: RepoId,
+    pub commit: CommitId,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    pub members: Vec<LockedMember>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockedMember {
+    pub repo: RepoId,
+    pub commit: CommitId,
+}
+
+impl LockedGroup {
+    /// The locked form of a registry group entry (ids typed, so a hand-edited registry
+    /// is refused naming the value).
+    pub fn from_installed(g: &crate::registry::InstalledGroup) -> Result<LockedGroup, String> {
+        let bad = |what: &str, e: String| format!("registry group {}: {what}: {e}", g.repo);
+        let mut members = Vec::new();
+        for m in &g.members {
+            members.push(LockedMember {
+                repo: m.repo.parse().map_err(|e| bad("member repo", e))?,
+                commit: m
+                    .commit
+                    .parse()
+                    .map_err(|e| bad("member commit", format!("{e}")))?,
+            });
+        }
+        Ok(LockedGroup {
+            repo: g.repo.parse().map_err(|e| bad("repo", e))?,
+            commit: g
+                .commit
+                .parse()
+                .map_err(|e| bad("commit", format!("{e}")))?,
+            version: g.version.clone(),
+            alias: g.alias.clone(),
+            members,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,7 +150,49 @@ impl Lockfile {
         Lockfile {
             version: LOCK_VERSION,
             skills,
+            groups: Vec::new(),
         }
+    }
+
+    /// With these groups pinned too.
+    pub fn with_groups(mut self, mut groups: Vec<LockedGroup>) -> Lockfile {
+        groups.sort_by(|a, b| a.repo.as_str().cmp(b.repo.as_str()));
+        self.groups = groups;
+        self
+    }
+
+    /// What `install --locked [ID]` installs as groups: every pinned group, or the one
+    /// `only` names; each with its members' locked entries.
+    pub fn group_targets(
+        &self,
+        only: Option<&str>,
+    ) -> Result<Vec<(InstallId, super::group::GroupLock)>, IdError> {
+        let mut out = Vec::new();
+        for g in &self.groups {
+            if only.is_some_and(|i| i.split('@').next() != Some(g.repo.as_str())) {
+                continue;
+            }
+            let members = g
+                .members
+                .iter()
+                .filter_map(|m| self.skill(m.repo.as_str()).cloned())
+                .collect();
+            out.push((
+                id::parse(g.repo.as_str(), &[])?,
+                super::group::GroupLock {
+                    group: g.clone(),
+                    members,
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Whether a pinned group lists `skill`.
+    pub fn in_group(&self, skill: &str) -> bool {
+        self.groups
+            .iter()
+            .any(|g| g.members.iter().any(|m| m.repo.as_str() == skill))
     }
 
     pub fn read(path: &Path) -> Result<Lockfile, String> {

@@ -2,6 +2,7 @@
 //! pickle guard, download (verified, resumable, into the shared cache), smoke-load,
 //! and only then register it. Plus the lockfile that pins all of it, and uninstalling.
 
+pub mod group;
 pub mod guard;
 pub mod id;
 pub mod lockfile;
@@ -10,4 +11,4 @@ pub mod run;
 pub mod signature;
 pub mod uninstall;
 
-pub use run::{InstallError, InstallOptions, InstallReport, InstallUi, install};
+pub use run::{InstallError, InstallOptions, InstallReport, InstallUi, Preflight, install};

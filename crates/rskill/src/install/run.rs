@@ -53,10 +53,42 @@ pub struct InstallOptions {
     pub locked: Option<LockedSkill>,
     /// Install a version whose status is `deleted` (`--allow-deleted`).
     pub allow_deleted: bool,
+    /// A last check of the skills about to be installed (their ids), once they are
+    /// resolved and guarded and before the first download (harness folders free …).
     /// The trust policy (signatures); the default requires nothing.
     pub trust: crate::trust::Policy,
     /// Scan the downloaded files before activation, refusing dangerous ones (`--scan`).
     pub scan: bool,
+    pub preflight: Preflight,
+}
+
+/// See [`InstallOptions::preflight`]; `Err` refuses the install, naming why.
+#[derive(Clone, Default)]
+pub struct Preflight(pub Option<PreflightFn>);
+
+/// The check behind [`Preflight`].
+pub type PreflightFn = Arc<dyn Fn(&[String]) -> Result<(), String> + Send + Sync>;
+
+impl std::fmt::Debug for Preflight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Preflight(set)"
+        } else {
+            "Preflight(none)"
+        })
+    }
+}
+
+impl Preflight {
+    pub(crate) fn check(&self, skills: &[String]) -> Result<(), InstallError> {
+        match &self.0 {
+            Some(f) => f(skills).map_err(|reason| InstallError::Refused {
+                reason,
+                hint: "nothing was downloaded or registered; see `rskill harness list`".into(),
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Why an install failed.
@@ -69,6 +101,19 @@ pub enum InstallError {
         repo: String,
         commit: String,
         problems: Vec<String>,
+    },
+    #[error("{repo}@{commit}: invalid group:\n  {}", problems.join("\n  "))]
+    InvalidGroup {
+        repo: String,
+        commit: String,
+        problems: Vec<String>,
+    },
+    #[error("group {group}: member {member}: {message}\nnothing of the group was installed")]
+    Member {
+        group: String,
+        member: String,
+        message: String,
+        hint: Option<String>,
     },
     #[error("refused: {reason}")]
     Refused { reason: String, hint: String },
@@ -91,6 +136,10 @@ impl InstallError {
         match self {
             InstallError::Hub(e) => e.hint(),
             InstallError::Refused { hint, .. } => Some(hint.clone()),
+            InstallError::Member { hint, .. } => hint.clone(),
+            InstallError::InvalidGroup { .. } => Some(
+                "the group's publisher must fix it (`rskill validate` checks group files); try another version".into(),
+            ),
             InstallError::InvalidManifest { .. } => {
                 Some("the skill's publisher must fix its manifest; try an earlier revision".into())
             }
@@ -117,7 +166,7 @@ pub struct InstallReport {
 
 /// Refuses a deleted version (unless allowed) and warns about a deprecated or draft one,
 /// naming the recorded reason.
-fn check_status(
+pub(crate) fn check_status(
     repo: &RepoId,
     resolved: &resolve::Resolved,
     opts: &InstallOptions,
@@ -150,25 +199,40 @@ fn check_status(
     }
 }
 
-/// Installs `id`.
-pub async fn install(
+/// One skill ready to download: its revision resolved, its manifest validated, the
+/// license and pickle guards passed, its files planned. Nothing downloaded yet.
+pub(crate) struct Prepared {
+    pub repo: RepoId,
+    pub requested: String,
+    pub resolved: resolve::Resolved,
+    pub alias: Option<String>,
+    pub commit: CommitId,
+    pub manifest: Manifest,
+    pub plan: InstallPlan,
+    /// What the signature check found (unsigned: nothing pinned).
+    pub verified: Verified,
+}
+
+/// Resolves, validates and guards one skill (`asked`: the revision, `None` for
+/// `latest`); only read requests, never a download.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn prepare(
     client: &HubClient,
-    id: &InstallId,
+    seen: &Seen,
+    repo: &RepoId,
+    asked: Option<&str>,
+    requested: Option<String>,
+    locked: Option<&LockedSkill>,
     opts: &InstallOptions,
     ui: &dyn InstallUi,
-) -> Result<InstallReport, InstallError> {
-    let repo = &id.repo;
-    let seen = match &opts.registry_path {
-        Some(p) => Seen::beside(p),
-        None => Seen::default_location(),
-    };
+) -> Result<Prepared, InstallError> {
     // Governance: aliases, `latest` and versions become a commit; the status of what
     // is installed is checked (a pinned commit too).
-    let asked = match &opts.locked {
+    let asked = match locked {
         Some(l) => Some(l.commit.to_string()),
-        None => id.revision.clone(),
+        None => asked.map(str::to_owned),
     };
-    let resolved = resolve::resolve(client, &seen, repo, asked.as_deref())
+    let resolved = resolve::resolve(client, seen, repo, asked.as_deref())
         .await
         .map_err(|e| match e {
             LifecycleError::Hub(h) => InstallError::Hub(h),
@@ -177,15 +241,12 @@ pub async fn install(
     for note in &resolved.notes {
         ui.say(note);
     }
-    let requested = id
-        .revision
-        .clone()
-        .unwrap_or_else(|| match &resolved.alias {
-            Some(a) => a.clone(),
-            None => "main".into(),
-        });
+    let requested = requested.unwrap_or_else(|| match &resolved.alias {
+        Some(a) => a.clone(),
+        None => "main".into(),
+    });
     check_status(repo, &resolved, opts, ui)?;
-    if let (Some(locked), Some(state)) = (&opts.locked, &resolved.state)
+    if let (Some(locked), Some(state)) = (locked, &resolved.state)
         && let Some(alias) = &locked.alias
     {
         let now = state.resolve_alias(alias);
@@ -224,7 +285,7 @@ pub async fn install(
 
     let mut plan = plan::plan(client, repo, &commit, &manifest).await?;
     signature::pin_plan(repo, &mut plan, &verified)?;
-    if let Some(locked) = &opts.locked {
+    if let Some(locked) = locked {
         apply_lock(&mut plan, locked)?;
     }
     let names: Vec<String> = plan.files.iter().map(|f| f.path.to_string()).collect();
@@ -236,13 +297,33 @@ pub async fn install(
     {
         return Err(InstallError::Refused { reason, hint });
     }
-
     if opts.verify {
         plan.files.iter_mut().for_each(|f| f.verify_cached = true);
     }
-    let downloaded = download_all(client, &plan.files, ui)
-        .await
-        .map_err(|e| signature::explain_download(e, repo, &verified))?;
+    let alias = match locked {
+        Some(l) => l.alias.clone(),
+        None => resolved.alias.clone(),
+    };
+    Ok(Prepared {
+        repo: repo.clone(),
+        requested,
+        resolved,
+        alias,
+        commit,
+        manifest,
+        plan,
+        verified,
+    })
+}
+
+/// Smoke-loads a downloaded skill and builds its registry entry.
+pub(crate) fn finish(
+    p: &Prepared,
+    downloaded: &[Downloaded],
+    opts: &InstallOptions,
+    ui: &dyn InstallUi,
+) -> Result<InstalledSkill, InstallError> {
+    let (repo, commit, plan, verified) = (&p.repo, &p.commit, &p.plan, &p.verified);
     if verified.record.verified {
         ui.say(&format!(
             "signature verified: key {}{}, {} file(s) match their signed digests",
@@ -256,13 +337,7 @@ pub async fn install(
             plan.files.len()
         ));
     }
-    let transferred = downloaded.iter().map(|d| d.transferred).sum();
-    let cached_files = downloaded
-        .iter()
-        .filter(|d| d.transferred == 0 && d.resumed_from == 0)
-        .count();
-
-    let auto_map = crate::hub_scan::auto_map_configs(&plan, &downloaded);
+    let auto_map = crate::hub_scan::auto_map_configs(plan, downloaded);
     if let Decision::Refuse { reason, hint } =
         guard::remote_code_decision(&[], &auto_map, &opts.consent)
     {
@@ -270,7 +345,7 @@ pub async fn install(
     }
     if opts.scan {
         let target = format!("{repo}@{commit}");
-        let report = crate::hub_scan::scan_downloaded(&target, repo, &plan, &downloaded)?;
+        let report = crate::hub_scan::scan_downloaded(&target, repo, plan, downloaded)?;
         for f in report
             .findings
             .iter()
@@ -305,34 +380,30 @@ pub async fn install(
             report.scanner.version
         ));
     }
-
     let smoke = if opts.no_smoke {
         ui.say("smoke-load skipped (--no-smoke)");
         SmokeRecord::default()
     } else {
-        smoke_load(&plan, &downloaded, &manifest, ui)?
+        smoke_load(&p.plan, downloaded, &p.manifest, ui)?
     };
-
-    let entry = InstalledSkill {
-        repo: repo.to_string(),
-        revision_requested: requested,
-        commit: commit.to_string(),
-        version: manifest.version.clone(),
-        alias: match &opts.locked {
-            Some(l) => l.alias.clone(),
-            None => resolved.alias.clone(),
-        },
-        status: resolved.status.map(|s| s.to_string()),
-        kind: manifest.kind.to_string(),
-        license: manifest.license.to_string(),
-        weights: plan.weights.as_ref().map(|w| WeightsSource {
+    Ok(InstalledSkill {
+        repo: p.repo.to_string(),
+        revision_requested: p.requested.clone(),
+        commit: p.commit.to_string(),
+        version: p.manifest.version.clone(),
+        alias: p.alias.clone(),
+        status: p.resolved.status.map(|s| s.to_string()),
+        kind: p.manifest.kind.to_string(),
+        license: p.manifest.license.to_string(),
+        weights: p.plan.weights.as_ref().map(|w| WeightsSource {
             repo: w.repo.clone(),
             commit: w.commit.to_string(),
         }),
-        files: plan
+        files: p
+            .plan
             .files
             .iter()
-            .zip(&downloaded)
+            .zip(downloaded)
             .map(|(spec, d)| InstalledFile {
                 repo: spec.repo.to_string(),
                 path: spec.path.to_string(),
@@ -343,19 +414,70 @@ pub async fn install(
             .collect(),
         installed_at: registry::now_rfc3339(),
         smoke,
-        signature: verified.record.clone(),
-    };
-    let stored = entry.clone();
-    let write = |r: &mut registry::Registry| {
-        r.skills.insert(stored.repo.clone(), stored);
-    };
+        signature: p.verified.record.clone(),
+        explicit: true,
+    })
+}
+
+/// Where this install keeps what it saw of governance (beside the registry).
+pub(crate) fn seen_for(opts: &InstallOptions) -> Seen {
     match &opts.registry_path {
-        Some(p) => registry::update_at(p, write)?,
-        None => registry::update(write)?,
+        Some(p) => Seen::beside(p),
+        None => Seen::default_location(),
     }
+}
+
+/// Changes the registry this install writes to (one atomic update).
+pub(crate) fn update_registry<T>(
+    opts: &InstallOptions,
+    f: impl FnOnce(&mut registry::Registry) -> T,
+) -> Result<T, InstallError> {
+    Ok(match &opts.registry_path {
+        Some(p) => registry::update_at(p, f)?,
+        None => registry::update(f)?,
+    })
+}
+
+/// Installs `id`.
+pub async fn install(
+    client: &HubClient,
+    id: &InstallId,
+    opts: &InstallOptions,
+    ui: &dyn InstallUi,
+) -> Result<InstallReport, InstallError> {
+    let seen = seen_for(opts);
+    let p = prepare(
+        client,
+        &seen,
+        &id.repo,
+        id.revision.as_deref(),
+        id.revision.clone(),
+        opts.locked.as_ref(),
+        opts,
+        ui,
+    )
+    .await?;
+    opts.preflight
+        .check(std::slice::from_ref(&p.repo.to_string()))?;
+    let downloaded = download_all(client, &p.plan.files, ui)
+        .await
+        .map_err(|e| match e {
+            InstallError::Hub(h) => signature::explain_download(h, &p.repo, &p.verified),
+            other => other,
+        })?;
+    let transferred = downloaded.iter().map(|d| d.transferred).sum();
+    let cached_files = downloaded
+        .iter()
+        .filter(|d| d.transferred == 0 && d.resumed_from == 0)
+        .count();
+    let entry = finish(&p, &downloaded, opts, ui)?;
+    let stored = entry.clone();
+    update_registry(opts, |r| {
+        r.skills.insert(stored.repo.clone(), stored);
+    })?;
     Ok(InstallReport {
         entry,
-        manifest,
+        manifest: p.manifest,
         transferred,
         cached_files,
     })
@@ -463,11 +585,11 @@ fn apply_lock(plan: &mut InstallPlan, locked: &LockedSkill) -> Result<(), Instal
     Ok(())
 }
 
-async fn download_all(
+pub(crate) async fn download_all(
     client: &HubClient,
     files: &[FileSpec],
     ui: &dyn InstallUi,
-) -> Result<Vec<Downloaded>, HubError> {
+) -> Result<Vec<Downloaded>, InstallError> {
     let total = files.iter().filter_map(|f| f.size).sum();
     let progress = ui.start_downloads(files.len(), total);
     let limit = Arc::new(tokio::sync::Semaphore::new(DOWNLOAD_CONCURRENCY));
@@ -499,7 +621,7 @@ async fn download_all(
     }
     ui.finish_downloads();
     if let Some(e) = first_error {
-        return Err(e);
+        return Err(e.into());
     }
     Ok(results.into_iter().flatten().collect())
 }

@@ -5,6 +5,7 @@
 pub mod bump;
 pub mod collection;
 pub mod files;
+pub mod group;
 pub mod plan;
 pub mod run;
 pub mod sign;

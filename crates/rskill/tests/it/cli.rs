@@ -60,14 +60,19 @@ fn validate_in_the_repo_root_exits_0() {
     let o = rskill(&["validate"], &repo_root());
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     let n = corpus_manifests_count();
+    let g = corpus_groups_count();
+    assert!(g >= 2, "the corpus has at least two groups");
     assert_eq!(
         stdout(&o).lines().filter(|l| l.starts_with("ok ")).count(),
-        n,
+        n + g,
         "{}",
         show(&o)
     );
     assert!(
-        stderr(&o).contains(&format!("{n} skills checked: {n} valid, 0 invalid")),
+        stderr(&o).contains(&format!(
+            "{n} skills and {g} groups checked: {} valid, 0 invalid",
+            n + g
+        )),
         "{}",
         show(&o)
     );
@@ -79,6 +84,11 @@ fn corpus_manifests_count() -> usize {
     rskill_manifest::corpus::discover(&corpus_dir())
         .unwrap()
         .len()
+}
+
+/// The first-party groups (`groups/`), which `rskill validate` checks by default too.
+fn corpus_groups_count() -> usize {
+    rskill_manifest::group::discover(&repo_root().join("groups")).len()
 }
 
 #[test]
@@ -156,7 +166,10 @@ fn validate_json_on_the_corpus() {
     assert_eq!(o.status.code(), Some(0), "{}", show(&o));
     let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
     let items = v.as_array().unwrap();
-    assert_eq!(items.len(), corpus_manifests_count());
+    assert_eq!(
+        items.len(),
+        corpus_manifests_count() + corpus_groups_count()
+    );
     for item in items {
         assert_eq!(item["valid"], true, "{item}");
         assert_eq!(item["errors"], serde_json::json!([]), "{item}");
@@ -167,8 +180,9 @@ fn validate_json_on_the_corpus() {
                 .starts_with("rskill-project/"),
             "{item}"
         );
+        let path = item["path"].as_str().unwrap();
         assert!(
-            item["path"].as_str().unwrap().ends_with("/rskill.yaml"),
+            path.ends_with("/rskill.yaml") || path.ends_with("/rskill-group.yaml"),
             "{item}"
         );
     }

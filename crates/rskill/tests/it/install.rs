@@ -472,6 +472,7 @@ impl Fx {
             allow_deleted: false,
             trust: Default::default(),
             scan: false,
+            preflight: Default::default(),
         };
         self.rt
             .block_on(install::install(client, &target, &opts, ui))

@@ -5,6 +5,7 @@
 mod cli;
 mod client_security;
 mod governance;
+mod groups;
 mod install;
 mod publish;
 mod registry;

@@ -38,6 +38,7 @@ fn skill(repo: &str) -> InstalledSkill {
             onnx: Some("skipped: ONNX Runtime not found".to_string()),
         },
         signature: Default::default(),
+        explicit: true,
     }
 }
 

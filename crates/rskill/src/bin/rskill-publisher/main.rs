@@ -3,6 +3,7 @@
 //! front over `rskill::publish`.
 
 mod governance_cmd;
+mod group_cmd;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -75,8 +76,11 @@ enum Command {
     Collection(CollectionArgs),
     /// Change a published version's status: active, deprecated, deleted or draft
     Status(governance_cmd::StatusArgs),
-    /// Set or delete an alias (production, staging, …) of a skill
+    /// Set or delete an alias (production, staging, …) of a skill or a group
     Alias(governance_cmd::AliasArgs),
+    /// Publish groups (rskill-group.yaml) to their own repos, after checking every
+    /// member on the Hub; dry run unless --publish
+    Group(group_cmd::Args),
 }
 
 #[derive(clap::Args)]
@@ -111,6 +115,7 @@ fn main() -> ExitCode {
         Some(Command::Status(args)) => governance_cmd::status(args),
         Some(Command::Alias(args)) => governance_cmd::alias(args),
         Some(Command::Keygen(args)) => keygen(args),
+        Some(Command::Group(args)) => group_cmd::run(args),
         None => publish_cmd(cli.publish),
     };
     rskill::cli::finish(result)
@@ -199,7 +204,7 @@ fn keygen(args: KeygenArgs) -> Result<cli::Outcome, CliError> {
 }
 
 /// Says up front whether the token is missing, invalid or read-only.
-async fn check_token(client: &HubClient) -> Result<(), CliError> {
+pub(crate) async fn check_token(client: &HubClient) -> Result<(), CliError> {
     if client.env().token.is_none() {
         return Err(HubError::TokenMissing {
             action: "publishing".into(),

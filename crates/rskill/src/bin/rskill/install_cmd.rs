@@ -1,6 +1,8 @@
 //! `rskill install ID[@rev]` (and `--locked`): the terminal side of the install flow —
 //! progress bars on stderr (hidden without a terminal), the confirmation prompt, the
-//! summary on stdout or `--json`.
+//! summary on stdout or `--json`. A group id (`org/rskill-group-…`) installs the
+//! group; `--harness` then writes each installed skill's `SKILL.md` into the harness
+//! folders (checked free before anything is downloaded).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -8,9 +10,11 @@ use std::sync::Arc;
 
 use indicatif::{HumanBytes, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rskill::cli::{CliError, Outcome, hub_client, runtime};
+use rskill::harness::{self, Harness};
+use rskill::install::group::{self as igroup, GroupLock};
 use rskill::install::guard::Consent;
 use rskill::install::lockfile::{LOCKFILE, Lockfile};
-use rskill::install::{self, InstallOptions, InstallUi, id};
+use rskill::install::{self, InstallOptions, InstallUi, Preflight, id};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -44,6 +48,14 @@ pub struct Args {
     /// The lockfile to use with --locked
     #[arg(long, default_value = LOCKFILE)]
     lockfile: PathBuf,
+    /// Also write each installed skill's SKILL.md where this coding-agent harness reads
+    /// it (repeatable): claude-code, codex, cursor, antigravity, agents
+    #[arg(long = "harness", value_name = "HARNESS")]
+    harnesses: Vec<Harness>,
+    /// With --harness: the user-level folders (~/.claude/skills, ~/.agents/skills)
+    /// instead of the current project's
+    #[arg(long, requires = "harnesses")]
+    global: bool,
     /// Print the registry entry as JSON
     #[arg(long)]
     json: bool,
@@ -115,22 +127,36 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
         show_progress: std::io::stderr().is_terminal() && !client.env().disable_progress_bars,
     };
 
-    // Targets: the lockfile's skills, or the one id given.
-    let mut targets = Vec::new();
+    // Targets: the lockfile's groups and skills, or the one id given.
+    let mut targets: Vec<Target> = Vec::new();
     if args.locked {
         let lock = Lockfile::read(&args.lockfile)
             .map_err(|e| CliError::new(e).hint("create one with `rskill lock`"))?;
+        for (parsed, glock) in lock
+            .group_targets(args.id.as_deref())
+            .map_err(|e| CliError::new(e.to_string()))?
+        {
+            targets.push(Target::Group(parsed, Some(glock)));
+        }
+        let group_named = !targets.is_empty();
         for (parsed, skill) in lock
             .targets(args.id.as_deref())
             .map_err(|e| CliError::new(e.to_string()))?
         {
-            targets.push((parsed, Some(skill)));
+            // Members come with their group (unless one is asked for by name).
+            if (args.id.is_none() && lock.in_group(&skill.repo)) || group_named {
+                continue;
+            }
+            targets.push(Target::Skill(parsed, Some(skill)));
         }
         if targets.is_empty() {
             return Err(CliError::new(format!(
                 "{} pins no skill{}",
                 args.lockfile.display(),
-                args.id.map(|i| format!(" named {i}")).unwrap_or_default()
+                args.id
+                    .as_deref()
+                    .map(|i| format!(" named {i}"))
+                    .unwrap_or_default()
             )));
         }
     } else {
@@ -142,57 +168,204 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
         // An id that cannot name a repo is invalid input: exit 2, before any request.
         let mut parsed =
             id::parse(raw, &known).map_err(|e| CliError::usage(e.to_string()).hint(e.hint()))?;
-        if let Some(rev) = args.revision {
+        if let Some(rev) = args.revision.clone() {
             parsed.revision = Some(rev);
         }
-        targets.push((parsed, None));
+        targets.push(if igroup::is_group(&parsed.repo) {
+            Target::Group(parsed, None)
+        } else {
+            Target::Skill(parsed, None)
+        });
     }
 
     let trust = rskill::trust::Policy::load().map_err(|e| {
         CliError::new(e.to_string())
             .hint("fix or remove the trust policy file (`rskill trust list`)")
     })?;
-    let rt = runtime()?;
-    let mut reports = Vec::new();
-    for (target, locked) in targets {
-        let opts = InstallOptions {
-            consent,
-            no_smoke: args.no_smoke,
-            verify: args.verify,
-            registry_path: None,
-            locked,
-            allow_deleted: args.allow_deleted,
-            trust: trust.clone(),
-            scan: args.scan,
-        };
-        let report = rt.block_on(install::install(&client, &target, &opts, &ui))?;
-        eprintln!(
-            "installed {} {} ({} file(s), {} downloaded, {} from the cache)",
-            report.entry.repo,
-            report.entry.version,
-            report.entry.files.len(),
-            HumanBytes(report.transferred),
-            report.cached_files
-        );
-        reports.push(report);
+    // Harness folders must be free for what is installed: checked before any download.
+    let base = harness::base(args.global).map_err(|e| CliError::new(e.to_string()))?;
+    let registry_path = rskill::registry::registry_path()?;
+    let record = harness::record_path(&registry_path);
+    for h in &args.harnesses {
+        harness::skills_root(*h, &base, args.global).map_err(|e| CliError::usage(e.to_string()))?;
     }
-    if args.json {
-        let entries: Vec<_> = reports.iter().map(|r| &r.entry).collect();
-        let value = if entries.len() == 1 {
-            serde_json::to_value(entries[0])
-        } else {
-            serde_json::to_value(&entries)
-        };
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&value.expect("JSON")).expect("JSON")
-        );
+    let preflight = if args.harnesses.is_empty() {
+        Preflight::default()
     } else {
-        for r in &reports {
-            println!("{} {} {}", r.entry.repo, r.entry.version, r.entry.commit);
+        let (hs, base, record, global) = (
+            args.harnesses.clone(),
+            base.clone(),
+            record.clone(),
+            args.global,
+        );
+        Preflight(Some(Arc::new(move |skills: &[String]| {
+            let conflicts = harness::preflight(&record, &hs, &base, global, skills)
+                .map_err(|e| e.to_string())?;
+            if conflicts.is_empty() {
+                return Ok(());
+            }
+            Err(format!(
+                "harness folders in the way:\n  {}",
+                conflicts
+                    .iter()
+                    .map(|c| format!(
+                        "{} ({}): {}",
+                        c.path.display(),
+                        c.skill,
+                        conflict_text(c.action)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("\n  ")
+            ))
+        })))
+    };
+
+    let rt = runtime()?;
+    let mut entries: Vec<serde_json::Value> = Vec::new();
+    let mut installed: Vec<String> = Vec::new();
+    for target in targets {
+        match target {
+            Target::Skill(target, locked) => {
+                let opts = options(&args, consent, locked, preflight.clone(), &trust);
+                let report = rt.block_on(install::install(&client, &target, &opts, &ui))?;
+                eprintln!(
+                    "installed {} {} ({} file(s), {} downloaded, {} from the cache)",
+                    report.entry.repo,
+                    report.entry.version,
+                    report.entry.files.len(),
+                    HumanBytes(report.transferred),
+                    report.cached_files
+                );
+                if !args.json {
+                    println!(
+                        "{} {} {}",
+                        report.entry.repo, report.entry.version, report.entry.commit
+                    );
+                }
+                installed.push(report.entry.repo.clone());
+                entries.push(serde_json::to_value(&report.entry).expect("JSON"));
+            }
+            Target::Group(target, glock) => {
+                let opts = options(&args, consent, None, preflight.clone(), &trust);
+                let report = rt.block_on(igroup::install_group(
+                    &client,
+                    &target,
+                    &opts,
+                    glock.as_ref(),
+                    &ui,
+                ))?;
+                eprintln!(
+                    "installed group {} {}: {} member(s), {} distinct file(s), {} downloaded, {} from the cache",
+                    report.group.repo,
+                    report.group.version,
+                    report.members.len(),
+                    report.files,
+                    HumanBytes(report.transferred),
+                    report.cached_files
+                );
+                for d in &report.dropped {
+                    eprintln!(
+                        "  removed {} {} (the group no longer needs it)",
+                        d.repo, d.version
+                    );
+                }
+                if !args.json {
+                    println!(
+                        "{} {} {}",
+                        report.group.repo, report.group.version, report.group.commit
+                    );
+                    for m in &report.members {
+                        println!("  {} {} {}", m.repo, m.version, m.commit);
+                    }
+                }
+                installed.extend(report.members.iter().map(|m| m.repo.clone()));
+                entries.push(serde_json::json!({
+                    "group": report.group,
+                    "members": report.members,
+                }));
+            }
         }
     }
-    Ok(Outcome::Success)
+    let mut outcome = Outcome::Success;
+    if !args.harnesses.is_empty() {
+        let reg = rskill::registry::load()?;
+        let changes = harness::sync(
+            &reg,
+            &record,
+            &harness::SyncRequest {
+                harnesses: &args.harnesses,
+                base: &base,
+                global: args.global,
+                only: Some(&installed),
+                remove_others: false,
+                dry_run: false,
+            },
+        )
+        .map_err(|e| CliError::new(e.to_string()))?;
+        for c in &changes {
+            eprintln!(
+                "{} {}: {} ({})",
+                c.harness,
+                c.action,
+                c.path.display(),
+                c.skill
+            );
+            if c.is_conflict() {
+                outcome = Outcome::Failure;
+            }
+        }
+    }
+    if args.json {
+        let value = if entries.len() == 1 {
+            entries.remove(0)
+        } else {
+            serde_json::Value::Array(entries)
+        };
+        println!("{}", serde_json::to_string_pretty(&value).expect("JSON"));
+    }
+    Ok(outcome)
+}
+
+enum Target {
+    Skill(
+        id::InstallId,
+        Option<rskill::install::lockfile::LockedSkill>,
+    ),
+    Group(id::InstallId, Option<GroupLock>),
+}
+
+fn options(
+    args: &Args,
+    consent: Consent,
+    locked: Option<rskill::install::lockfile::LockedSkill>,
+    preflight: Preflight,
+    trust: &rskill::trust::Policy,
+) -> InstallOptions {
+    InstallOptions {
+        consent,
+        no_smoke: args.no_smoke,
+        verify: args.verify,
+        registry_path: None,
+        locked,
+        allow_deleted: args.allow_deleted,
+        trust: trust.clone(),
+        scan: args.scan,
+        preflight,
+    }
+}
+
+/// What a harness conflict means, for a person.
+pub fn conflict_text(action: &str) -> &'static str {
+    match action {
+        "not-written-by-rskill" => {
+            "a folder rskill did not write; left alone (move it away to let rskill write there)"
+        }
+        "edited-by-hand" => {
+            "edited by hand since rskill wrote it; left alone (move it away, or `rskill harness remove` after restoring it)"
+        }
+        "name-taken" => "another skill already has this harness name",
+        _ => "",
+    }
 }
 
 pub(crate) fn known_ids(client: &rskill_hub_client::HubClient) -> Vec<String> {

@@ -3,7 +3,9 @@
 
 mod drift_cmd;
 mod governance_cmd;
+mod harness_cmd;
 mod install_cmd;
+mod marketplace_cmd;
 mod registry_cmd;
 mod scan_cmd;
 mod search_cmd;
@@ -62,6 +64,10 @@ enum Command {
     Verify(trust_cmd::VerifyArgs),
     /// Security-scan a skill folder, or a Hub skill and its pinned weights.
     Scan(scan_cmd::Args),
+    /// The SKILL.md folders rskill wrote into coding-agent harnesses: list, sync, remove.
+    Harness(harness_cmd::Args),
+    /// Write a Claude Code plugin marketplace for the corpus's groups.
+    Marketplace(marketplace_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +88,8 @@ fn main() -> ExitCode {
         Command::Trust(args) => trust_cmd::trust(args),
         Command::Verify(args) => trust_cmd::verify(args),
         Command::Scan(args) => scan_cmd::run(args),
+        Command::Harness(args) => harness_cmd::run(args),
+        Command::Marketplace(args) => marketplace_cmd::run(args),
     };
     rskill::cli::finish(result)
 }

@@ -136,10 +136,40 @@ fn in_tree_skills() -> Vec<(PathBuf, String, String, bool)> {
 }
 
 pub fn uninstall(args: UninstallArgs) -> Result<Outcome, CliError> {
+    if registry::load()?.groups.contains_key(&args.id) {
+        let done = install::uninstall::uninstall_group(&args.id, args.purge, None)?
+            .ok_or_else(|| CliError::new(format!("{} is not installed", args.id)))?;
+        eprintln!(
+            "uninstalled group {} {}",
+            done.group.repo, done.group.version
+        );
+        for e in &done.removed {
+            eprintln!("  removed {} {}", e.repo, e.version);
+        }
+        for (repo, why) in &done.kept {
+            eprintln!("  kept {repo} ({why})");
+        }
+        if args.purge {
+            eprintln!(
+                "purged {} of cached blobs no other install uses",
+                HumanBytes(done.freed)
+            );
+        }
+        eprintln!("harness folders follow with `rskill harness sync`");
+        return Ok(Outcome::Success);
+    }
     let Some(done) = install::uninstall::uninstall(&args.id, args.purge, None)? else {
         return Err(CliError::new(format!("{} is not installed", args.id))
             .hint("`rskill list` shows what is"));
     };
+    if !done.kept_for.is_empty() {
+        eprintln!(
+            "{} stays installed: {} need(s) it (uninstall the group to remove it)",
+            done.entry.repo,
+            done.kept_for.join(", ")
+        );
+        return Ok(Outcome::Success);
+    }
     eprintln!("uninstalled {} {}", done.entry.repo, done.entry.version);
     if args.purge {
         eprintln!(
@@ -318,7 +348,7 @@ pub fn lock(args: LockArgs) -> Result<Outcome, CliError> {
             skills.push(LockedSkill::from_installed(s).map_err(CliError::new)?);
         }
     } else {
-        for id in &args.ids {
+        for id in args.ids.iter().filter(|i| !reg.groups.contains_key(*i)) {
             let s = reg.skills.get(id).ok_or_else(|| {
                 CliError::new(format!("{id} is not installed"))
                     .hint(format!("rskill install {id} first"))
@@ -326,11 +356,28 @@ pub fn lock(args: LockArgs) -> Result<Outcome, CliError> {
             skills.push(LockedSkill::from_installed(s).map_err(CliError::new)?);
         }
     }
+    let mut groups = Vec::new();
+    for g in reg.groups.values() {
+        if !args.ids.is_empty() && !args.ids.contains(&g.repo) {
+            continue;
+        }
+        for m in &g.members {
+            if !skills.iter().any(|s| s.repo == m.repo)
+                && let Some(s) = reg.skills.get(&m.repo)
+            {
+                skills.push(LockedSkill::from_installed(s).map_err(CliError::new)?);
+            }
+        }
+        groups.push(
+            rskill::install::lockfile::LockedGroup::from_installed(g).map_err(CliError::new)?,
+        );
+    }
     if skills.is_empty() {
         return Err(CliError::new("nothing to lock: no skill is installed"));
     }
     let count = skills.len();
     Lockfile::new(skills)
+        .with_groups(groups)
         .write(&args.output)
         .map_err(|e| CliError::new(format!("cannot write {}: {e}", args.output.display())))?;
     eprintln!("locked {count} skill(s) in {}", args.output.display());

@@ -70,12 +70,46 @@ pub struct Args {
     /// List the skipped repos with the reason
     #[arg(short, long)]
     verbose: bool,
+    /// Find groups (repos tagged rskill-group) instead of skills; QUERY matches their
+    /// id, description and member ids
+    #[arg(long)]
+    groups: bool,
     /// Hub token (else HF_TOKEN, HF_TOKEN_PATH, $HF_HOME/token)
     #[arg(long)]
     token: Option<String>,
 }
 
 pub fn run(args: Args) -> Result<Outcome, CliError> {
+    if args.groups {
+        let client = hub_client(args.token.as_deref())?;
+        let (hits, skipped) = runtime()?.block_on(rskill::search_groups::search_groups(
+            &client,
+            args.query.as_deref(),
+        ))?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&hits).expect("JSON"));
+        } else {
+            for h in &hits {
+                println!("{} {}  {}", h.repo_id, h.version, h.description);
+                for m in &h.members {
+                    println!("    {m}");
+                }
+            }
+        }
+        eprintln!(
+            "{} group(s){}",
+            hits.len(),
+            if skipped > 0 {
+                format!(
+                    ", {skipped} tagged repo(s) without a valid {} skipped",
+                    rskill_manifest::group::GROUP_FILE
+                )
+            } else {
+                String::new()
+            }
+        );
+        return Ok(Outcome::Success);
+    }
     let query = SearchQuery {
         text: args.query,
         kind: args.kind,
