@@ -52,7 +52,7 @@ impl LifecycleError {
     pub fn hint(&self) -> Option<String> {
         match self {
             LifecycleError::Hub(HubError::Forbidden { .. }) => Some(
-                "status and alias changes need a token that may write the repo (on rskill-hub: one made with `token create … --manage`)".into(),
+                "status, alias and scan record changes need a token that may write the repo (on rskill-hub: one made with `token create … --manage`)".into(),
             ),
             LifecycleError::Hub(e) => e.hint(),
             LifecycleError::Refused(e) => e.hint(),
@@ -219,6 +219,13 @@ pub enum Op {
     Draft {
         version: Version,
     },
+    /// A scan of a published version's commit, recorded for that commit (the tag must
+    /// still point to `commit` when the change is made).
+    Scan {
+        version: Version,
+        commit: String,
+        record: Box<model::ScanRecord>,
+    },
 }
 
 /// What a change did.
@@ -233,10 +240,23 @@ pub struct Applied {
 fn apply(
     reg: &mut Registry,
     op: &Op,
-    tagged: &BTreeSet<Version>,
+    tags: &BTreeMap<Version, CommitId>,
     c: &Change<'_>,
 ) -> Result<Vec<Event>, GovError> {
+    let tagged: &BTreeSet<Version> = &tags.keys().cloned().collect();
     match op {
+        Op::Scan {
+            version,
+            commit,
+            record,
+        } => match tags.get(version) {
+            Some(at) if at.as_str() == commit => reg.record_scan(commit, record, c),
+            Some(at) => Err(GovError::Invalid {
+                field: format!("tag v{version}"),
+                message: format!("now points to {at}, not to the scanned commit {commit}"),
+            }),
+            None => Err(GovError::UnknownVersion(version.to_string())),
+        },
         Op::Status { version, to } => reg.set_status(version, *to, tagged, c),
         Op::AliasSet { alias, version } => reg.set_alias(alias, version, tagged, c),
         Op::AliasDelete { alias } => reg.delete_alias(alias, c),
@@ -281,7 +301,7 @@ pub async fn change(
             when: &when,
             why,
         };
-        let events = apply(&mut next, op, &state.tagged(), &c)?;
+        let events = apply(&mut next, op, &state.tags, &c)?;
         next.published = state.tagged();
         model::check_extends(&state.registry.history, &next.history)?;
         let summary = events
