@@ -738,6 +738,16 @@ impl Registry {
         self.scans.get(commit)
     }
 
+    /// The newest record made for `version`'s commit (by the version each record
+    /// names), with that commit: what search shows for the version it resolved.
+    pub fn scan_for_version(&self, version: &str) -> Option<(&str, &ScanRecord)> {
+        self.scans
+            .iter()
+            .filter(|(_, r)| r.skill_version.as_deref() == Some(version))
+            .max_by(|a, b| a.1.time.cmp(&b.1.time))
+            .map(|(c, r)| (c.as_str(), r))
+    }
+
     /// Unsets `alias`.
     pub fn delete_alias(&mut self, alias: &str, c: &Change<'_>) -> Result<Vec<Event>, GovError> {
         let Some(old) = self.aliases.get(alias).cloned() else {
@@ -1098,6 +1108,7 @@ mod tests {
             scanner: "rskill-scan".into(),
             version: "0.1.0".into(),
             time: time.into(),
+            skill_version: Some("1.0.0".into()),
             types,
         }
     }

@@ -250,6 +250,15 @@ fn apply(
             commit,
             record,
         } => match tags.get(version) {
+            _ if record.skill_version.as_deref() != Some(version.to_string().as_str()) => {
+                Err(GovError::Invalid {
+                    field: "scan record skill_version".into(),
+                    message: format!(
+                        "names {} where {version} was scanned",
+                        record.skill_version.as_deref().unwrap_or("-")
+                    ),
+                })
+            }
             Some(at) if at.as_str() == commit => reg.record_scan(commit, record, c),
             Some(at) => Err(GovError::Invalid {
                 field: format!("tag v{version}"),

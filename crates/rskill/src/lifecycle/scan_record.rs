@@ -29,6 +29,10 @@ pub struct ScanRecord {
     pub version: String,
     /// RFC 3339, when the scan ran.
     pub time: String,
+    /// The skill version whose tag pointed to the commit when it was recorded (lets
+    /// search, which reads no tags, find the record of the version it shows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skill_version: Option<String>,
     pub types: BTreeMap<ScanType, TypeRecord>,
 }
 
@@ -37,7 +41,7 @@ pub const MAX_FIELD_BYTES: usize = 512;
 
 impl ScanRecord {
     /// The record of a finished report.
-    pub fn from_report(report: &ScanReport) -> ScanRecord {
+    pub fn from_report(report: &ScanReport, skill_version: Option<String>) -> ScanRecord {
         let types = report
             .types
             .iter()
@@ -56,6 +60,7 @@ impl ScanRecord {
             scanner: report.scanner.name.clone(),
             version: report.scanner.version.clone(),
             time: report.scanned_at.clone(),
+            skill_version,
             types,
         }
     }

@@ -65,7 +65,7 @@ pub fn run(args: Args) -> Result<cli::Outcome, CliError> {
         revision: Some(commit.clone()),
     };
     let report = rt.block_on(rskill::hub_scan::scan_hub(&client, &target, &say))?;
-    let record = ScanRecord::from_report(&report);
+    let record = ScanRecord::from_report(&report, Some(version.to_string()));
     let mut value = cli::scan_json(&report);
     value["version"] = version.to_string().into();
     value["commit"] = commit.clone().into();
