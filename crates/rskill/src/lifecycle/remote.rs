@@ -464,4 +464,53 @@ mod tests {
         let p = corroborate(&r.history[..1], &full);
         assert!(p.iter().any(|m| m.contains("names no event")), "{p:?}");
     }
+
+    #[test]
+    fn a_scan_is_recorded_only_for_the_commit_its_version_tag_points_to() {
+        let at = |c: char| c.to_string().repeat(40);
+        let v: Version = "1.0.0".parse().unwrap();
+        let tags: BTreeMap<Version, CommitId> = [(v.clone(), at('a').parse().unwrap())].into();
+        let c = Change {
+            who: "a",
+            when: "t",
+            why: "",
+        };
+        let record = |skill_version: &str| model::ScanRecord {
+            scanner: "rskill-scan".into(),
+            version: "0.1.0".into(),
+            time: "t".into(),
+            skill_version: Some(skill_version.into()),
+            types: [(
+                rskill_scan::ScanType::Safetensors,
+                crate::lifecycle::scan_record::TypeRecord {
+                    status: rskill_scan::Status::Clean,
+                    fields: Default::default(),
+                },
+            )]
+            .into(),
+        };
+        let op = |commit: String, sv: &str, version: &Version| Op::Scan {
+            version: version.clone(),
+            commit,
+            record: Box::new(record(sv)),
+        };
+        let mut r = Registry::default();
+        // The tag moved to another commit since the scan.
+        let e = apply(&mut r, &op(at('b'), "1.0.0", &v), &tags, &c).unwrap_err();
+        assert!(e.to_string().contains("not to the scanned commit"), "{e}");
+        // A record naming another version.
+        let e = apply(&mut r, &op(at('a'), "2.0.0", &v), &tags, &c).unwrap_err();
+        assert!(e.to_string().contains("skill_version"), "{e}");
+        // A version with no tag.
+        let e = apply(
+            &mut r,
+            &op(at('a'), "9.0.0", &"9.0.0".parse().unwrap()),
+            &tags,
+            &c,
+        );
+        assert!(matches!(e, Err(GovError::UnknownVersion(_))), "{e:?}");
+        assert!(r.scans.is_empty());
+        apply(&mut r, &op(at('a'), "1.0.0", &v), &tags, &c).unwrap();
+        assert!(r.scan_of(&at('a')).is_some());
+    }
 }
