@@ -315,3 +315,43 @@ impl Policy {
 pub fn user_file() -> Result<PathBuf, TrustError> {
     Ok(crate::registry::data_dir()?.join(TRUST_FILE))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scan_policy_is_per_org_merged_and_absent_from_older_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(TRUST_FILE);
+        // A file written before scan policies reads, and has none.
+        std::fs::write(&path, br#"{"version":1,"orgs":{}}"#).unwrap();
+        let mut user = TrustFile::load(&path).unwrap();
+        assert!(user.scan_required.is_empty());
+        assert!(user.set_scan_required("acme", true));
+        assert!(!user.set_scan_required("acme", true), "already set");
+        user.save(&path).unwrap();
+        let user = TrustFile::load(&path).unwrap();
+        let project = TrustFile {
+            scan_required: ["beta".to_string()].into(),
+            ..TrustFile::default()
+        };
+        let policy = Policy::from_files(&[user.clone(), project], false);
+        assert!(policy.for_org("acme").scan_required);
+        assert!(
+            policy.for_org("beta").scan_required,
+            "either file's require wins"
+        );
+        assert!(!policy.for_org("other").scan_required);
+        // A scan policy alone does not make signatures required.
+        assert!(!policy.for_org("acme").required);
+        let mut off = user;
+        assert!(off.set_scan_required("acme", false));
+        off.save(&path).unwrap();
+        assert!(
+            !String::from_utf8(std::fs::read(&path).unwrap())
+                .unwrap()
+                .contains("scan_required")
+        );
+    }
+}
