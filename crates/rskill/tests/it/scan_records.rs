@@ -33,10 +33,15 @@ fn publish(fx: &Fx, repo: &str, version: &str, files: Vec<(String, Vec<u8>)>) ->
     })
 }
 
-/// `acme/rskill-gov` 1.3.0 with a full card: scans clean.
+/// `acme/rskill-gov` 1.3.0 with a full card and a SKILL.md: scans clean.
 fn publish_clean(fx: &Fx) -> String {
     let mut files = skill_files("1.3.0");
     files[1].1 = FULL_CARD.as_bytes().to_vec();
+    // Named as its folder would be in the corpus (`org/rskill-<slug>` holds `<slug>`).
+    files.push((
+        "SKILL.md".into(),
+        b"---\nname: gov\ndescription: \"Detects objects for the governance tests.\"\n---\n\n# gov\n\nA test skill.\n".to_vec(),
+    ));
     publish(fx, SKILL, "1.3.0", files)
 }
 
