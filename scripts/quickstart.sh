@@ -13,7 +13,9 @@
 #   8. with OPENRAL_REQUIRE_SIGNED_SKILLS=1, install one safetensors skill through that
 #      alias and one ONNX skill, each verified against its signature and signed weights
 #      lock, then smoke-loaded;
-#   9. `rskill scan` one skill and its pinned weights (the built-in security scanners);
+#   9. `rskill scan` one skill and its pinned weights (the built-in security scanners),
+#      record the result for that version's commit on the Hub (`rskill-publisher scan
+#      … --record`, manage right) and show it with `rskill info`;
 #  10. publish the corpus's groups and install one with `--harness claude-code`, showing
 #      the `.claude/skills/` folder it wrote;
 #  11. `rskill audit` (the fleet health check), then stop the Hub. Everything it wrote
@@ -87,6 +89,11 @@ say "installing an ONNX skill"
 
 say "rskill scan rskill-project/rskill-smolvla-franka-pick-cube (security scanners)"
 "$BIN/rskill" scan rskill-project/rskill-smolvla-franka-pick-cube
+
+say "recording the scan on the Hub: rskill-publisher scan $SKILL@$VERSION --record"
+# A governed change like status and alias changes: the manage right again.
+HF_TOKEN="$MANAGE_TOKEN" "$BIN/rskill-publisher" scan "$SKILL@$VERSION" --record --reason "quickstart scan"
+"$BIN/rskill" info "$SKILL"
 
 say "publishing the groups (every member checked on the Hub first)"
 "$BIN/rskill-publisher" group groups --publish --public

@@ -185,7 +185,6 @@ pub fn parse_repo(id: &str) -> Result<crate::hub::RepoId, CliError> {
 
 /// One history event as a line of text.
 pub fn event_line(e: &crate::lifecycle::Event) -> String {
-    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
     format!(
         "#{:<4} {}  {:<6} {:<12} {} -> {}  by {}  ({})",
         e.seq,
@@ -193,10 +192,11 @@ pub fn event_line(e: &crate::lifecycle::Event) -> String {
         match e.what {
             crate::lifecycle::model::What::Status => "status",
             crate::lifecycle::model::What::Alias => "alias",
+            crate::lifecycle::model::What::Scan => "scan",
         },
         e.subject,
-        show(&e.old),
-        show(&e.new),
+        e.shown(&e.old),
+        e.shown(&e.new),
         e.who,
         if e.why.is_empty() {
             "no reason given"
@@ -204,4 +204,69 @@ pub fn event_line(e: &crate::lifecycle::Event) -> String {
             e.why.as_str()
         }
     )
+}
+
+pub fn status_color(s: rskill_scan::Status) -> &'static str {
+    match s {
+        rskill_scan::Status::Clean => "32",
+        rskill_scan::Status::Warning => "33",
+        rskill_scan::Status::Dangerous | rskill_scan::Status::Error => "1;31",
+    }
+}
+
+fn severity_color(s: rskill_scan::Severity) -> &'static str {
+    match s {
+        rskill_scan::Severity::Info => "2",
+        rskill_scan::Severity::Warning => "33",
+        rskill_scan::Severity::Dangerous | rskill_scan::Severity::Error => "1;31",
+    }
+}
+
+/// The report as people read it: one line per scan type, then every finding.
+pub fn render_scan(report: &rskill_scan::ScanReport, color: bool) -> String {
+    let mut out = format!(
+        "{} by {} {} at {}\n",
+        report.target, report.scanner.name, report.scanner.version, report.scanned_at
+    );
+    for (t, r) in &report.types {
+        let status = r.status.unwrap_or(rskill_scan::Status::Clean);
+        let fields: Vec<String> = r.fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        out.push_str(&format!(
+            "  {:<12} {} {} file(s){}{}\n",
+            t.as_str(),
+            paint(
+                &format!("{:<9}", status.to_string()),
+                status_color(status),
+                color
+            ),
+            r.files,
+            if fields.is_empty() { "" } else { "  " },
+            fields.join("; ")
+        ));
+    }
+    for f in &report.findings {
+        out.push_str(&format!(
+            "{} [{}] {}: {}\n",
+            paint(&f.severity.to_string(), severity_color(f.severity), color),
+            f.scan_type,
+            f.file,
+            f.message
+        ));
+    }
+    let status = report.status();
+    out.push_str(&format!(
+        "scan: {} ({} finding(s), {} byte(s) read)\n",
+        paint(&status.to_string(), status_color(status), color),
+        report.findings.len(),
+        report.bytes_scanned
+    ));
+    out
+}
+
+/// A scan report as JSON: the report, its overall `status` and its `scan.<type>.<field>` records.
+pub fn scan_json(report: &rskill_scan::ScanReport) -> serde_json::Value {
+    let mut value = serde_json::to_value(report).expect("JSON");
+    value["status"] = serde_json::to_value(report.status()).expect("JSON");
+    value["records"] = serde_json::to_value(report.records()).expect("JSON");
+    value
 }

@@ -73,7 +73,7 @@ pub async fn scan_hub(
     for spec in &skill {
         skill_paths.push((fetch(spec).await?.0, spec.path.to_string()));
     }
-    scan_skill_files(&skill_paths, temp.path(), &mut report)?;
+    scan_skill_files(repo, &skill_paths, temp.path(), &mut report)?;
     for spec in upstream {
         let rel = rel_name(repo, spec);
         say(&format!("scanning {rel}"));
@@ -96,13 +96,21 @@ pub async fn scan_hub(
 
 /// Scans the skill repo's files (`(path, path in repo)`) as the folder they form: they
 /// are copied out of the cache first, whose snapshot links the skill checks would
-/// (rightly) refuse as files living outside the skill's folder.
+/// (rightly) refuse as files living outside the skill's folder. The folder is named
+/// `<slug>` for a repo `org/rskill-<slug>`, as in the corpus, since `SKILL.md` must name
+/// its folder.
 fn scan_skill_files(
+    repo: &RepoId,
     files: &[(PathBuf, String)],
     temp: &Path,
     report: &mut ScanReport,
 ) -> Result<(), InstallError> {
-    let dir = temp.join("skill");
+    let slug = repo
+        .name()
+        .strip_prefix("rskill-")
+        .filter(|s| !s.is_empty())
+        .unwrap_or(repo.name());
+    let dir = temp.join("skill").join(slug);
     for (path, rel) in files {
         let to = dir.join(rel);
         if let Some(parent) = to.parent() {
@@ -134,7 +142,7 @@ pub fn scan_downloaded(
             rskill_scan::scan_file(&d.path, &rel_name(skill, spec), &mut report);
         }
     }
-    scan_skill_files(&skill_files, temp.path(), &mut report)?;
+    scan_skill_files(skill, &skill_files, temp.path(), &mut report)?;
     report.finish();
     Ok(report)
 }

@@ -59,6 +59,8 @@ pub struct SearchQuery {
     /// Which version statuses are shown (default: what `install ID` resolves to,
     /// active or deprecated).
     pub status: crate::lifecycle::resolve::StatusFilter,
+    /// Only skills whose shown version has a recorded scan with this overall status.
+    pub scan: Option<rskill_scan::Status>,
 }
 
 /// The order of the hits.
@@ -122,6 +124,20 @@ pub struct Hit {
     /// The key id the signature names (unverified here).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
+    /// The scan recorded for the shown version's commit, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan: Option<HitScan>,
+}
+
+/// A recorded scan as search shows it: the commit, the overall status, the record.
+#[derive(Debug, Clone, Serialize)]
+pub struct HitScan {
+    pub commit: String,
+    pub status: rskill_scan::Status,
+    #[serde(flatten)]
+    pub record: crate::lifecycle::model::ScanRecord,
+    /// The `scan.<type>.<field>` view.
+    pub records: std::collections::BTreeMap<String, String>,
 }
 
 /// A candidate left out, and why.
@@ -297,6 +313,20 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
                 hit.version = view.version;
                 hit.status = view.status;
                 hit.aliases = view.aliases;
+                hit.scan = registry
+                    .as_ref()
+                    .and_then(|r| r.scan_for_version(&hit.version))
+                    .map(|(commit, record)| HitScan {
+                        commit: commit.to_string(),
+                        status: record.status(),
+                        records: record.records(),
+                        record: record.clone(),
+                    });
+                if let Some(want) = query.scan
+                    && hit.scan.as_ref().map(|s| s.status) != Some(want)
+                {
+                    continue;
+                }
                 outcome.hits.push(hit);
             }
             None => outcome.hidden += 1,
@@ -635,6 +665,7 @@ fn matches(q: &SearchQuery, c: &Candidate, m: Facets) -> Option<Hit> {
         aliases: Default::default(),
         signed: c.signed,
         key_id: None,
+        scan: None,
     })
 }
 

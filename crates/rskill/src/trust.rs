@@ -4,12 +4,14 @@
 //! and, for a fleet that commits it, in `rskill-trust.json` in the project (the
 //! current directory); both are merged: keys add up, and `require` in either wins.
 //! `OPENRAL_REQUIRE_SIGNED_SKILLS=1` makes signatures required for every org.
+//! The same files say which orgs need a recorded clean scan of the exact commit being
+//! installed (`rskill trust scan-policy ORG require|off`; `require` in either wins).
 //!
 //! Keys are stored as their PEM, so a policy file is self-contained, and identified by
 //! their id (the SHA-256 of the PEM, as in OMS bundles). Several keys per org let a
 //! publisher rotate keys.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use rskill_signing::PublicKey;
@@ -68,6 +70,9 @@ pub struct OrgPolicy {
 pub struct TrustFile {
     pub version: u32,
     pub orgs: BTreeMap<String, OrgPolicy>,
+    /// Orgs whose installs need a recorded clean scan of the commit installed.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub scan_required: BTreeSet<String>,
 }
 
 impl Default for TrustFile {
@@ -75,6 +80,7 @@ impl Default for TrustFile {
         TrustFile {
             version: VERSION,
             orgs: BTreeMap::new(),
+            scan_required: BTreeSet::new(),
         }
     }
 }
@@ -169,6 +175,16 @@ impl TrustFile {
         }
     }
 
+    /// Sets whether `org`'s installs need a recorded clean scan; returns whether that
+    /// changed the file.
+    pub fn set_scan_required(&mut self, org: &str, required: bool) -> bool {
+        if required {
+            self.scan_required.insert(org.to_string())
+        } else {
+            self.scan_required.remove(org)
+        }
+    }
+
     /// Removes one key of `org` (by id or unique id prefix, or name), or the whole org
     /// when `key` is `None`; returns how many keys went.
     pub fn remove(&mut self, org: &str, key: Option<&str>) -> usize {
@@ -200,6 +216,8 @@ impl TrustFile {
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
     pub orgs: BTreeMap<String, OrgPolicy>,
+    /// Orgs that need a recorded clean scan (union of the files).
+    pub scan_required: BTreeSet<String>,
     /// `OPENRAL_REQUIRE_SIGNED_SKILLS` is set.
     pub require_all: bool,
 }
@@ -212,6 +230,8 @@ pub struct OrgTrust {
     pub required: bool,
     /// The org has a policy at all (a `warn` policy warns).
     pub has_policy: bool,
+    /// Installs need a recorded clean scan of the exact commit.
+    pub scan_required: bool,
 }
 
 impl OrgTrust {
@@ -231,7 +251,9 @@ impl Policy {
     /// Merges policy files (later ones add keys; `require` anywhere wins).
     pub fn from_files(files: &[TrustFile], require_all: bool) -> Policy {
         let mut orgs: BTreeMap<String, OrgPolicy> = BTreeMap::new();
+        let mut scan_required = BTreeSet::new();
         for f in files {
+            scan_required.extend(f.scan_required.iter().cloned());
             for (org, p) in &f.orgs {
                 match orgs.get_mut(org) {
                     None => {
@@ -250,7 +272,11 @@ impl Policy {
                 }
             }
         }
-        Policy { orgs, require_all }
+        Policy {
+            orgs,
+            scan_required,
+            require_all,
+        }
     }
 
     /// The policy of this machine and project: `<data dir>/trust.json`,
@@ -280,6 +306,7 @@ impl Policy {
             keys,
             required: self.require_all || p.is_some_and(|p| p.mode == Mode::Require),
             has_policy: p.is_some(),
+            scan_required: self.scan_required.contains(org),
         }
     }
 }
@@ -287,4 +314,44 @@ impl Policy {
 /// `<data dir>/trust.json`.
 pub fn user_file() -> Result<PathBuf, TrustError> {
     Ok(crate::registry::data_dir()?.join(TRUST_FILE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scan_policy_is_per_org_merged_and_absent_from_older_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(TRUST_FILE);
+        // A file written before scan policies reads, and has none.
+        std::fs::write(&path, br#"{"version":1,"orgs":{}}"#).unwrap();
+        let mut user = TrustFile::load(&path).unwrap();
+        assert!(user.scan_required.is_empty());
+        assert!(user.set_scan_required("acme", true));
+        assert!(!user.set_scan_required("acme", true), "already set");
+        user.save(&path).unwrap();
+        let user = TrustFile::load(&path).unwrap();
+        let project = TrustFile {
+            scan_required: ["beta".to_string()].into(),
+            ..TrustFile::default()
+        };
+        let policy = Policy::from_files(&[user.clone(), project], false);
+        assert!(policy.for_org("acme").scan_required);
+        assert!(
+            policy.for_org("beta").scan_required,
+            "either file's require wins"
+        );
+        assert!(!policy.for_org("other").scan_required);
+        // A scan policy alone does not make signatures required.
+        assert!(!policy.for_org("acme").required);
+        let mut off = user;
+        assert!(off.set_scan_required("acme", false));
+        off.save(&path).unwrap();
+        assert!(
+            !String::from_utf8(std::fs::read(&path).unwrap())
+                .unwrap()
+                .contains("scan_required")
+        );
+    }
 }

@@ -8,6 +8,7 @@ pub mod id;
 pub mod lockfile;
 pub mod plan;
 pub mod run;
+pub mod scan_policy;
 pub mod signature;
 pub mod uninstall;
 

@@ -260,6 +260,11 @@ pub(crate) async fn prepare(
     }
     let revision = resolved.revision.clone();
     let (commit, siblings) = plan::resolve_upstream(client, repo, Some(&revision)).await?;
+    if let Some(line) =
+        super::scan_policy::check(repo, &commit, resolved.state.as_ref(), &opts.trust)?
+    {
+        ui.say(&line);
+    }
     let verified = signature::verify_repo(client, repo, &commit, &siblings, &opts.trust, &|l| {
         ui.say(l)
     })

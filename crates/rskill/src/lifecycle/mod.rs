@@ -7,12 +7,14 @@
 //! [`remote`] reads and changes the state on a Hub with optimistic concurrency;
 //! [`seen`] remembers what this machine saw (rewritten histories, offline audits);
 //! [`resolve`] turns `ID@production`, `@latest`, `@1.2.0` … into a commit;
-//! [`audit`] checks installed skills against the current state.
+//! [`audit`] checks installed skills against the current state;
+//! [`scan_record`] holds the scan records kept per commit.
 
 pub mod audit;
 pub mod model;
 pub mod remote;
 pub mod resolve;
+pub mod scan_record;
 pub mod seen;
 
 pub use model::{Event, GovError, Registry, Status};

@@ -15,6 +15,9 @@ use std::str::FromStr;
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
+pub use super::scan_record::ScanRecord;
+use super::scan_record::check_commit;
+
 /// The registry file's format version.
 pub const FORMAT: u32 = 1;
 /// The alias that `rskill install ID` resolves.
@@ -104,6 +107,9 @@ pub enum What {
     Status,
     /// An alias; `subject` is the alias, `old`/`new` versions (absent: unset).
     Alias,
+    /// A scan record; `subject` is the commit, `old`/`new` the records as compact
+    /// JSON (`old` absent for the commit's first record).
+    Scan,
 }
 
 /// One entry of the append-only history.
@@ -139,6 +145,26 @@ impl Event {
                 show(&self.old),
                 show(&self.new)
             ),
+            What::Scan => format!(
+                "rskill registry #{}: scan {} {} -> {}",
+                self.seq,
+                self.subject,
+                self.shown(&self.old),
+                self.shown(&self.new)
+            ),
+        }
+    }
+
+    /// `old` or `new` as people read it: the value, or for a scan event the record's
+    /// overall status and scanner.
+    pub fn shown(&self, v: &Option<String>) -> String {
+        match (self.what, v) {
+            (_, None) => "-".into(),
+            (What::Scan, Some(s)) => match ScanRecord::from_event_value(s) {
+                Ok(r) => format!("{} ({} {})", r.status(), r.scanner, r.version),
+                Err(_) => "(unreadable record)".into(),
+            },
+            (_, Some(s)) => s.clone(),
         }
     }
 }
@@ -165,6 +191,10 @@ pub struct RegistryFile {
     /// search resolve `latest` from this file alone. Informational; tags rule.
     #[serde(default)]
     pub published: Vec<String>,
+    /// Recorded scans by commit (`rskill-publisher scan … --record`); absent in files
+    /// written before scans were recorded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scans: BTreeMap<String, ScanRecord>,
 }
 
 /// Why a registry file, a change or a resolution was refused.
@@ -253,6 +283,8 @@ pub struct Registry {
     pub history: Vec<Event>,
     /// The versions published when the file was written (see [`RegistryFile::published`]).
     pub published: BTreeSet<Version>,
+    /// Recorded scans by commit.
+    pub scans: BTreeMap<String, ScanRecord>,
 }
 
 /// Who, when and why, for a change.
@@ -352,6 +384,23 @@ impl Registry {
                 "the aliases are not what the history records (edited by hand?)",
             ));
         }
+        for (commit, record) in &file.scans {
+            check_commit(commit)?;
+            record
+                .check()
+                .map_err(|e| invalid(format!("scans.{commit}"), e.to_string()))?;
+        }
+        if let Some(commit) = file
+            .scans
+            .keys()
+            .chain(replay.scans.keys())
+            .find(|c| file.scans.get(*c) != replay.scans.get(*c))
+        {
+            return Err(invalid(
+                format!("scans.{commit}"),
+                "the scan record is not what the history records (edited by hand?)",
+            ));
+        }
         Ok(replay)
     }
 
@@ -436,6 +485,33 @@ impl Registry {
                         self.aliases.remove(&ev.subject);
                     }
                 }
+            }
+            What::Scan => {
+                check_commit(&ev.subject)?;
+                let new = ScanRecord::from_event_value(
+                    ev.new
+                        .as_deref()
+                        .ok_or_else(|| invalid("new", "a scan event needs the new record"))?,
+                )?;
+                let old = ev
+                    .old
+                    .as_deref()
+                    .map(ScanRecord::from_event_value)
+                    .transpose()?;
+                if self.scans.get(&ev.subject) != old.as_ref() {
+                    return Err(invalid(
+                        "old",
+                        format!(
+                            "the scan of {} says {} but the history before it leaves {}",
+                            ev.subject,
+                            old.as_ref().map_or("-".into(), |r| r.status().to_string()),
+                            self.scans
+                                .get(&ev.subject)
+                                .map_or("-".into(), |r| r.status().to_string())
+                        ),
+                    ));
+                }
+                self.scans.insert(ev.subject.clone(), new);
             }
         }
         // Deleting a version drops its aliases in the events that follow it; the
@@ -629,6 +705,49 @@ impl Registry {
         Ok(vec![ev])
     }
 
+    /// Records (or replaces) the scan of `commit`, a published version's commit (the
+    /// caller resolves it). The event carries the old and the new record.
+    pub fn record_scan(
+        &mut self,
+        commit: &str,
+        record: &ScanRecord,
+        c: &Change<'_>,
+    ) -> Result<Vec<Event>, GovError> {
+        check_commit(commit)?;
+        record.check()?;
+        let old = self.scans.get(commit);
+        if old == Some(record) {
+            return Err(GovError::Invalid {
+                field: format!("scans.{commit}"),
+                message: "already holds this record".into(),
+            });
+        }
+        let ev = self.event(
+            What::Scan,
+            commit.to_owned(),
+            old.map(ScanRecord::to_event_value),
+            Some(record.to_event_value()),
+            c,
+        );
+        self.push(ev.clone())?;
+        Ok(vec![ev])
+    }
+
+    /// The record of `commit`, if one was made.
+    pub fn scan_of(&self, commit: &str) -> Option<&ScanRecord> {
+        self.scans.get(commit)
+    }
+
+    /// The newest record made for `version`'s commit (by the version each record
+    /// names), with that commit: what search shows for the version it resolved.
+    pub fn scan_for_version(&self, version: &str) -> Option<(&str, &ScanRecord)> {
+        self.scans
+            .iter()
+            .filter(|(_, r)| r.skill_version.as_deref() == Some(version))
+            .max_by(|a, b| a.1.time.cmp(&b.1.time))
+            .map(|(c, r)| (c.as_str(), r))
+    }
+
     /// Unsets `alias`.
     pub fn delete_alias(&mut self, alias: &str, c: &Change<'_>) -> Result<Vec<Event>, GovError> {
         let Some(old) = self.aliases.get(alias).cloned() else {
@@ -661,6 +780,7 @@ impl Registry {
                 .collect(),
             history: self.history.clone(),
             published: self.published.iter().map(Version::to_string).collect(),
+            scans: self.scans.clone(),
         }
     }
 
@@ -969,5 +1089,108 @@ mod tests {
         assert!(r.add_draft(&v("1.3.0"), &C).is_err());
         assert_eq!(r.status_of(&v("1.3.0")), Status::Draft);
         assert_eq!(Registry::parse(&r.to_bytes()).unwrap(), r);
+    }
+
+    fn record(status: rskill_scan::Status, time: &str) -> ScanRecord {
+        let mut types = BTreeMap::new();
+        types.insert(
+            rskill_scan::ScanType::Pickle,
+            super::super::scan_record::TypeRecord {
+                status,
+                fields: [(
+                    "globals".to_string(),
+                    "torch._utils._rebuild_tensor_v2".to_string(),
+                )]
+                .into(),
+            },
+        );
+        ScanRecord {
+            scanner: "rskill-scan".into(),
+            version: "0.1.0".into(),
+            time: time.into(),
+            skill_version: Some("1.0.0".into()),
+            types,
+        }
+    }
+    const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    #[test]
+    fn scan_records_are_events_replayed_like_the_others() {
+        use rskill_scan::Status as S;
+        let mut r = Registry::default();
+        let first = record(S::Clean, "2026-01-01T00:00:00Z");
+        let evs = r.record_scan(COMMIT, &first, &C).unwrap();
+        assert_eq!(evs[0].what, What::Scan);
+        assert_eq!(evs[0].old, None);
+        assert_eq!(
+            evs[0].summary(),
+            format!("rskill registry #1: scan {COMMIT} - -> clean (rskill-scan 0.1.0)")
+        );
+        assert_eq!(r.scan_of(COMMIT), Some(&first));
+        // The same record again changes nothing; a new one carries the old.
+        assert!(r.record_scan(COMMIT, &first, &C).is_err());
+        let second = record(S::Dangerous, "2026-02-01T00:00:00Z");
+        let evs = r.record_scan(COMMIT, &second, &C).unwrap();
+        assert_eq!(evs[0].old, Some(first.to_event_value()));
+        assert_eq!(r.scan_of(COMMIT).unwrap().status(), S::Dangerous);
+        // The stored file replays to the same state, records included.
+        let back = Registry::parse(&r.to_bytes()).unwrap();
+        assert_eq!(back, r);
+        assert_eq!(
+            back.scan_of(COMMIT).unwrap().records()["scan.pickle.status"],
+            "dangerous"
+        );
+        // Not a commit id.
+        assert!(matches!(
+            r.record_scan("main", &first, &C),
+            Err(GovError::Invalid { .. })
+        ));
+        let mut empty = first.clone();
+        empty.scanner = " ".into();
+        assert!(r.record_scan(COMMIT, &empty, &C).is_err());
+    }
+
+    #[test]
+    fn hand_edited_scan_records_are_reported() {
+        use rskill_scan::Status as S;
+        let mut r = Registry::default();
+        r.record_scan(COMMIT, &record(S::Dangerous, "t1"), &C)
+            .unwrap();
+        let good = r.to_file();
+        let reject = |f: &RegistryFile, needle: &str| {
+            let bytes = serde_json::to_vec(f).unwrap();
+            let e = Registry::parse(&bytes).unwrap_err().to_string();
+            assert!(e.contains(needle), "{needle:?} not in {e}");
+        };
+        // A dangerous record turned clean by hand.
+        let mut f = good.clone();
+        f.scans
+            .get_mut(COMMIT)
+            .unwrap()
+            .types
+            .values_mut()
+            .for_each(|t| t.status = S::Clean);
+        reject(&f, &format!("scans.{COMMIT}"));
+        // A record with no event.
+        let mut f = good.clone();
+        f.scans.insert("f".repeat(40), record(S::Clean, "t"));
+        reject(&f, "scans.ffff");
+        // A record dropped.
+        let mut f = good.clone();
+        f.scans.clear();
+        reject(&f, &format!("scans.{COMMIT}"));
+        // An event whose `old` does not match the replay.
+        let mut f = good.clone();
+        f.history[0].old = Some(record(S::Clean, "t0").to_event_value());
+        reject(&f, "history[0]");
+        // A record that is not one.
+        let mut f = good.clone();
+        f.history[0].new = Some("{\"scanner\":1}".into());
+        reject(&f, "history[0]");
+        // Files from before scan records still read, and write the same bytes.
+        let old = br#"{"format":1,"versions":{},"aliases":{},"history":[],"published":["1.0.0"]}"#;
+        let r = Registry::parse(old).unwrap();
+        assert!(r.scans.is_empty());
+        assert!(!String::from_utf8(r.to_bytes()).unwrap().contains("scans"));
     }
 }

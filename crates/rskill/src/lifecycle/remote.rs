@@ -52,7 +52,7 @@ impl LifecycleError {
     pub fn hint(&self) -> Option<String> {
         match self {
             LifecycleError::Hub(HubError::Forbidden { .. }) => Some(
-                "status and alias changes need a token that may write the repo (on rskill-hub: one made with `token create … --manage`)".into(),
+                "status, alias and scan record changes need a token that may write the repo (on rskill-hub: one made with `token create … --manage`)".into(),
             ),
             LifecycleError::Hub(e) => e.hint(),
             LifecycleError::Refused(e) => e.hint(),
@@ -219,6 +219,13 @@ pub enum Op {
     Draft {
         version: Version,
     },
+    /// A scan of a published version's commit, recorded for that commit (the tag must
+    /// still point to `commit` when the change is made).
+    Scan {
+        version: Version,
+        commit: String,
+        record: Box<model::ScanRecord>,
+    },
 }
 
 /// What a change did.
@@ -233,10 +240,32 @@ pub struct Applied {
 fn apply(
     reg: &mut Registry,
     op: &Op,
-    tagged: &BTreeSet<Version>,
+    tags: &BTreeMap<Version, CommitId>,
     c: &Change<'_>,
 ) -> Result<Vec<Event>, GovError> {
+    let tagged: &BTreeSet<Version> = &tags.keys().cloned().collect();
     match op {
+        Op::Scan {
+            version,
+            commit,
+            record,
+        } => match tags.get(version) {
+            _ if record.skill_version.as_deref() != Some(version.to_string().as_str()) => {
+                Err(GovError::Invalid {
+                    field: "scan record skill_version".into(),
+                    message: format!(
+                        "names {} where {version} was scanned",
+                        record.skill_version.as_deref().unwrap_or("-")
+                    ),
+                })
+            }
+            Some(at) if at.as_str() == commit => reg.record_scan(commit, record, c),
+            Some(at) => Err(GovError::Invalid {
+                field: format!("tag v{version}"),
+                message: format!("now points to {at}, not to the scanned commit {commit}"),
+            }),
+            None => Err(GovError::UnknownVersion(version.to_string())),
+        },
         Op::Status { version, to } => reg.set_status(version, *to, tagged, c),
         Op::AliasSet { alias, version } => reg.set_alias(alias, version, tagged, c),
         Op::AliasDelete { alias } => reg.delete_alias(alias, c),
@@ -281,7 +310,7 @@ pub async fn change(
             when: &when,
             why,
         };
-        let events = apply(&mut next, op, &state.tagged(), &c)?;
+        let events = apply(&mut next, op, &state.tags, &c)?;
         next.published = state.tagged();
         model::check_extends(&state.registry.history, &next.history)?;
         let summary = events
@@ -434,5 +463,54 @@ mod tests {
         // A registry commit whose event the history lost.
         let p = corroborate(&r.history[..1], &full);
         assert!(p.iter().any(|m| m.contains("names no event")), "{p:?}");
+    }
+
+    #[test]
+    fn a_scan_is_recorded_only_for_the_commit_its_version_tag_points_to() {
+        let at = |c: char| c.to_string().repeat(40);
+        let v: Version = "1.0.0".parse().unwrap();
+        let tags: BTreeMap<Version, CommitId> = [(v.clone(), at('a').parse().unwrap())].into();
+        let c = Change {
+            who: "a",
+            when: "t",
+            why: "",
+        };
+        let record = |skill_version: &str| model::ScanRecord {
+            scanner: "rskill-scan".into(),
+            version: "0.1.0".into(),
+            time: "t".into(),
+            skill_version: Some(skill_version.into()),
+            types: [(
+                rskill_scan::ScanType::Safetensors,
+                crate::lifecycle::scan_record::TypeRecord {
+                    status: rskill_scan::Status::Clean,
+                    fields: Default::default(),
+                },
+            )]
+            .into(),
+        };
+        let op = |commit: String, sv: &str, version: &Version| Op::Scan {
+            version: version.clone(),
+            commit,
+            record: Box::new(record(sv)),
+        };
+        let mut r = Registry::default();
+        // The tag moved to another commit since the scan.
+        let e = apply(&mut r, &op(at('b'), "1.0.0", &v), &tags, &c).unwrap_err();
+        assert!(e.to_string().contains("not to the scanned commit"), "{e}");
+        // A record naming another version.
+        let e = apply(&mut r, &op(at('a'), "2.0.0", &v), &tags, &c).unwrap_err();
+        assert!(e.to_string().contains("skill_version"), "{e}");
+        // A version with no tag.
+        let e = apply(
+            &mut r,
+            &op(at('a'), "9.0.0", &"9.0.0".parse().unwrap()),
+            &tags,
+            &c,
+        );
+        assert!(matches!(e, Err(GovError::UnknownVersion(_))), "{e:?}");
+        assert!(r.scans.is_empty());
+        apply(&mut r, &op(at('a'), "1.0.0", &v), &tags, &c).unwrap();
+        assert!(r.scan_of(&at('a')).is_some());
     }
 }

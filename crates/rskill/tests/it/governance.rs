@@ -26,9 +26,9 @@ use rskill_test_support::test_hub::TestHub;
 use serde_json::Value;
 use tempfile::TempDir;
 
-const RSKILL: &str = env!("CARGO_BIN_EXE_rskill");
-const PUBLISHER: &str = env!("CARGO_BIN_EXE_rskill-publisher");
-const SKILL: &str = "acme/rskill-gov";
+pub(crate) const RSKILL: &str = env!("CARGO_BIN_EXE_rskill");
+pub(crate) const PUBLISHER: &str = env!("CARGO_BIN_EXE_rskill-publisher");
+pub(crate) const SKILL: &str = "acme/rskill-gov";
 const VERSIONS: [&str; 3] = ["1.0.0", "1.1.0", "1.2.0"];
 
 fn client_at(endpoint: &str, token: Option<&str>, hf_home: &Path, offline: bool) -> HubClient {
@@ -52,7 +52,7 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn skill_files(version: &str) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn skill_files(version: &str) -> Vec<(String, Vec<u8>)> {
     let manifest = rskill_test_support::paths::manifest_from_corpus(
         "rtdetr-coco-detector",
         &[
@@ -73,7 +73,11 @@ fn skill_files(version: &str) -> Vec<(String, Vec<u8>)> {
     ]
 }
 
-async fn commit(client: &HubClient, repo: &RepoId, files: Vec<(String, Vec<u8>)>) -> String {
+pub(crate) async fn commit(
+    client: &HubClient,
+    repo: &RepoId,
+    files: Vec<(String, Vec<u8>)>,
+) -> String {
     let uploads = files
         .into_iter()
         .map(|(path_in_repo, b)| UploadFile {
@@ -117,17 +121,17 @@ async fn publish_versions(client: &HubClient) -> Vec<String> {
 }
 
 /// A server, the two tokens, a scratch directory and the commits of the versions.
-struct Fx {
-    hub: TestHub,
-    maria: String,
-    wes: String,
-    work: TempDir,
-    commits: Vec<String>,
-    rt: tokio::runtime::Runtime,
+pub(crate) struct Fx {
+    pub(crate) hub: TestHub,
+    pub(crate) maria: String,
+    pub(crate) wes: String,
+    pub(crate) work: TempDir,
+    pub(crate) commits: Vec<String>,
+    pub(crate) rt: tokio::runtime::Runtime,
 }
 
 impl Fx {
-    fn new() -> Fx {
+    pub(crate) fn new() -> Fx {
         let hub = TestHub::start();
         let manage = Rights {
             write: true,
@@ -157,16 +161,16 @@ impl Fx {
         }
     }
 
-    fn hf_home(&self) -> PathBuf {
+    pub(crate) fn hf_home(&self) -> PathBuf {
         self.work.path().join("hf")
     }
 
-    fn data_dir(&self) -> PathBuf {
+    pub(crate) fn data_dir(&self) -> PathBuf {
         self.work.path().join("data")
     }
 
     /// A client with `token` on its own cache.
-    fn client(&self, token: &str) -> HubClient {
+    pub(crate) fn client(&self, token: &str) -> HubClient {
         client_at(
             &self.hub.url(),
             Some(token),
@@ -175,7 +179,13 @@ impl Fx {
         )
     }
 
-    fn run(&self, bin: &str, args: &[&str], token: Option<&str>, vars: &[(&str, &str)]) -> Run {
+    pub(crate) fn run(
+        &self,
+        bin: &str,
+        args: &[&str],
+        token: Option<&str>,
+        vars: &[(&str, &str)],
+    ) -> Run {
         let mut cmd = Command::new(bin);
         cmd.args(args)
             .current_dir(self.work.path())
@@ -204,15 +214,15 @@ impl Fx {
         }
     }
 
-    fn publisher(&self, args: &[&str]) -> Run {
+    pub(crate) fn publisher(&self, args: &[&str]) -> Run {
         self.run(PUBLISHER, args, Some(&self.maria), &[])
     }
 
-    fn rskill(&self, args: &[&str]) -> Run {
+    pub(crate) fn rskill(&self, args: &[&str]) -> Run {
         self.run(RSKILL, args, None, &[])
     }
 
-    fn state(&self) -> lifecycle::SkillState {
+    pub(crate) fn state(&self) -> lifecycle::SkillState {
         let client = self.client(&self.maria);
         self.rt
             .block_on(remote::read(
@@ -231,10 +241,10 @@ impl Fx {
     }
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
     took: Duration,
 }
 
@@ -249,7 +259,7 @@ impl std::fmt::Debug for Run {
 }
 
 impl Run {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
     }

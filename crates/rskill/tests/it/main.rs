@@ -10,6 +10,7 @@ mod install;
 mod publish;
 mod registry;
 mod scan;
+mod scan_records;
 mod search;
 mod signed;
 mod smoke_fixtures;

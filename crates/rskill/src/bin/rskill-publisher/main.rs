@@ -4,6 +4,7 @@
 
 mod governance_cmd;
 mod group_cmd;
+mod scan_cmd;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -78,6 +79,9 @@ enum Command {
     Status(governance_cmd::StatusArgs),
     /// Set or delete an alias (production, staging, …) of a skill or a group
     Alias(governance_cmd::AliasArgs),
+    /// Scan a published version's commit and its pinned weights; --record stores the
+    /// result for that commit in the skill's registry file (needs the manage right)
+    Scan(scan_cmd::Args),
     /// Publish groups (rskill-group.yaml) to their own repos, after checking every
     /// member on the Hub; dry run unless --publish
     Group(group_cmd::Args),
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         Some(Command::Collection(args)) => collection(args),
         Some(Command::Status(args)) => governance_cmd::status(args),
         Some(Command::Alias(args)) => governance_cmd::alias(args),
+        Some(Command::Scan(args)) => scan_cmd::run(args),
         Some(Command::Keygen(args)) => keygen(args),
         Some(Command::Group(args)) => group_cmd::run(args),
         None => publish_cmd(cli.publish),

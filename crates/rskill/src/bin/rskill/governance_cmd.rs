@@ -89,6 +89,11 @@ pub fn versions_json(state: &SkillState) -> serde_json::Value {
                 "status": state.registry.status_of(v),
                 "commit": c.as_str(),
                 "aliases": state.registry.aliases_of(v),
+                "scan": state.registry.scan_of(c.as_str()).map(|r| serde_json::json!({
+                    "status": r.status(),
+                    "record": r,
+                    "records": r.records(),
+                })),
             })
         })
         .collect();
@@ -120,6 +125,24 @@ pub fn versions_lines(state: &SkillState) -> Vec<String> {
                 format!("  <- {}", aliases.join(", "))
             }
         ));
+        match state.registry.scan_of(c.as_str()) {
+            Some(r) => {
+                let types: Vec<String> = r
+                    .types
+                    .iter()
+                    .map(|(t, tr)| format!("{t}={}", tr.status))
+                    .collect();
+                out.push(format!(
+                    "    scan:   {} by {} {} at {} ({})",
+                    r.status(),
+                    r.scanner,
+                    r.version,
+                    r.time,
+                    types.join(", ")
+                ));
+            }
+            None => out.push("    scan:   not recorded".into()),
+        }
     }
     if state.tags.is_empty() {
         out.push("  version:  (no version tags: installs follow main)".into());

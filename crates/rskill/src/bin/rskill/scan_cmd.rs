@@ -6,9 +6,8 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use rskill::cli::{CliError, Outcome, hub_client, paint, runtime, use_color};
+use rskill::cli::{CliError, Outcome, hub_client, render_scan, runtime, scan_json, use_color};
 use rskill::install::id;
-use rskill_scan::{ScanReport, Severity, Status};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -42,72 +41,15 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
         runtime()?.block_on(rskill::hub_scan::scan_hub(&client, &parsed, &say))?
     };
     if args.json {
-        let mut value = serde_json::to_value(&report).expect("JSON");
-        value["status"] = serde_json::to_value(report.status()).expect("JSON");
-        value["records"] = serde_json::to_value(report.records()).expect("JSON");
-        println!("{}", serde_json::to_string_pretty(&value).expect("JSON"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&scan_json(&report)).expect("JSON")
+        );
     } else {
         print!(
             "{}",
-            render(&report, use_color(std::io::stdout().is_terminal()))
+            render_scan(&report, use_color(std::io::stdout().is_terminal()))
         );
     }
     Ok(Outcome::from_ok(!report.fails()))
-}
-
-fn status_color(s: Status) -> &'static str {
-    match s {
-        Status::Clean => "32",
-        Status::Warning => "33",
-        Status::Dangerous | Status::Error => "1;31",
-    }
-}
-
-fn severity_color(s: Severity) -> &'static str {
-    match s {
-        Severity::Info => "2",
-        Severity::Warning => "33",
-        Severity::Dangerous | Severity::Error => "1;31",
-    }
-}
-
-/// The report as people read it: one line per scan type, then every finding.
-fn render(report: &ScanReport, color: bool) -> String {
-    let mut out = format!(
-        "{} by {} {} at {}\n",
-        report.target, report.scanner.name, report.scanner.version, report.scanned_at
-    );
-    for (t, r) in &report.types {
-        let status = r.status.unwrap_or(Status::Clean);
-        let fields: Vec<String> = r.fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-        out.push_str(&format!(
-            "  {:<12} {} {} file(s){}{}\n",
-            t.as_str(),
-            paint(
-                &format!("{:<9}", status.to_string()),
-                status_color(status),
-                color
-            ),
-            r.files,
-            if fields.is_empty() { "" } else { "  " },
-            fields.join("; ")
-        ));
-    }
-    for f in &report.findings {
-        out.push_str(&format!(
-            "{} [{}] {}: {}\n",
-            paint(&f.severity.to_string(), severity_color(f.severity), color),
-            f.scan_type,
-            f.file,
-            f.message
-        ));
-    }
-    let status = report.status();
-    out.push_str(&format!(
-        "scan: {} ({} finding(s), {} byte(s) read)\n",
-        paint(&status.to_string(), status_color(status), color),
-        report.findings.len(),
-        report.bytes_scanned
-    ));
-    out
 }

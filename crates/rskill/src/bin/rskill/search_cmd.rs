@@ -64,7 +64,11 @@ pub struct Args {
     /// deleted) instead of what `rskill install ID` resolves to
     #[arg(long, value_delimiter = ',', value_parser = parse_status)]
     status: Vec<rskill::lifecycle::Status>,
-    /// Print `[{repo_id, sha, name, version, status, aliases, kind, role, license, commercial_use_allowed, embodiment_tags, runtime, description, benchmarks}]`
+    /// Only skills whose shown version has a recorded scan with this status (clean,
+    /// warning, dangerous or error); skills without a record are left out
+    #[arg(long, value_parser = parse_scan)]
+    scan: Option<rskill_scan::Status>,
+    /// Print `[{repo_id, sha, name, version, status, aliases, scan, kind, role, license, commercial_use_allowed, embodiment_tags, runtime, description, benchmarks}]`
     #[arg(long)]
     json: bool,
     /// List the skipped repos with the reason
@@ -130,6 +134,7 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
             only: (!args.status.is_empty()).then_some(args.status),
             include_deprecated: args.include_deprecated,
         },
+        scan: args.scan,
     };
     let client = hub_client(args.token.as_deref())?;
     let outcome = runtime()?.block_on(search::search(&client, &query))?;
@@ -218,6 +223,11 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
 fn parse_status(s: &str) -> Result<rskill::lifecycle::Status, String> {
     s.parse()
         .map_err(|e: rskill::lifecycle::GovError| e.to_string())
+}
+
+fn parse_scan(s: &str) -> Result<rskill_scan::Status, String> {
+    serde_json::from_value(serde_json::Value::String(s.into()))
+        .map_err(|_| format!("\"{s}\" is not a scan status: clean, warning, dangerous or error"))
 }
 
 fn parse_score(s: &str) -> Result<f64, String> {

@@ -38,6 +38,18 @@ enum TrustCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Require a recorded clean scan of the exact commit for an org's installs
+    /// (`rskill-publisher scan ID@VERSION --record`), or stop requiring it
+    ScanPolicy {
+        /// The org
+        org: String,
+        /// require or off
+        #[arg(value_enum)]
+        setting: ScanSetting,
+        /// Write the project's policy file (./rskill-trust.json) instead of the data dir's
+        #[arg(long)]
+        project: bool,
+    },
     /// Stop trusting a key (by id, id prefix or name), or a whole org
     Remove {
         org: String,
@@ -47,6 +59,12 @@ enum TrustCommand {
         #[arg(long)]
         project: bool,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
+enum ScanSetting {
+    Require,
+    Off,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -112,6 +130,32 @@ pub fn trust(args: TrustArgs) -> Result<Outcome, CliError> {
             println!("{}", public.id());
             Ok(Outcome::Success)
         }
+        TrustCommand::ScanPolicy {
+            org,
+            setting,
+            project,
+        } => {
+            if org.is_empty() || org.contains('/') {
+                return Err(CliError::usage(format!("{org:?} is not an org"))
+                    .hint("name the org only, e.g. rskill-project"));
+            }
+            let path = policy_file(project)?;
+            let mut file = load(&path)?;
+            let required = setting == ScanSetting::Require;
+            if file.set_scan_required(&org, required) {
+                file.save(&path).map_err(|e| CliError::new(e.to_string()))?;
+            }
+            eprintln!(
+                "{org}: {} in {}",
+                if required {
+                    "installs need a recorded clean scan of the commit installed"
+                } else {
+                    "no recorded scan required"
+                },
+                path.display()
+            );
+            Ok(Outcome::Success)
+        }
         TrustCommand::List { json } => {
             let policy = Policy::load().map_err(|e| CliError::new(e.to_string()))?;
             if json {
@@ -131,7 +175,7 @@ pub fn trust(args: TrustArgs) -> Result<Outcome, CliError> {
                     })
                     .collect::<serde_json::Map<_, _>>()
                     .into();
-                let out = serde_json::json!({"require_all": policy.require_all, "orgs": orgs});
+                let out = serde_json::json!({"require_all": policy.require_all, "orgs": orgs, "scan_required": policy.scan_required});
                 println!("{}", serde_json::to_string_pretty(&out).expect("JSON"));
             } else {
                 if policy.require_all {
@@ -139,6 +183,9 @@ pub fn trust(args: TrustArgs) -> Result<Outcome, CliError> {
                         "{}=1: unsigned skills are refused for every org",
                         rskill::trust::REQUIRE_ENV
                     );
+                }
+                for org in &policy.scan_required {
+                    println!("{org}\tscan-policy\trequire");
                 }
                 for (org, p) in &policy.orgs {
                     for k in &p.keys {
