@@ -227,6 +227,8 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
     // A warm search finds every candidate's facets in the index: one read in all.
     let mut index = SearchIndex::load(client.env());
     let mut loaded = Vec::new();
+    // Candidates the index served: nothing new to record for them.
+    let mut from_index = std::collections::HashSet::new();
     let limit = Arc::new(tokio::sync::Semaphore::new(FETCH_CONCURRENCY));
     let mut set = tokio::task::JoinSet::new();
     for (i, c) in candidates.into_iter().enumerate() {
@@ -236,6 +238,7 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
                 .as_ref()
                 .and_then(|sha| index.lookup(c.repo.as_str(), sha))
         {
+            from_index.insert(i);
             loaded.push((i, c, Ok(Some(((facets, false, false), (registry, false))))));
             continue;
         }
@@ -259,7 +262,7 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
     }
     loaded.sort_by_key(|(i, _, _)| *i);
 
-    for (_, c, fetched) in loaded {
+    for (i, c, fetched) in loaded {
         let ((manifest, downloaded, parsed), (registry, registry_fetched)) = match fetched {
             Ok(Some(v)) => v,
             Ok(None) => {
@@ -280,7 +283,9 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
         outcome.manifests_fetched += usize::from(downloaded);
         outcome.manifests_parsed += usize::from(parsed);
         outcome.registries_fetched += usize::from(registry_fetched);
-        if let Some(sha) = &c.sha {
+        if let Some(sha) = &c.sha
+            && !from_index.contains(&i)
+        {
             index.record(c.repo.as_str(), sha, &manifest, registry.as_ref());
         }
         if manifest.name != c.repo.as_str() {
