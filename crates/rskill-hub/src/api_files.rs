@@ -197,10 +197,9 @@ pub async fn preupload(
         Some(f) if f.size <= MAX_GITATTRIBUTES => {
             let catalog = app.catalog.clone();
             let sha = f.sha256.clone();
-            let text = blocking(move || {
-                Ok(catalog.store().blobs().read_small(&sha, MAX_GITATTRIBUTES))
-            })
-            .await?;
+            let text =
+                blocking(move || Ok(catalog.store().blobs().read_small(&sha, MAX_GITATTRIBUTES)))
+                    .await?;
             LfsAttributes::parse(&String::from_utf8_lossy(&text.unwrap_or_default()))
         }
         _ => LfsAttributes::default(),

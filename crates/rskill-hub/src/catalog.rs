@@ -416,7 +416,10 @@ impl Catalog {
         };
         if let Some(readme) = files.get("README.md")
             && readme.size <= MAX_CARD_BYTES
-            && let Some(bytes) = self.store.blobs().read_small(&readme.sha256, MAX_CARD_BYTES)
+            && let Some(bytes) = self
+                .store
+                .blobs()
+                .read_small(&readme.sha256, MAX_CARD_BYTES)
         {
             let text = String::from_utf8_lossy(&bytes);
             let mut tags = Vec::new();

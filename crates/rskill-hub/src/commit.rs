@@ -185,7 +185,9 @@ fn process_line(
             let missing = || ApiError::from(HubError::MissingLfsObject { oid: l.oid.clone() });
             let known = match uploaded(&l.oid) {
                 Some(f) => f,
-                None => catalog.readable_blob(&l.oid, readable)?.ok_or_else(missing)?,
+                None => catalog
+                    .readable_blob(&l.oid, readable)?
+                    .ok_or_else(missing)?,
             };
             let stored = catalog
                 .store()
@@ -278,15 +280,14 @@ pub async fn commit(
     let (id, author) = check(app, ctx, repo, rev)?;
     let mut reader = LineReader::new(body, &ctx.headers, limit, &app.budget)?;
     let full = id.to_string();
-    let request = match read_request(app, (kind, &full), &ctx.caller, rev, author, &mut reader)
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => {
-            reader.drain().await;
-            return Err(e);
-        }
-    };
+    let request =
+        match read_request(app, (kind, &full), &ctx.caller, rev, author, &mut reader).await {
+            Ok(r) => r,
+            Err(e) => {
+                reader.drain().await;
+                return Err(e);
+            }
+        };
     check_manage(&ctx.caller, &request)?;
     let catalog = app.catalog.clone();
     let commit_id = {

@@ -133,7 +133,10 @@ impl Lfs {
             // Forget the oldest upload (its blob stays stored; a batch asks for it again).
             let oldest = uploads
                 .iter()
-                .flat_map(|(k, m)| m.iter().map(move |(oid, (n, _))| (*n, k.clone(), oid.clone())))
+                .flat_map(|(k, m)| {
+                    m.iter()
+                        .map(move |(oid, (n, _))| (*n, k.clone(), oid.clone()))
+                })
                 .min_by_key(|(n, _, _)| *n);
             if let Some((_, k, oid)) = oldest
                 && let Some(m) = uploads.get_mut(&k)
@@ -265,15 +268,10 @@ pub async fn batch(
         ));
     }
     let prefix = repo.kind.url_prefix();
-    let verify_href = format!(
-        "{}/{prefix}{full}.git/info/lfs/objects/verify",
-        ctx.base
-    );
+    let verify_href = format!("{}/{prefix}{full}.git/info/lfs/objects/verify", ctx.base);
     let mut objects = Vec::with_capacity(req.objects.len());
     for o in req.objects {
-        let error = |code: u16, message: String| {
-            json!({"oid": o.oid, "size": o.size, "error": {"code": code, "message": message}})
-        };
+        let error = |code: u16, message: String| json!({"oid": o.oid, "size": o.size, "error": {"code": code, "message": message}});
         if !objects::is_sha256(&o.oid) {
             objects.push(error(422, format!("oid `{}` is not a SHA-256", o.oid)));
             continue;
@@ -331,7 +329,12 @@ fn bad_ticket() -> ApiError {
 }
 
 /// `PUT /api/lfs/upload/{ticket}`: streams the body into the blob store.
-pub async fn upload(app: &App, ctx: &Ctx, ticket_id: &str, body: Body) -> Result<Response, ApiError> {
+pub async fn upload(
+    app: &App,
+    ctx: &Ctx,
+    ticket_id: &str,
+    body: Body,
+) -> Result<Response, ApiError> {
     if !objects::is_sha256(ticket_id) {
         body::discard(body);
         return Err(bad_ticket());
@@ -346,7 +349,10 @@ pub async fn upload(app: &App, ctx: &Ctx, ticket_id: &str, body: Body) -> Result
         body::discard(body);
         return Err(HubError::UploadMismatch {
             oid: ticket.oid,
-            why: format!("Content-Length {n} is not the announced size {}", ticket.size),
+            why: format!(
+                "Content-Length {n} is not the announced size {}",
+                ticket.size
+            ),
         }
         .into());
     }
@@ -398,9 +404,13 @@ pub async fn verify(
 ) -> Result<Response, ApiError> {
     let (id, _) = writable_repo(app, ctx, repo)?;
     let full = id.to_string();
-    let raw =
-        body::read_limited(body.take(), &ctx.headers, body::ANONYMOUS_BODY_LIMIT, &app.budget)
-            .await?;
+    let raw = body::read_limited(
+        body.take(),
+        &ctx.headers,
+        body::ANONYMOUS_BODY_LIMIT,
+        &app.budget,
+    )
+    .await?;
     let req: VerifyRequest = body::parse_json(&raw)?;
     if !objects::is_sha256(&req.oid) {
         return Err(ApiError::bad_request(

@@ -49,11 +49,11 @@ use std::time::Duration;
 
 use axum::Router;
 
+pub use blobstore::{BlobStore, BlobsConfig, s3::S3Config};
 pub use catalog::Catalog;
 pub use counters::{RequestCounts, RouteLabel};
 pub use errors::{ApiError, HubError};
 pub use names::{RepoId, RepoKind};
-pub use blobstore::{BlobStore, BlobsConfig, s3::S3Config};
 pub use storage::{Store, StoreOptions};
 
 /// Default limit on request bodies: 512 MiB.

@@ -236,7 +236,10 @@ mod tests {
         assert!(attrs.is_lfs("deep/dir/b.dat"));
         assert!(!attrs.is_lfs("keep.dat"), "a later line unsets it");
         assert!(attrs.is_lfs("data/x.csv"));
-        assert!(!attrs.is_lfs("data/sub/x.csv"), "rooted patterns keep `/` literal");
+        assert!(
+            !attrs.is_lfs("data/sub/x.csv"),
+            "rooted patterns keep `/` literal"
+        );
         assert!(!attrs.is_lfs("x.csv"));
         assert!(!LfsAttributes::default().is_lfs("a.dat"));
     }

@@ -147,12 +147,23 @@ fn parse(path: &str) -> Result<Route, ApiError> {
     };
     let route = match s.as_slice() {
         ["api", "lfs", "upload", ticket] => Route::LfsUpload((*ticket).to_owned()),
-        ["datasets", owner, name, "info", "lfs", "objects", op @ ("batch" | "verify")] => {
-            lfs(RepoKind::Dataset, owner, name, *op == "verify")
-        }
-        [owner, name, "info", "lfs", "objects", op @ ("batch" | "verify")] => {
-            lfs(RepoKind::Model, owner, name, *op == "verify")
-        }
+        [
+            "datasets",
+            owner,
+            name,
+            "info",
+            "lfs",
+            "objects",
+            op @ ("batch" | "verify"),
+        ] => lfs(RepoKind::Dataset, owner, name, *op == "verify"),
+        [
+            owner,
+            name,
+            "info",
+            "lfs",
+            "objects",
+            op @ ("batch" | "verify"),
+        ] => lfs(RepoKind::Model, owner, name, *op == "verify"),
         ["api", "whoami-v2"] => Route::Whoami,
         ["api", "validate-yaml"] => Route::ValidateYaml,
         ["api", "repos", "create"] => Route::CreateRepo,
@@ -408,7 +419,8 @@ mod tests {
         assert!(route("/o/n.git/info/lfs/objects/batch").contains("LfsBatch { kind: Model"));
         assert!(route("/o/n.git/info/lfs/objects/batch").contains("name: \"n\""));
         assert!(
-            route("/datasets/o/n.git/info/lfs/objects/verify").contains("LfsVerify { kind: Dataset")
+            route("/datasets/o/n.git/info/lfs/objects/verify")
+                .contains("LfsVerify { kind: Dataset")
         );
         assert_eq!(route("/o/n/info/lfs/objects/batch"), "NotFound");
         assert_eq!(route("/api/lfs/upload/abc"), "LfsUpload(\"abc\")");

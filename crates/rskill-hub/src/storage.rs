@@ -570,7 +570,11 @@ mod tests {
         ));
         assert_eq!(failing.blob_size(&b_sha).unwrap(), None, "rolled back");
         assert_eq!(failing.blob_size(&c_sha).unwrap(), None);
-        assert_eq!(failing.blob_size(&a_sha).unwrap(), Some(3), "older blobs stay");
+        assert_eq!(
+            failing.blob_size(&a_sha).unwrap(),
+            Some(3),
+            "older blobs stay"
+        );
         assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
     }
 

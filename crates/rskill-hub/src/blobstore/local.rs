@@ -54,7 +54,10 @@ impl LocalBlobs {
         let parent = dest.parent().expect("blob paths have a parent");
         fs::create_dir_all(parent)
             .and_then(|()| blob.into_path().persist(&dest).map_err(|e| e.error))
-            .map_err(HubError::io_with(format!("storing blob {}", dest.display())))?;
+            .map_err(HubError::io_with(format!(
+                "storing blob {}",
+                dest.display()
+            )))?;
         Ok(true)
     }
 
@@ -100,11 +103,17 @@ impl LocalBlobs {
         let path = self.path(sha256);
         let mut f = tokio::fs::File::open(&path)
             .await
-            .map_err(HubError::io_with(format!("opening blob {}", path.display())))?;
+            .map_err(HubError::io_with(format!(
+                "opening blob {}",
+                path.display()
+            )))?;
         if start > 0 {
             f.seek(io::SeekFrom::Start(start))
                 .await
-                .map_err(HubError::io_with(format!("seeking blob {}", path.display())))?;
+                .map_err(HubError::io_with(format!(
+                    "seeking blob {}",
+                    path.display()
+                )))?;
         }
         Ok(ReaderStream::with_capacity(f.take(len), CHUNK).boxed())
     }

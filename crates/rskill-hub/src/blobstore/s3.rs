@@ -20,9 +20,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
 use object_store::signer::Signer;
-use object_store::{
-    GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart,
-};
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 
 use super::{UploadCheck, Uploaded};
 use crate::errors::HubError;
@@ -110,21 +108,22 @@ impl S3Blobs {
         if let Some(s) = &config.secret_access_key {
             b = b.with_secret_access_key(s);
         }
-        if b
-            .get_config_value(&AmazonS3ConfigKey::Endpoint)
+        if b.get_config_value(&AmazonS3ConfigKey::Endpoint)
             .is_some_and(|e| e.starts_with("http://"))
         {
             b = b.with_allow_http(true);
         }
         let store = b.build().map_err(|e| {
             s3_error(
-                format!("configuring the object store for bucket `{}`", config.bucket),
+                format!(
+                    "configuring the object store for bucket `{}`",
+                    config.bucket
+                ),
                 e,
             )
         })?;
-        let runtime = tokio::runtime::Handle::try_current().map_err(|e| {
-            HubError::io("starting the object store client", io::Error::other(e))
-        })?;
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|e| HubError::io("starting the object store client", io::Error::other(e)))?;
         Ok(S3Blobs {
             store: Arc::new(store),
             prefix: config.prefix.clone(),

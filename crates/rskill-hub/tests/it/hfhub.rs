@@ -457,6 +457,7 @@ async fn listings_follow_link_pages() {
             StoreOptions {
                 durable: false,
                 fail_blob_write_at: None,
+                ..StoreOptions::default()
             },
         )
         .unwrap();

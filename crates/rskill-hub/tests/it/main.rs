@@ -4,4 +4,5 @@
 mod binary;
 mod hfhub;
 mod http;
+mod lfs;
 mod security;
