@@ -184,18 +184,21 @@ impl ObjectStoreServer {
         let rskill_hub::BlobsConfig::S3(config) = self.blobs_config(prefix, &self.endpoint) else {
             unreachable!()
         };
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let _guard = runtime.enter();
-        let blobs = rskill_hub::blobstore::s3::S3Blobs::new(&config).expect("S3 client");
-        std::thread::scope(|s| {
-            s.spawn(|| blobs.list().expect("list the bucket"))
-                .join()
-                .expect("list thread")
+        // On a thread of its own: callers may be inside an async runtime.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let blobs = {
+                let _guard = runtime.enter();
+                rskill_hub::blobstore::s3::S3Blobs::new(&config).expect("S3 client")
+            };
+            blobs.list().expect("list the bucket")
         })
+        .join()
+        .expect("list thread")
     }
 }
 

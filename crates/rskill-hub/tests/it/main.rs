@@ -5,4 +5,5 @@ mod binary;
 mod hfhub;
 mod http;
 mod lfs;
+mod s3;
 mod security;
