@@ -64,11 +64,19 @@ struct Ticket {
 
 type RepoKey = (RepoKind, String);
 
+/// Uploaded blobs per repo (oid → insertion number and entry), with the last insertion
+/// number given.
+#[derive(Default)]
+struct Uploads {
+    counter: u64,
+    by_repo: HashMap<RepoKey, HashMap<String, (u64, FileEntry)>>,
+}
+
 /// Tickets and uploads of a running server.
 pub struct Lfs {
     tickets: Mutex<HashMap<String, Ticket>>,
     /// repo → oid → the uploaded blob, with an insertion counter for eviction.
-    uploads: Mutex<(u64, HashMap<RepoKey, HashMap<String, (u64, FileEntry)>>)>,
+    uploads: Mutex<Uploads>,
     pub ticket_ttl: Duration,
     pub max_object: u64,
 }
@@ -81,7 +89,7 @@ impl Lfs {
     pub fn new(ticket_ttl: Duration, max_object: u64) -> Self {
         Lfs {
             tickets: Mutex::new(HashMap::new()),
-            uploads: Mutex::new((0, HashMap::new())),
+            uploads: Mutex::new(Uploads::default()),
             ticket_ttl,
             max_object,
         }
@@ -126,7 +134,10 @@ impl Lfs {
 
     fn record(&self, key: RepoKey, file: FileEntry) {
         let mut guard = lock(&self.uploads);
-        let (counter, uploads) = &mut *guard;
+        let Uploads {
+            counter,
+            by_repo: uploads,
+        } = &mut *guard;
         *counter += 1;
         let total: usize = uploads.values().map(HashMap::len).sum();
         if total >= MAX_UPLOADS {
@@ -154,7 +165,7 @@ impl Lfs {
     /// The blob `oid` as uploaded to this repo, if it was.
     pub fn uploaded(&self, kind: RepoKind, repo: &str, oid: &str) -> Option<FileEntry> {
         lock(&self.uploads)
-            .1
+            .by_repo
             .get(&(kind, repo.to_owned()))
             .and_then(|m| m.get(oid))
             .map(|(_, f)| f.clone())
