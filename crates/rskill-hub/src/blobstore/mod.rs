@@ -238,3 +238,61 @@ impl Upload {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_check_accepts_only_the_announced_content() {
+        let content = b"weights";
+        let sha = crate::objects::sha256_hex(content);
+        let mut ok = UploadCheck::new(&sha, 7);
+        ok.update(b"weig").unwrap();
+        ok.update(b"hts").unwrap();
+        let done = ok.finish().unwrap();
+        assert_eq!(done.git_sha1, crate::objects::git_blob_id(content));
+
+        let mut long = UploadCheck::new(&sha, 7);
+        assert!(
+            long.update(b"weights!").is_err(),
+            "refused as soon as it overflows"
+        );
+        let mut short = UploadCheck::new(&sha, 7);
+        short.update(b"weight").unwrap();
+        assert!(matches!(
+            short.finish(),
+            Err(HubError::UploadMismatch { .. })
+        ));
+        let mut other = UploadCheck::new(&sha, 7);
+        other.update(b"Weights").unwrap();
+        assert!(matches!(
+            other.finish(),
+            Err(HubError::UploadMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn blobs_urls() {
+        let BlobsConfig::S3(c) = BlobsConfig::parse("s3://rskill-blobs/site/a/").unwrap() else {
+            panic!("an S3 config")
+        };
+        assert_eq!(
+            (c.bucket.as_str(), c.prefix.as_str()),
+            ("rskill-blobs", "site/a")
+        );
+        let BlobsConfig::S3(c) = BlobsConfig::parse("s3://rskill").unwrap() else {
+            panic!("an S3 config")
+        };
+        assert_eq!(c.prefix, "");
+        for bad in ["gs://b/p", "s3://", "s3://ab", "s3://Upper/p", "/srv/blobs"] {
+            assert!(
+                matches!(
+                    BlobsConfig::parse(bad),
+                    Err(HubError::InvalidBlobsUrl { .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+}
