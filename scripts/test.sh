@@ -24,3 +24,8 @@ if [ -x tests/compat/run.sh ]; then
   echo "== huggingface_hub compatibility suite"
   tests/compat/run.sh
 fi
+
+if [ -x tests/compat/run-s3.sh ]; then
+  echo "== huggingface_hub compatibility suite on the S3 backend (Garage; skipped unless RSKILL_GARAGE_BIN is set)"
+  tests/compat/run-s3.sh
+fi

@@ -84,8 +84,11 @@ def pytest_sessionstart(session):
         "carol": _token(data, "carol", ["other"], True),
     }
     log = open(work / "server.log", "w")
+    # RSKILL_COMPAT_SERVE_ARGS adds serve options, e.g. `--blobs s3://bucket/prefix` with
+    # the AWS_* variables set (tests/compat/run-s3.sh runs the suite that way).
+    extra = os.environ.get("RSKILL_COMPAT_SERVE_ARGS", "").split()
     proc = subprocess.Popen(
-        [str(BIN), "serve", "--data", str(data), "--addr", "127.0.0.1:0"],
+        [str(BIN), "serve", "--data", str(data), "--addr", "127.0.0.1:0", *extra],
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,
@@ -101,6 +104,8 @@ def pytest_sessionstart(session):
             "HF_HUB_ENABLE_HF_TRANSFER": "0",
             "HF_HUB_DISABLE_PROGRESS_BARS": "1",
             "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1",
+            # The server speaks the Git LFS basic transfer, not Xet.
+            "HF_HUB_DISABLE_XET": "1",
         }
     )
     os.environ.pop("HF_TOKEN", None)

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
-from huggingface_hub import constants, hf_hub_download, snapshot_download
+from huggingface_hub import CommitOperationAdd, constants, hf_hub_download, snapshot_download
 from huggingface_hub.errors import (
     EntryNotFoundError,
     HfHubHTTPError,
@@ -196,6 +196,33 @@ def test_collections(hub, uploaded):
     with pytest.raises(HfHubHTTPError) as refused:
         hub.api("carol").add_collection_item(collection.slug, item_id=REPO, item_type="model")
     assert refused.value.response.status_code == 403
+
+
+def test_upload_file_over_10_mib_goes_through_lfs(hub, tmp_path):
+    """upload_file of an LFS-sized file: preupload says `lfs`, the client calls the
+    batch API and PUTs the file without the Hub token, the commit names the oid; then
+    hf_hub_download (through the 302 presigned redirect on the object store backend)
+    gives the same bytes."""
+    api = hub.api("alice")
+    repo = "acme/py-big"
+    api.create_repo(repo)
+    content = os.urandom(11 * 1024 * 1024 + 3)
+    src = tmp_path / "big.json"
+    src.write_bytes(content)
+    info = api.upload_file(path_or_fileobj=str(src), path_in_repo="data/big.json", repo_id=repo)
+    assert len(info.oid) == 40
+    sha = hashlib.sha256(content).hexdigest()
+    files = {f.path: f for f in api.list_repo_tree(repo, recursive=True) if hasattr(f, "lfs")}
+    assert files["data/big.json"].lfs.sha256 == sha
+    path = hf_hub_download(repo, "data/big.json", token=hub.tokens["alice"], cache_dir=tmp_path / "cache")
+    assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == sha
+    # The same content under another path: preupload says `lfs` (so the client used the
+    # batch API, not an inline line) and the repo already has the blob.
+    op = CommitOperationAdd(path_in_repo="copy.json", path_or_fileobj=content)
+    api.create_commit(repo, operations=[op], commit_message="copy")
+    assert op._upload_mode == "lfs"
+    meta = api.get_paths_info(repo, ["copy.json"])[0]
+    assert meta.lfs.sha256 == sha
 
 
 def test_the_suite_cannot_leave_the_machine(hub):

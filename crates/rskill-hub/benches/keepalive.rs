@@ -29,6 +29,7 @@ fn seed(dir: &std::path::Path) {
         StoreOptions {
             durable: false,
             fail_blob_write_at: None,
+            ..StoreOptions::default()
         },
     )
     .unwrap();

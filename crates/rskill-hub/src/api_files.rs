@@ -1,6 +1,7 @@
 //! File-level metadata endpoints: the tree of a revision (paginated like the Hub, with a
-//! `Link` header), paths-info for a set of paths, and preupload, which tells clients to
-//! send every file inline ("regular") so that uploads stay on plain HTTP.
+//! `Link` header), paths-info for a set of paths, and preupload, which tells clients
+//! which files go through LFS (the Hub's rule: LFS-sized or LFS-named files, and paths
+//! the branch's `.gitattributes` sends to LFS) and which go inline ("regular").
 
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
@@ -13,6 +14,7 @@ use super::app::{App, Ctx, RepoPath, blocking, json_response};
 use super::body;
 use super::errors::ApiError;
 use super::names::{self, RepoId};
+use super::objects::{self, LfsAttributes};
 use super::records::Commit;
 use super::render;
 
@@ -151,15 +153,22 @@ pub async fn paths_info(
 #[derive(Deserialize)]
 struct PreuploadFile {
     path: String,
+    #[serde(default)]
+    size: Option<u64>,
 }
+
+/// `.gitattributes` files larger than this are not read.
+const MAX_GITATTRIBUTES: u64 = 1024 * 1024;
 
 #[derive(Deserialize)]
 struct PreuploadBody {
     files: Vec<PreuploadFile>,
 }
 
-/// `POST /api/{t}/{repo}/preupload/{rev}`: every file goes inline ("regular"); `oid` is
-/// the git blob id of the file already at that path, so clients skip unchanged files.
+/// `POST /api/{t}/{repo}/preupload/{rev}`: `uploadMode` is `lfs` for non-empty files that
+/// [`objects::is_lfs`] or the branch's `.gitattributes` send to LFS, `regular` (inline)
+/// otherwise; `oid` is the git blob id of the file already at that path, so clients skip
+/// unchanged files.
 pub async fn preupload(
     app: &App,
     ctx: &Ctx,
@@ -184,11 +193,25 @@ pub async fn preupload(
         .see(app.catalog.get(kind, &full).as_deref(), &full)?;
     ctx.caller.require_write(id.owner())?;
     let commit = commit_at(app, ctx, repo, rev).await?;
+    let attributes = match commit.record.files.get(".gitattributes") {
+        Some(f) if f.size <= MAX_GITATTRIBUTES => {
+            let catalog = app.catalog.clone();
+            let sha = f.sha256.clone();
+            let text =
+                blocking(move || Ok(catalog.store().blobs().read_small(&sha, MAX_GITATTRIBUTES)))
+                    .await?;
+            LfsAttributes::parse(&String::from_utf8_lossy(&text.unwrap_or_default()))
+        }
+        _ => LfsAttributes::default(),
+    };
     let files: Vec<Value> = req
         .files
         .iter()
         .map(|f| {
-            let mut v = json!({ "path": f.path, "uploadMode": "regular", "shouldIgnore": false });
+            let size = f.size.unwrap_or(0);
+            let lfs = size > 0 && (objects::is_lfs(&f.path, size) || attributes.is_lfs(&f.path));
+            let mode = if lfs { "lfs" } else { "regular" };
+            let mut v = json!({ "path": f.path, "uploadMode": mode, "shouldIgnore": false });
             if let Some(existing) = commit.record.files.get(&f.path) {
                 v["oid"] = Value::String(existing.git_sha1.clone());
             }

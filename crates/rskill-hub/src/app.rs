@@ -29,6 +29,10 @@ pub struct App {
     pub public_url: Option<String>,
     /// The address the server listens on (fallback for requests without `Host`).
     pub local_url: String,
+    /// LFS upload tickets and uploads.
+    pub lfs: Arc<super::lfs::Lfs>,
+    /// How long a presigned download URL stays valid.
+    pub presign_expiry: std::time::Duration,
 }
 
 /// A repo named in a request path (not yet checked).

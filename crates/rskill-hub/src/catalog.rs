@@ -133,7 +133,15 @@ pub struct Catalog {
     blob_repos: Mutex<Option<BlobIndex>>,
 }
 
-type BlobIndex = HashMap<String, HashSet<(RepoKind, String)>>;
+/// A blob's entry in the blob → repos index: the repos referencing it and how it is
+/// stored (so attaching it needs no read of its content).
+#[derive(Debug, Default)]
+struct BlobRefs {
+    repos: HashSet<(RepoKind, String)>,
+    file: Option<FileEntry>,
+}
+
+type BlobIndex = HashMap<String, BlobRefs>;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -213,22 +221,33 @@ impl Catalog {
         sha256: &str,
         readable: impl Fn(&RepoEntry) -> bool,
     ) -> Result<bool, HubError> {
-        let repos: Vec<(RepoKind, String)> = {
+        Ok(self.readable_blob(sha256, readable)?.is_some())
+    }
+
+    /// The blob `sha256` as stored, if some commit (any revision) of a repo for which
+    /// `readable` holds references it; `None` for unknown blobs and blobs of unreadable
+    /// repos alike.
+    pub fn readable_blob(
+        &self,
+        sha256: &str,
+        readable: impl Fn(&RepoEntry) -> bool,
+    ) -> Result<Option<FileEntry>, HubError> {
+        let (repos, file): (Vec<(RepoKind, String)>, Option<FileEntry>) = {
             let _w = lock(&self.writer);
             let mut index = lock(&self.blob_repos);
             if index.is_none() {
                 *index = Some(self.build_blob_index()?);
             }
-            index
-                .as_ref()
-                .and_then(|i| i.get(sha256))
-                .map(|set| set.iter().cloned().collect())
-                .unwrap_or_default()
+            match index.as_ref().and_then(|i| i.get(sha256)) {
+                Some(refs) => (refs.repos.iter().cloned().collect(), refs.file.clone()),
+                None => (Vec::new(), None),
+            }
         };
-        Ok(repos
+        let seen = repos
             .iter()
             .filter_map(|(kind, id)| self.get(*kind, id))
-            .any(|entry| readable(&entry)))
+            .any(|entry| readable(&entry));
+        Ok(file.filter(|_| seen))
     }
 
     /// Reads every commit record of every repo. Called with the writer lock held.
@@ -248,9 +267,9 @@ impl Catalog {
                     continue;
                 };
                 for file in commit.record.files.values() {
-                    out.entry(file.sha256.clone())
-                        .or_default()
-                        .insert((kind, full.clone()));
+                    let refs = out.entry(file.sha256.clone()).or_default();
+                    refs.repos.insert((kind, full.clone()));
+                    refs.file.get_or_insert_with(|| file.clone());
                 }
             }
         }
@@ -261,10 +280,11 @@ impl Catalog {
     fn index_commit(&self, kind: RepoKind, full: &str, commit: &Commit) {
         if let Some(index) = lock(&self.blob_repos).as_mut() {
             for file in commit.record.files.values() {
-                let set = index.entry(file.sha256.clone()).or_default();
-                if !set.contains(&(kind, full.to_owned())) {
-                    set.insert((kind, full.to_owned()));
+                let refs = index.entry(file.sha256.clone()).or_default();
+                if !refs.repos.contains(&(kind, full.to_owned())) {
+                    refs.repos.insert((kind, full.to_owned()));
                 }
+                refs.file.get_or_insert_with(|| file.clone());
             }
         }
     }
@@ -396,7 +416,10 @@ impl Catalog {
         };
         if let Some(readme) = files.get("README.md")
             && readme.size <= MAX_CARD_BYTES
-            && let Ok(bytes) = std::fs::read(self.store.blob_path(&readme.sha256))
+            && let Some(bytes) = self
+                .store
+                .blobs()
+                .read_small(&readme.sha256, MAX_CARD_BYTES)
         {
             let text = String::from_utf8_lossy(&bytes);
             let mut tags = Vec::new();
@@ -502,9 +525,9 @@ impl Catalog {
         index[slot(kind)].remove(&entry.id_lower);
         if let Some(blobs) = lock(&self.blob_repos).as_mut() {
             let key = (kind, entry.full_id.clone());
-            blobs.retain(|_, repos| {
-                repos.remove(&key);
-                !repos.is_empty()
+            blobs.retain(|_, refs| {
+                refs.repos.remove(&key);
+                !refs.repos.is_empty()
             });
         }
         Ok(())
@@ -701,7 +724,7 @@ impl Catalog {
                             f
                         }
                         Content::Stored(f) => {
-                            if self.store.blob_size(&f.sha256) != Some(f.size) {
+                            if self.store.blob_size(&f.sha256)? != Some(f.size) {
                                 return Err(HubError::MissingLfsObject { oid: f.sha256 });
                             }
                             f

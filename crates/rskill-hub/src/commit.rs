@@ -11,7 +11,6 @@
 //! answer), `deletedFile {path}`, `deletedFolder {path}`.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::StatusCode;
@@ -26,7 +25,7 @@ use super::auth::Caller;
 use super::body::LineReader;
 use super::catalog::{Catalog, CommitOp, CommitRequest, Content, RepoEntry};
 use super::errors::{ApiError, HubError};
-use super::names::{self, RepoId};
+use super::names::{self, RepoId, RepoKind};
 use super::objects;
 use super::records::FileEntry;
 
@@ -130,11 +129,12 @@ fn checked_path(path: &str) -> Result<String, ApiError> {
 }
 
 /// Parses one line and stages its content. Runs on a blocking thread. `readable` tells
-/// whether the committer may read a repo (an `lfsFile` line may name only blobs of such
-/// repos).
+/// whether the committer may read a repo, `uploaded` gives a blob uploaded to the
+/// committed repo (an `lfsFile` line may name only blobs of either).
 fn process_line(
     catalog: &Catalog,
     readable: &(dyn Fn(&RepoEntry) -> bool + Sync),
+    uploaded: &(dyn Fn(&str) -> Option<FileEntry> + Sync),
     line_no: usize,
     line: &[u8],
     header_seen: bool,
@@ -183,10 +183,17 @@ fn process_line(
             }
             // Unknown blobs and blobs the committer cannot read are answered alike.
             let missing = || ApiError::from(HubError::MissingLfsObject { oid: l.oid.clone() });
-            if !catalog.blob_readable(&l.oid, readable)? {
-                return Err(missing());
-            }
-            let stored = catalog.store().blob_size(&l.oid).ok_or_else(missing)?;
+            let known = match uploaded(&l.oid) {
+                Some(f) => f,
+                None => catalog
+                    .readable_blob(&l.oid, readable)?
+                    .ok_or_else(missing)?,
+            };
+            let stored = catalog
+                .store()
+                .blob_size(&l.oid)?
+                .filter(|s| *s == known.size)
+                .ok_or_else(missing)?;
             if let Some(declared) = l.size
                 && declared != stored
             {
@@ -197,16 +204,12 @@ fn process_line(
                 }
                 .into());
             }
-            let git_sha1 = catalog
-                .store()
-                .blob_git_sha1(&l.oid, stored)
-                .map_err(ApiError::from)?;
             Parsed::Op(CommitOp::Put {
                 path,
                 content: Content::Stored(FileEntry {
                     sha256: l.oid,
                     size: stored,
-                    git_sha1,
+                    git_sha1: known.git_sha1,
                 }),
             })
         }
@@ -219,12 +222,14 @@ fn process_line(
     })
 }
 
-/// Reads and stages every line of the body.
+/// Reads and stages every line of the body of a commit to `repo`.
 async fn read_ops(
-    catalog: &Arc<Catalog>,
+    app: &App,
+    repo: (RepoKind, &str),
     caller: &Caller,
     reader: &mut LineReader,
 ) -> Result<(HeaderLine, Vec<CommitOp>), ApiError> {
+    let catalog = &app.catalog;
     let mut header: Option<HeaderLine> = None;
     let mut ops = Vec::new();
     let mut line_no = 0;
@@ -236,9 +241,12 @@ async fn read_ops(
         let catalog = catalog.clone();
         let header_seen = header.is_some();
         let caller = caller.clone();
+        let lfs = app.lfs.clone();
+        let (kind, full) = (repo.0, repo.1.to_owned());
         let parsed = tokio::task::spawn_blocking(move || {
             let readable = |e: &RepoEntry| caller.can_see(e);
-            process_line(&catalog, &readable, line_no, &line, header_seen)
+            let uploaded = |oid: &str| lfs.uploaded(kind, &full, oid);
+            process_line(&catalog, &readable, &uploaded, line_no, &line, header_seen)
         })
         .await
         .map_err(|e| {
@@ -271,13 +279,15 @@ pub async fn commit(
     let RepoPath { kind, .. } = repo;
     let (id, author) = check(app, ctx, repo, rev)?;
     let mut reader = LineReader::new(body, &ctx.headers, limit, &app.budget)?;
-    let request = match read_request(app, &ctx.caller, rev, author, &mut reader).await {
-        Ok(r) => r,
-        Err(e) => {
-            reader.drain().await;
-            return Err(e);
-        }
-    };
+    let full = id.to_string();
+    let request =
+        match read_request(app, (kind, &full), &ctx.caller, rev, author, &mut reader).await {
+            Ok(r) => r,
+            Err(e) => {
+                reader.drain().await;
+                return Err(e);
+            }
+        };
     check_manage(&ctx.caller, &request)?;
     let catalog = app.catalog.clone();
     let commit_id = {
@@ -354,12 +364,13 @@ fn check(
 
 async fn read_request(
     app: &App,
+    repo: (RepoKind, &str),
     caller: &Caller,
     rev: &str,
     author: String,
     reader: &mut LineReader,
 ) -> Result<CommitRequest, ApiError> {
-    let (header, ops) = read_ops(&app.catalog, caller, reader).await?;
+    let (header, ops) = read_ops(app, repo, caller, reader).await?;
     let summary = header
         .summary
         .filter(|s| !s.trim().is_empty())

@@ -24,11 +24,12 @@ pub enum RouteLabel {
     Branch,
     Collection,
     ValidateYaml,
+    Lfs,
     Unknown,
 }
 
 impl RouteLabel {
-    pub const ALL: [RouteLabel; 18] = [
+    pub const ALL: [RouteLabel; 19] = [
         RouteLabel::Whoami,
         RouteLabel::List,
         RouteLabel::Info,
@@ -46,6 +47,7 @@ impl RouteLabel {
         RouteLabel::Branch,
         RouteLabel::Collection,
         RouteLabel::ValidateYaml,
+        RouteLabel::Lfs,
         RouteLabel::Unknown,
     ];
 
@@ -69,6 +71,7 @@ impl RouteLabel {
             RouteLabel::Branch => "branch",
             RouteLabel::Collection => "collection",
             RouteLabel::ValidateYaml => "validate_yaml",
+            RouteLabel::Lfs => "lfs",
             RouteLabel::Unknown => "unknown",
         }
     }
@@ -85,7 +88,7 @@ impl RouteLabel {
 #[derive(Debug, Default)]
 pub struct Counters {
     total: AtomicU64,
-    by_route: [AtomicU64; 18],
+    by_route: [AtomicU64; RouteLabel::ALL.len()],
 }
 
 impl Counters {

@@ -84,6 +84,12 @@ pub enum HubError {
     },
     #[error("injected failure (test only): {what}")]
     Injected { what: String },
+    #[error("the upload of LFS object {oid} was refused: {why}")]
+    UploadMismatch { oid: String, why: String },
+    #[error("{context}: object store: {message}")]
+    ObjectStore { context: String, message: String },
+    #[error("`{value}` is not a blob store: {reason}")]
+    InvalidBlobsUrl { value: String, reason: String },
 }
 
 impl HubError {
@@ -197,7 +203,13 @@ impl From<HubError> for ApiError {
             HubError::Io { .. } | HubError::Corrupt { .. } | HubError::Injected { .. } => {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "StorageError", message)
             }
-            HubError::DataDirLocked { .. } | HubError::Bind { .. } => {
+            HubError::ObjectStore { .. } => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "ObjectStoreError", message)
+            }
+            HubError::UploadMismatch { .. } => ApiError::bad_request("UploadMismatch", message),
+            HubError::DataDirLocked { .. }
+            | HubError::Bind { .. }
+            | HubError::InvalidBlobsUrl { .. } => {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ServerError", message)
             }
             HubError::InvalidRepoId { .. } => ApiError::bad_request("InvalidRepoId", message),

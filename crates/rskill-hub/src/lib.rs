@@ -21,6 +21,7 @@ pub mod api_files;
 pub mod api_repos;
 pub mod app;
 pub mod auth;
+pub mod blobstore;
 pub mod body;
 pub mod catalog;
 pub mod collections;
@@ -28,6 +29,7 @@ pub mod commit;
 pub mod conn;
 pub mod counters;
 pub mod errors;
+pub mod lfs;
 pub mod listing;
 pub mod names;
 pub mod objects;
@@ -47,6 +49,7 @@ use std::time::Duration;
 
 use axum::Router;
 
+pub use blobstore::{BlobStore, BlobsConfig, s3::S3Config};
 pub use catalog::Catalog;
 pub use counters::{RequestCounts, RouteLabel};
 pub use errors::{ApiError, HubError};
@@ -101,6 +104,15 @@ pub struct Config {
     /// TEST ONLY: in every commit, the N-th new blob written (1-based) fails with an
     /// injected error, so tests can check that a failed commit leaves nothing behind.
     pub fail_blob_write_at: Option<u64>,
+    /// Where blobs live (default: `blobs/` in the data directory).
+    pub blobs: BlobsConfig,
+    /// How long the presigned URL of an LFS file's redirect stays valid (object store
+    /// backend only).
+    pub presign_expiry: Duration,
+    /// How long an LFS upload ticket stays valid (the PUT must start before).
+    pub upload_ticket_ttl: Duration,
+    /// Largest single LFS object accepted.
+    pub max_lfs_object_bytes: u64,
 }
 
 impl Config {
@@ -118,6 +130,10 @@ impl Config {
             public_url: None,
             durable: true,
             fail_blob_write_at: None,
+            blobs: BlobsConfig::Local,
+            presign_expiry: lfs::DEFAULT_PRESIGN_EXPIRY,
+            upload_ticket_ttl: lfs::DEFAULT_TICKET_TTL,
+            max_lfs_object_bytes: lfs::DEFAULT_MAX_OBJECT,
         }
     }
 }
@@ -169,6 +185,7 @@ impl Server {
         let opts = StoreOptions {
             durable: config.durable,
             fail_blob_write_at: config.fail_blob_write_at,
+            blobs: config.blobs.clone(),
         };
         let opened = tokio::task::spawn_blocking(move || -> Result<_, HubError> {
             let store = Store::open(&data_dir, opts)?;
@@ -196,6 +213,11 @@ impl Server {
             budget: body::Budget::new(config.max_inflight_body_bytes),
             public_url: config.public_url.clone(),
             local_url: format!("http://{addr}"),
+            lfs: Arc::new(lfs::Lfs::new(
+                config.upload_ticket_ttl,
+                config.max_lfs_object_bytes,
+            )),
+            presign_expiry: config.presign_expiry,
         });
         let router = Router::new().fallback(router::handle).with_state(app);
         Ok(Server {

@@ -51,6 +51,24 @@ enum Command {
         /// Base URL to advertise in links (default: from each request's Host header).
         #[arg(long = "public-url", value_name = "URL")]
         public_url: Option<String>,
+        /// Where file contents live: `s3://BUCKET[/PREFIX]` for an S3-compatible object
+        /// store (credentials, region and endpoint from AWS_ACCESS_KEY_ID,
+        /// AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL); default: DIR/blobs.
+        #[arg(long, value_name = "URL")]
+        blobs: Option<String>,
+        /// The object store's endpoint (overrides AWS_ENDPOINT_URL), e.g. http://127.0.0.1:3900.
+        #[arg(long = "s3-endpoint", value_name = "URL", requires = "blobs")]
+        s3_endpoint: Option<String>,
+        /// The object store's region (overrides AWS_REGION).
+        #[arg(long = "s3-region", value_name = "REGION", requires = "blobs")]
+        s3_region: Option<String>,
+        /// Seconds a presigned download URL stays valid (object store backend: LFS files
+        /// are answered with a 302 to such a URL).
+        #[arg(long = "presign-expiry", value_name = "SECS", default_value_t = 900.0, value_parser = secs)]
+        presign_expiry: f64,
+        /// Seconds an LFS upload link stays valid (the upload must start before).
+        #[arg(long = "upload-ticket-expiry", value_name = "SECS", default_value_t = 900.0, value_parser = secs)]
+        upload_ticket_expiry: f64,
         /// Benchmark only: leave Nagle's algorithm on for accepted connections, to
         /// measure the kept-alive stall it causes.
         #[arg(long = "no-nodelay", hide = true)]
@@ -97,19 +115,29 @@ fn main() -> ExitCode {
             header_timeout,
             idle_timeout,
             public_url,
+            blobs,
+            s3_endpoint,
+            s3_region,
+            presign_expiry,
+            upload_ticket_expiry,
             no_nodelay,
-        } => serve(
-            data,
-            addr,
-            Limits {
-                max_body_mb,
-                max_inflight_mb,
-                header_timeout,
-                idle_timeout,
-                nodelay: !no_nodelay,
-            },
-            public_url,
-        ),
+        } => blobs_config(blobs.as_deref(), s3_endpoint, s3_region).and_then(|blobs| {
+            serve(
+                data,
+                addr,
+                Limits {
+                    max_body_mb,
+                    max_inflight_mb,
+                    header_timeout,
+                    idle_timeout,
+                    nodelay: !no_nodelay,
+                    presign_expiry,
+                    upload_ticket_expiry,
+                },
+                public_url,
+                blobs,
+            )
+        }),
         Command::Token {
             command:
                 TokenCommand::Create {
@@ -135,7 +163,9 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             eprintln!("hint: {}", hint(&e));
             ExitCode::from(match e {
-                HubError::InvalidAccountName { .. } | HubError::AccountNameTaken { .. } => 2,
+                HubError::InvalidAccountName { .. }
+                | HubError::AccountNameTaken { .. }
+                | HubError::InvalidBlobsUrl { .. } => 2,
                 _ => 1,
             })
         }
@@ -155,6 +185,12 @@ fn hint(e: &HubError) -> &'static str {
             "use the existing spelling, or another name (names are unique regardless of case)"
         }
         HubError::Io { .. } => "check that the data directory exists and is writable",
+        HubError::InvalidBlobsUrl { .. } => {
+            "pass --blobs s3://BUCKET/PREFIX, or leave it out to keep blobs in the data directory"
+        }
+        HubError::ObjectStore { .. } => {
+            "check the bucket, AWS_ENDPOINT_URL / --s3-endpoint, AWS_REGION and the AWS_* credentials"
+        }
         _ => "see docs/hub-server.md",
     }
 }
@@ -175,6 +211,23 @@ struct Limits {
     header_timeout: f64,
     idle_timeout: f64,
     nodelay: bool,
+    presign_expiry: f64,
+    upload_ticket_expiry: f64,
+}
+
+/// The blob backend from `--blobs` and the S3 overrides.
+fn blobs_config(
+    blobs: Option<&str>,
+    endpoint: Option<String>,
+    region: Option<String>,
+) -> Result<hub_server::BlobsConfig, HubError> {
+    let Some(url) = blobs else {
+        return Ok(hub_server::BlobsConfig::Local);
+    };
+    let mut config = hub_server::S3Config::from_url(url)?;
+    config.endpoint = endpoint;
+    config.region = region;
+    Ok(hub_server::BlobsConfig::S3(config))
 }
 
 fn serve(
@@ -182,6 +235,7 @@ fn serve(
     addr: SocketAddr,
     limits: Limits,
     public_url: Option<String>,
+    blobs: hub_server::BlobsConfig,
 ) -> Result<(), HubError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -200,6 +254,9 @@ fn serve(
         config.idle_timeout = Duration::from_secs_f64(limits.idle_timeout);
         config.public_url = public_url;
         config.nodelay = limits.nodelay;
+        config.blobs = blobs;
+        config.presign_expiry = Duration::from_secs_f64(limits.presign_expiry);
+        config.upload_ticket_ttl = Duration::from_secs_f64(limits.upload_ticket_expiry);
         let server = hub_server::Server::bind(config).await?;
         for w in server.warnings() {
             eprintln!("warning: {w}");

@@ -62,6 +62,56 @@ pub fn is_lfs(path: &str, size: u64) -> bool {
     }
 }
 
+/// Lines of a `.gitattributes` file read at most.
+const MAX_ATTRIBUTE_LINES: usize = 10_000;
+
+/// The `filter` attribute rules of a branch's `.gitattributes`, to tell which paths the
+/// repo sends to LFS (as the Hub's preupload does). As in git, the last line whose
+/// pattern matches a path and that sets or unsets `filter` decides; a pattern without
+/// `/` matches the file name at any depth, one with `/` the path from the repo root.
+#[derive(Debug, Default)]
+pub struct LfsAttributes {
+    rules: Vec<(globset::GlobMatcher, bool, bool)>,
+}
+
+impl LfsAttributes {
+    /// Reads `.gitattributes` text; lines whose pattern is not a valid glob are skipped.
+    pub fn parse(text: &str) -> Self {
+        let mut rules = Vec::new();
+        for line in text.lines().take(MAX_ATTRIBUTE_LINES) {
+            let mut words = line.split_whitespace();
+            let Some(pattern) = words.next().filter(|p| !p.starts_with('#')) else {
+                continue;
+            };
+            let lfs = words.fold(None, |acc, attr| match attr {
+                "filter=lfs" => Some(true),
+                "-filter" | "!filter" => Some(false),
+                a if a.starts_with("filter=") => Some(false),
+                _ => acc,
+            });
+            let Some(lfs) = lfs else { continue };
+            let rooted = pattern.contains('/');
+            let glob = globset::GlobBuilder::new(pattern.trim_start_matches('/'))
+                .literal_separator(true)
+                .build();
+            if let Ok(glob) = glob {
+                rules.push((glob.compile_matcher(), rooted, lfs));
+            }
+        }
+        LfsAttributes { rules }
+    }
+
+    /// Whether the rules send `path` to LFS.
+    pub fn is_lfs(&self, path: &str) -> bool {
+        let file_name = path.rsplit('/').next().unwrap_or(path);
+        self.rules
+            .iter()
+            .rev()
+            .find(|(glob, rooted, _)| glob.is_match(if *rooted { path } else { file_name }))
+            .is_some_and(|(_, _, lfs)| *lfs)
+    }
+}
+
 /// The Git LFS pointer text standing for a file in git.
 pub fn lfs_pointer(sha256: &str, size: u64) -> String {
     format!("version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n")
@@ -174,6 +224,24 @@ mod tests {
         assert!(is_lfs("big.json", LFS_SIZE_THRESHOLD));
         assert!(!is_lfs("empty.bin", 0));
         assert!(!is_lfs(".bin", 3));
+    }
+
+    #[test]
+    fn gitattributes_rules() {
+        let attrs = LfsAttributes::parse(
+            "# comment\n*.dat filter=lfs diff=lfs merge=lfs -text\ndata/*.csv filter=lfs\n\
+             keep.dat -filter\n[ filter=lfs\n",
+        );
+        assert!(attrs.is_lfs("a.dat"));
+        assert!(attrs.is_lfs("deep/dir/b.dat"));
+        assert!(!attrs.is_lfs("keep.dat"), "a later line unsets it");
+        assert!(attrs.is_lfs("data/x.csv"));
+        assert!(
+            !attrs.is_lfs("data/sub/x.csv"),
+            "rooted patterns keep `/` literal"
+        );
+        assert!(!attrs.is_lfs("x.csv"));
+        assert!(!LfsAttributes::default().is_lfs("a.dat"));
     }
 
     #[test]

@@ -1,20 +1,18 @@
 //! `HEAD|GET /{repo}/resolve/{rev}/{path}`: a file's bytes at a branch, tag or commit,
 //! with the headers Hub clients cache by (`X-Repo-Commit`, quoted `ETag` /
 //! `X-Linked-Etag`, sizes), conditional requests, and byte ranges (206). The blob is
-//! streamed from disk in fixed-size chunks, so memory stays flat whatever the file size.
+//! streamed from the blob store in fixed-size chunks, so memory stays flat whatever the
+//! file size. With an object store backend, LFS files are not streamed: the answer is a
+//! `302` to a short-lived presigned URL of the store (as huggingface.co redirects to its
+//! CDN), carrying the same headers; access is checked before any URL is made.
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
 
 use super::app::{App, Ctx, RepoPath, blocking};
 use super::errors::{ApiError, HubError};
 use super::names::{self, RepoId};
-
-/// Bytes read from disk per chunk of a response body.
-const CHUNK: usize = 256 * 1024;
 
 /// What part of a file a `Range` header asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -141,6 +139,21 @@ pub async fn resolve(
             .body(Body::empty())
             .map_err(internal);
     }
+    if view.is_lfs()
+        && let Some(url) = app
+            .catalog
+            .store()
+            .blobs()
+            .presigned_get(&file.sha256, app.presign_expiry)
+            .await?
+    {
+        return builder
+            .status(StatusCode::FOUND)
+            .header(header::LOCATION, url)
+            .header(header::CONTENT_LENGTH, "0")
+            .body(Body::empty())
+            .map_err(internal);
+    }
     let range_header = ctx.headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let (status, start, len) = match parse_range(range_header, view.size) {
         RangeSpec::Full => (StatusCode::OK, 0, view.size),
@@ -175,16 +188,12 @@ pub async fn resolve(
     if method == Method::HEAD {
         return builder.body(Body::empty()).map_err(internal);
     }
-    let blob = app.catalog.store().blob_path(&file.sha256);
-    let mut f = tokio::fs::File::open(&blob)
-        .await
-        .map_err(|e| ApiError::from(HubError::io(format!("opening blob {}", blob.display()), e)))?;
-    if start > 0 {
-        f.seek(std::io::SeekFrom::Start(start)).await.map_err(|e| {
-            ApiError::from(HubError::io(format!("seeking blob {}", blob.display()), e))
-        })?;
-    }
-    let stream = ReaderStream::with_capacity(f.take(len), CHUNK);
+    let stream = app
+        .catalog
+        .store()
+        .blobs()
+        .read_range(&file.sha256, start, len)
+        .await?;
     builder.body(Body::from_stream(stream)).map_err(internal)
 }
 

@@ -22,6 +22,7 @@ use super::body::{self, Query};
 use super::commit;
 use super::counters::RouteLabel;
 use super::errors::ApiError;
+use super::lfs;
 use super::listing;
 use super::names::RepoKind;
 use super::resolve;
@@ -64,6 +65,17 @@ enum Route {
     Collection(String),
     CollectionItems(String),
     ValidateYaml,
+    LfsBatch {
+        kind: RepoKind,
+        owner: String,
+        name: String,
+    },
+    LfsVerify {
+        kind: RepoKind,
+        owner: String,
+        name: String,
+    },
+    LfsUpload(String),
     NotFound,
 }
 
@@ -79,6 +91,9 @@ impl Route {
                 RouteLabel::Collection
             }
             Route::ValidateYaml => RouteLabel::ValidateYaml,
+            Route::LfsBatch { .. } | Route::LfsVerify { .. } | Route::LfsUpload(_) => {
+                RouteLabel::Lfs
+            }
             Route::NotFound => RouteLabel::Unknown,
             Route::Repo { action, .. } => match action {
                 RepoAction::Info(_) => RouteLabel::Info,
@@ -119,7 +134,36 @@ fn parse(path: &str) -> Result<Route, ApiError> {
     let segs = segments(path)?;
     let s: Vec<&str> = segs.iter().map(String::as_str).collect();
     let rest = |from: usize| s[from..].join("/");
+    let lfs = |kind: RepoKind, owner: &str, name: &str, verify: bool| {
+        let Some(name) = name.strip_suffix(".git") else {
+            return Route::NotFound;
+        };
+        let (owner, name) = (owner.to_owned(), name.to_owned());
+        if verify {
+            Route::LfsVerify { kind, owner, name }
+        } else {
+            Route::LfsBatch { kind, owner, name }
+        }
+    };
     let route = match s.as_slice() {
+        ["api", "lfs", "upload", ticket] => Route::LfsUpload((*ticket).to_owned()),
+        [
+            "datasets",
+            owner,
+            name,
+            "info",
+            "lfs",
+            "objects",
+            op @ ("batch" | "verify"),
+        ] => lfs(RepoKind::Dataset, owner, name, *op == "verify"),
+        [
+            owner,
+            name,
+            "info",
+            "lfs",
+            "objects",
+            op @ ("batch" | "verify"),
+        ] => lfs(RepoKind::Model, owner, name, *op == "verify"),
         ["api", "whoami-v2"] => Route::Whoami,
         ["api", "validate-yaml"] => Route::ValidateYaml,
         ["api", "repos", "create"] => Route::CreateRepo,
@@ -261,6 +305,25 @@ async fn dispatch(
             write_token()?;
             api_collections::add_item(app, &ctx, &slug, &read(body).await?).await
         }
+        Route::LfsBatch { kind, owner, name } if method == Method::POST => {
+            let r = RepoPath {
+                kind,
+                owner: &owner,
+                name: &name,
+            };
+            lfs::batch(app, &ctx, r, body).await
+        }
+        Route::LfsVerify { kind, owner, name } if method == Method::POST => {
+            let r = RepoPath {
+                kind,
+                owner: &owner,
+                name: &name,
+            };
+            lfs::verify(app, &ctx, r, body).await
+        }
+        Route::LfsUpload(ticket) if method == Method::PUT => {
+            lfs::upload(app, &ctx, &ticket, body.take()).await
+        }
         Route::Resolve {
             kind,
             owner,
@@ -353,6 +416,14 @@ mod tests {
         assert_eq!(route("/api/collections/o/t-1"), "Collection(\"o/t-1\")");
         assert_eq!(route("/api/spaces"), "NotFound");
         assert_eq!(route("/nothing/here"), "NotFound");
+        assert!(route("/o/n.git/info/lfs/objects/batch").contains("LfsBatch { kind: Model"));
+        assert!(route("/o/n.git/info/lfs/objects/batch").contains("name: \"n\""));
+        assert!(
+            route("/datasets/o/n.git/info/lfs/objects/verify")
+                .contains("LfsVerify { kind: Dataset")
+        );
+        assert_eq!(route("/o/n/info/lfs/objects/batch"), "NotFound");
+        assert_eq!(route("/api/lfs/upload/abc"), "LfsUpload(\"abc\")");
         assert!(parse("/o/n/resolve/main/%FF").is_err());
     }
 }

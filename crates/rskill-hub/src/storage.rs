@@ -5,6 +5,7 @@
 //! hub.lock                                  held by the running server (one server per DIR)
 //! tokens.json, tokens.lock                  access tokens (see `tokens`)
 //! blobs/<ab>/<sha256>                       file contents, stored once by SHA-256
+//!                                           (or in an object store: see `blobstore`)
 //! repos/<models|datasets>/<owner>/<name>/
 //!     repo.json                             settings (private, gated, createdAt …)
 //!     refs.json                             branches and tags → commit ids
@@ -17,7 +18,6 @@
 //! then its record, then `refs.json`; the ref update is the commit point, so a crash at any
 //! moment leaves the previous state readable (at worst with unreferenced blobs).
 
-use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 
+use super::blobstore::{BlobStore, BlobsConfig, local::LocalBlobs, s3::S3Blobs};
 use super::errors::HubError;
 use super::names::{RepoId, RepoKind};
 use super::objects::GitBlobHasher;
@@ -42,6 +43,8 @@ pub struct StoreOptions {
     /// TEST ONLY: within each commit, the N-th new blob written (1-based) fails with an
     /// injected error, to exercise the commit rollback.
     pub fail_blob_write_at: Option<u64>,
+    /// Where blobs live (default: `blobs/` in the data directory).
+    pub blobs: BlobsConfig,
 }
 
 impl Default for StoreOptions {
@@ -49,6 +52,7 @@ impl Default for StoreOptions {
         StoreOptions {
             durable: true,
             fail_blob_write_at: None,
+            blobs: BlobsConfig::Local,
         }
     }
 }
@@ -60,6 +64,7 @@ pub struct Store {
     opts: StoreOptions,
     _lock: File,
     unique: AtomicU64,
+    blobs: BlobStore,
 }
 
 /// A blob written to the staging area and hashed, not yet part of the store.
@@ -82,7 +87,36 @@ pub struct BlobStager {
     durable: bool,
 }
 
+impl StagedBlob {
+    /// The staged file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn into_path(self) -> tempfile::TempPath {
+        self.path
+    }
+}
+
 impl BlobStager {
+    /// Starts staging a blob of `expected` bytes in directory `tmp`.
+    pub fn new_in(tmp: &Path, expected: u64, durable: bool) -> Result<BlobStager, HubError> {
+        let staged = tempfile::Builder::new()
+            .prefix("stage-")
+            .tempfile_in(tmp)
+            .map_err(HubError::io_with("creating a staging file"))?;
+        let (file, path) = staged.into_parts();
+        Ok(BlobStager {
+            file,
+            path,
+            sha256: Sha256::new(),
+            git: GitBlobHasher::new(expected),
+            written: 0,
+            expected,
+            durable,
+        })
+    }
+
     /// Appends content; more than the announced size is an error.
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), HubError> {
         self.written += bytes.len() as u64;
@@ -148,11 +182,16 @@ impl Store {
                 return Err(HubError::io(format!("locking {}", lock_path.display()), e));
             }
         }
+        let blobs = match &opts.blobs {
+            BlobsConfig::Local => BlobStore::Local(LocalBlobs::new(root, opts.durable)),
+            BlobsConfig::S3(config) => BlobStore::S3(S3Blobs::new(config)?),
+        };
         let store = Store {
             root: root.to_owned(),
             opts,
             _lock: lock,
             unique: AtomicU64::new(0),
+            blobs,
         };
         store.clear_tmp()?;
         Ok(store)
@@ -185,32 +224,24 @@ impl Store {
         Ok(())
     }
 
-    /// Where the blob with this SHA-256 lives.
+    /// The blob backend.
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    /// Where the blob with this SHA-256 lives in the data directory (local backend).
     pub fn blob_path(&self, sha256: &str) -> PathBuf {
         self.root.join("blobs").join(&sha256[..2]).join(sha256)
     }
 
     /// The size of a stored blob, if it is stored.
-    pub fn blob_size(&self, sha256: &str) -> Option<u64> {
-        fs::metadata(self.blob_path(sha256)).ok().map(|m| m.len())
+    pub fn blob_size(&self, sha256: &str) -> Result<Option<u64>, HubError> {
+        self.blobs.size(sha256)
     }
 
     /// Starts staging a blob of `expected` bytes.
     pub fn stager(&self, expected: u64) -> Result<BlobStager, HubError> {
-        let tmp = tempfile::Builder::new()
-            .prefix("stage-")
-            .tempfile_in(self.tmp_dir())
-            .map_err(HubError::io_with("creating a staging file"))?;
-        let (file, path) = tmp.into_parts();
-        Ok(BlobStager {
-            file,
-            path,
-            sha256: Sha256::new(),
-            git: GitBlobHasher::new(expected),
-            written: 0,
-            expected,
-            durable: self.opts.durable,
-        })
+        BlobStager::new_in(&self.tmp_dir(), expected, self.opts.durable)
     }
 
     /// Stages `bytes` as a blob.
@@ -236,35 +267,21 @@ impl Store {
         s.finish()
     }
 
-    /// The git blob id of a stored blob's content (read back from disk).
-    pub fn blob_git_sha1(&self, sha256: &str, size: u64) -> Result<String, HubError> {
-        let path = self.blob_path(sha256);
-        let mut f =
-            File::open(&path).map_err(HubError::io_with(format!("opening {}", path.display())))?;
-        let mut h = GitBlobHasher::new(size);
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = f
-                .read(&mut buf)
-                .map_err(HubError::io_with(format!("reading {}", path.display())))?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
-        }
-        Ok(h.finish())
-    }
-
-    /// Moves staged blobs into the store; blobs already stored are dropped (stored once).
-    /// Returns the blobs this call created, for [`Store::unpublish`]. On error, whatever
-    /// this call created is removed again.
-    pub fn publish_blobs(&self, blobs: Vec<StagedBlob>) -> Result<Vec<PathBuf>, HubError> {
-        let mut created: Vec<PathBuf> = Vec::new();
-        let mut dirs = BTreeSet::new();
+    /// Moves staged blobs into the blob store; blobs already stored are dropped (stored
+    /// once). Returns the blobs this call created, for [`Store::unpublish`]; they are
+    /// durable when it returns. On error, whatever this call created is removed again.
+    pub fn publish_blobs(&self, blobs: Vec<StagedBlob>) -> Result<Vec<String>, HubError> {
+        let mut created: Vec<String> = Vec::new();
         let mut writes = 0u64;
         for blob in blobs {
-            let dest = self.blob_path(&blob.sha256);
-            if dest.exists() {
+            let stored = match self.blobs.size(&blob.sha256) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.unpublish(&created);
+                    return Err(e);
+                }
+            };
+            if stored == Some(blob.size) {
                 continue;
             }
             writes += 1;
@@ -274,33 +291,26 @@ impl Store {
                     what: format!("blob write #{writes} of this commit"),
                 });
             }
-            let parent = dest.parent().expect("blob paths have a parent").to_owned();
-            let step = fs::create_dir_all(&parent)
-                .and_then(|()| blob.path.persist(&dest).map_err(|e| e.error));
-            if let Err(e) = step {
-                self.unpublish(&created);
-                return Err(HubError::io(format!("storing blob {}", dest.display()), e));
-            }
-            created.push(dest);
-            dirs.insert(parent);
-        }
-        if self.opts.durable && !dirs.is_empty() {
-            dirs.insert(self.root.join("blobs"));
-            for d in &dirs {
-                if let Err(e) = sync_dir(d) {
+            let sha = blob.sha256.clone();
+            match self.blobs.publish(blob) {
+                Ok(true) => created.push(sha),
+                Ok(false) => {}
+                Err(e) => {
                     self.unpublish(&created);
                     return Err(e);
                 }
             }
         }
+        if let Err(e) = self.blobs.sync(&created) {
+            self.unpublish(&created);
+            return Err(e);
+        }
         Ok(created)
     }
 
     /// Removes blobs a failed commit created.
-    pub fn unpublish(&self, created: &[PathBuf]) {
-        for p in created {
-            let _ = fs::remove_file(p);
-        }
+    pub fn unpublish(&self, created: &[String]) {
+        self.blobs.remove(created);
     }
 
     /// The directory of a repo.
@@ -539,7 +549,7 @@ mod tests {
         assert_eq!(store.publish_blobs(vec![a]).unwrap().len(), 1);
         let again = store.stage_bytes(b"aaa").unwrap();
         assert!(store.publish_blobs(vec![again]).unwrap().is_empty());
-        assert_eq!(store.blob_size(&a_sha), Some(3));
+        assert_eq!(store.blob_size(&a_sha).unwrap(), Some(3));
         drop(store);
 
         let failing = Store::open(
@@ -547,6 +557,7 @@ mod tests {
             StoreOptions {
                 durable: true,
                 fail_blob_write_at: Some(2),
+                ..StoreOptions::default()
             },
         )
         .unwrap();
@@ -557,9 +568,13 @@ mod tests {
             failing.publish_blobs(vec![b, c]),
             Err(HubError::Injected { .. })
         ));
-        assert_eq!(failing.blob_size(&b_sha), None, "rolled back");
-        assert_eq!(failing.blob_size(&c_sha), None);
-        assert_eq!(failing.blob_size(&a_sha), Some(3), "older blobs stay");
+        assert_eq!(failing.blob_size(&b_sha).unwrap(), None, "rolled back");
+        assert_eq!(failing.blob_size(&c_sha).unwrap(), None);
+        assert_eq!(
+            failing.blob_size(&a_sha).unwrap(),
+            Some(3),
+            "older blobs stay"
+        );
         assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
     }
 

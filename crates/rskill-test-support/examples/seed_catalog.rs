@@ -141,6 +141,7 @@ fn seed(
         StoreOptions {
             durable: false,
             fail_blob_write_at: None,
+            ..StoreOptions::default()
         },
     )
     .map_err(|e| e.to_string())?;

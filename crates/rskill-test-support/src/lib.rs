@@ -3,14 +3,18 @@
 //! repos a corpus points to ([`seed`], and the `rskill-seed` binary), an in-process
 //! `rskill-hub` with tokens ([`test_hub`]), a scripted hostile Hub ([`hostile_hub`]), and
 //! the repository paths and corpus-derived manifests tests share ([`paths`]), and the
-//! hostile and benign weights the security scanner is tested on ([`scan_corpus`]).
+//! hostile and benign weights the security scanner is tested on ([`scan_corpus`]), a
+//! real S3-compatible store ([`object_store_server`], Garage) and a recording proxy to
+//! put in front of it ([`recording_proxy`]).
 //!
 //! Owns: test and demo scaffolding only. No library crate may depend on it outside
 //! `[dev-dependencies]`; it may depend on every other rskill crate except `rskill`.
 
 pub mod fixtures;
 pub mod hostile_hub;
+pub mod object_store_server;
 pub mod paths;
+pub mod recording_proxy;
 pub mod scan_corpus;
 pub mod seed;
 pub mod test_hub;

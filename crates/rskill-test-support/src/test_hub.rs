@@ -15,6 +15,8 @@ pub struct TestHub {
     pub alice: String,
     pub bob: String,
     pub carol: String,
+    /// The blob backend the server was started with (kept across restarts).
+    pub blobs: hub_server::BlobsConfig,
 }
 
 impl TestHub {
@@ -31,6 +33,7 @@ impl TestHub {
             hub_server::tokens::create(dir.path(), "carol", &["other".into()], true).unwrap();
         let mut config = Config::new(dir.path());
         configure(&mut config);
+        let blobs = config.blobs.clone();
         let handle = hub_server::spawn(config).expect("server starts");
         TestHub {
             dir,
@@ -38,7 +41,14 @@ impl TestHub {
             alice,
             bob,
             carol,
+            blobs,
         }
+    }
+
+    /// A server keeping its blobs in an S3-compatible store (`blobs`, e.g. from
+    /// `ObjectStoreServer::blobs_config`).
+    pub fn start_s3(blobs: hub_server::BlobsConfig) -> Self {
+        Self::start_with(|c| c.blobs = blobs)
     }
 
     pub fn handle(&self) -> &ServerHandle {
@@ -57,8 +67,9 @@ impl TestHub {
             .shutdown()
             .expect("clean shutdown");
         work(self.dir.path());
-        self.handle =
-            Some(hub_server::spawn(Config::new(self.dir.path())).expect("server restarts"));
+        let mut config = Config::new(self.dir.path());
+        config.blobs = self.blobs.clone();
+        self.handle = Some(hub_server::spawn(config).expect("server restarts"));
     }
 
     /// Stops the server and starts a new one on the same data directory.
@@ -69,6 +80,7 @@ impl TestHub {
             .shutdown()
             .expect("clean shutdown");
         let mut config = Config::new(self.dir.path());
+        config.blobs = self.blobs.clone();
         configure(&mut config);
         self.handle = Some(hub_server::spawn(config).expect("server restarts"));
     }

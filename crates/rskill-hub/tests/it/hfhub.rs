@@ -79,6 +79,15 @@ async fn upload_list_and_download_into_the_standard_cache() {
         .unwrap();
     let sha = commit.commit_oid.unwrap();
     assert_eq!(sha.len(), 40);
+    // hf-hub 1.0 asks the LFS batch API (preupload said `lfs` for the two LFS files),
+    // uploads LFS files only by Xet, which this server does not offer (`transfer` is
+    // `basic`), and so falls back to inline lines: one batch call, no PUT.
+    let counts = hub.handle().requests();
+    assert_eq!(
+        (counts.get("preupload"), counts.get("lfs")),
+        (1, 1),
+        "{counts:?}"
+    );
 
     // Repo info: sha, tags from the card, siblings with sizes and LFS data.
     let info = repo.info().send().await.unwrap();
@@ -457,6 +466,7 @@ async fn listings_follow_link_pages() {
             StoreOptions {
                 durable: false,
                 fail_blob_write_at: None,
+                ..StoreOptions::default()
             },
         )
         .unwrap();

@@ -4,4 +4,6 @@
 mod binary;
 mod hfhub;
 mod http;
+mod lfs;
+mod s3;
 mod security;

@@ -895,6 +895,7 @@ fn seed_fleet(fx: &mut Fx, n: usize) -> BTreeSet<String> {
             StoreOptions {
                 durable: false,
                 fail_blob_write_at: None,
+                ..StoreOptions::default()
             },
         )
         .unwrap();
