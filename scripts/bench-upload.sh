@@ -27,9 +27,13 @@ if ! "$venv/bin/python" -c "import huggingface_hub" 2>/dev/null; then
   "$venv/bin/pip" install -q --disable-pip-version-check "huggingface_hub==2.4.0" "pytest>=8"
 fi
 pids=()
+store_pid=""
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # The object store helper stops its Garage node when its stdin closes: close it and
+  # wait for that before anything is killed (killing the helper would orphan the node).
   exec 3>&- 2>/dev/null || true
+  if [ -n "$store_pid" ]; then wait "$store_pid" 2>/dev/null || true; fi
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
 }
@@ -92,13 +96,12 @@ if [ -n "${RSKILL_GARAGE_BIN:-}" ]; then
   cargo build --quiet -p rskill-test-support --bin rskill-object-store
   mkfifo "$work/store-in"
   TMPDIR="$work" "$target/debug/rskill-object-store" < "$work/store-in" > "$work/store-env" &
-  pids+=("$!")
+  store_pid=$!
   exec 3> "$work/store-in"
   for _ in $(seq 1 300); do grep -q '^ready$' "$work/store-env" 2>/dev/null && break; sleep 0.1; done
   # shellcheck disable=SC1091
   source <(grep '^export ' "$work/store-env")
   run s3 --blobs "s3://${RSKILL_S3_BUCKET}/bench"
-  exec 3>&-
 else
   echo "== S3 backend: SKIPPED (set RSKILL_GARAGE_BIN)"
 fi
