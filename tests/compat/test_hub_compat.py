@@ -225,6 +225,27 @@ def test_upload_file_over_10_mib_goes_through_lfs(hub, tmp_path):
     assert meta.lfs.sha256 == sha
 
 
+def test_an_upload_with_xet_enabled_fails_fast_naming_the_fix(hub, tmp_path, monkeypatch):
+    """huggingface_hub uploads through Xet whenever hf_xet is installed. Its first request (a
+    Xet write token, sent by hf_xet) is answered 501 at once; hf_xet shows the status and the
+    URL, and the answer's body (what `curl` or a log shows) names HF_HUB_DISABLE_XET=1."""
+    import httpx2
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", False)
+    api = hub.api("alice")
+    repo = "acme/py-xet"
+    api.create_repo(repo)
+    src = tmp_path / "big.bin"
+    src.write_bytes(os.urandom(11 * 1024 * 1024))
+    with pytest.raises(Exception) as err:
+        api.upload_file(path_or_fileobj=str(src), path_in_repo="big.bin", repo_id=repo)
+    assert "501" in str(err.value) and "xet-write-token" in str(err.value)
+    answer = httpx2.get(f"{hub.url}/api/models/{repo}/xet-write-token/main")
+    assert answer.status_code == 501
+    assert "HF_HUB_DISABLE_XET=1" in answer.json()["error"]
+
+
 def test_the_suite_cannot_leave_the_machine(hub):
     import socket
 

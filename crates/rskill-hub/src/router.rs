@@ -193,6 +193,7 @@ fn parse(path: &str) -> Result<Route, ApiError> {
                 ["tag", _, ..] => RepoAction::Tag(rest(5)),
                 ["branch", _, ..] => RepoAction::Branch(rest(5)),
                 ["tree", rev, ..] => RepoAction::Tree((*rev).to_owned(), rest(6)),
+                ["xet-write-token" | "xet-read-token", ..] => return Err(xet_unsupported()),
                 _ => return Ok(Route::NotFound),
             };
             Route::Repo {
@@ -219,6 +220,19 @@ fn parse(path: &str) -> Result<Route, ApiError> {
         _ => Route::NotFound,
     };
     Ok(route)
+}
+
+/// huggingface_hub (1.0 and later) uploads through Xet whenever `hf_xet` is installed, and
+/// asks for a Xet token first: the answer says what to do instead (this server speaks the
+/// Git LFS basic transfer), the same for every repo, so it tells nothing about any.
+fn xet_unsupported() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        "XetUnsupported",
+        "this server does not speak the Xet storage protocol: large files are uploaded through \
+         Git LFS. With huggingface_hub 1.0 or later and hf_xet installed, set \
+         HF_HUB_DISABLE_XET=1 (huggingface_hub then uses the LFS batch API)",
+    )
 }
 
 fn method_not_allowed(method: &Method, path: &str) -> ApiError {
