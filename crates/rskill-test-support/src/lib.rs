@@ -3,7 +3,10 @@
 //! repos a corpus points to ([`seed`], and the `rskill-seed` binary), an in-process
 //! `rskill-hub` with tokens ([`test_hub`]), a scripted hostile Hub ([`hostile_hub`]), and
 //! the repository paths and corpus-derived manifests tests share ([`paths`]), and the
-//! hostile and benign weights the security scanner is tested on ([`scan_corpus`]).
+//! hostile and benign weights the security scanner is tested on ([`scan_corpus`]), an
+//! object store stand-in for redirected and ranged downloads ([`store_standin`]), and a
+//! per-connection throttling proxy ([`throttle_proxy`], the `rskill-throttle-proxy`
+//! binary of the benchmarks).
 //!
 //! Owns: test and demo scaffolding only. No library crate may depend on it outside
 //! `[dev-dependencies]`; it may depend on every other rskill crate except `rskill`.
@@ -13,4 +16,6 @@ pub mod hostile_hub;
 pub mod paths;
 pub mod scan_corpus;
 pub mod seed;
+pub mod store_standin;
 pub mod test_hub;
+pub mod throttle_proxy;
