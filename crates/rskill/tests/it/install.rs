@@ -1174,12 +1174,13 @@ fn resume_after_a_kill(split: bool) {
         vars: Vec::new(),
         remove: Vec::new(),
     };
-    let bin = if split {
-        bin.var("RSKILL_DOWNLOAD_CONNECTIONS", "4")
-            .var("RSKILL_DOWNLOAD_PIECE_MIB", "4")
+    // `--connections` chooses (the default, 8, would split this 64 MiB file).
+    let (bin, connections) = if split {
+        (bin.var("RSKILL_DOWNLOAD_PIECE_MIB", "4"), "4")
     } else {
-        bin.var("RSKILL_DOWNLOAD_CONNECTIONS", "1")
+        (bin, "1")
     };
+    let args = ["install", "acme/rskill-big", "--connections", connections];
     let blobs =
         cache_repo_dir(&work.path().join("hf").join("hub"), "acme/big-weights").join("blobs");
     let partial = blobs.join(format!("{sha}.incomplete"));
@@ -1188,7 +1189,7 @@ fn resume_after_a_kill(split: bool) {
     } else {
         partial.clone()
     };
-    let (mut install, started) = bin.spawn(&["install", "acme/rskill-big"]);
+    let (mut install, started) = bin.spawn(&args);
     let deadline = Instant::now() + BIN_TIMEOUT;
     loop {
         let have = std::fs::metadata(&written).map(|m| m.len()).unwrap_or(0);
@@ -1231,7 +1232,7 @@ fn resume_after_a_kill(split: bool) {
         endpoint: url,
         ..bin
     };
-    let second = bin.run(&["install", "acme/rskill-big"]);
+    let second = bin.run(&args);
     let _ = server.kill();
     let _ = server.wait();
     assert_eq!(second.code, 0, "{second:?}");
