@@ -235,7 +235,12 @@ impl Split<'_> {
                 if frontier.wait_for(|f| f + window >= end).await.is_err() {
                     return Err(HubError::Other("the hashing thread stopped".into()));
                 }
-                let response = first.lock().unwrap().take();
+                // The first piece's answer is already there.
+                let response = if k == 0 {
+                    first.lock().unwrap_or_else(|e| e.into_inner()).take()
+                } else {
+                    None
+                };
                 this.fetch_piece(
                     response,
                     (start, end),
