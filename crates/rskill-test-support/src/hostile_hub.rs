@@ -1,6 +1,7 @@
 //! A minimal hostile Hub for the client's security tests: a raw tokio HTTP/1.1 server
 //! on 127.0.0.1 whose answers a test scripts per path (hostile ids in repo info, bodies
-//! that stall, trickle, or never end, manifests pointing at `local://` files). It is
+//! that stall, trickle, or never end, manifests pointing at `local://` files, redirects
+//! anywhere), recording every request's head. It is
 //! deliberately not `rskill-hub`: it answers what no honest server would.
 
 use std::sync::Arc;
