@@ -237,7 +237,7 @@ impl HubClient {
             // answer says whether it does (a 206), else its 200 is the one stream.
             let (start, end) = self.parallel().first_range(total, have);
             let (response, source) = self
-                .open_download(&url, Some((start, Some(end))), &ctx)
+                .open_download(&url, Some((start, Some(end))), (total, etag.as_str()), &ctx)
                 .await?;
             if response.status() == reqwest::StatusCode::PARTIAL_CONTENT {
                 let parts = crate::ranged::parts_path(&partial);
@@ -289,7 +289,8 @@ impl HubClient {
             }
         } else if !complete {
             let range = (have > 0).then_some((have, None));
-            let (response, _) = self.open_download(&url, range, &ctx).await?;
+            let expect = (total, etag.as_str());
+            let (response, _) = self.open_download(&url, range, expect, &ctx).await?;
             (file, hashers, transferred) = self
                 .stream_whole(
                     spec,

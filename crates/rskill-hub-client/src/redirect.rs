@@ -73,6 +73,38 @@ pub fn validate_location(base: &Url, location: Option<&[u8]>) -> Result<Url, Bad
     Ok(url)
 }
 
+/// A Hub's redirect may say what it points to (`X-Linked-Size`, `X-Linked-Etag`, as
+/// huggingface.co does); when it does, it must agree with the listing's `(size, etag)`.
+pub fn linked_matches(
+    headers: &reqwest::header::HeaderMap,
+    (size, etag): (u64, &str),
+) -> Result<(), String> {
+    let text = |name: &str| {
+        headers.get(name).map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .chars()
+                .take(80)
+                .collect::<String>()
+        })
+    };
+    if let Some(linked) = text("x-linked-size")
+        && linked.trim().parse::<u64>().ok() != Some(size)
+    {
+        return Err(format!(
+            "its X-Linked-Size `{linked}` is not the size the Hub lists ({size})"
+        ));
+    }
+    if let Some(linked) = text("x-linked-etag") {
+        let bare = linked.trim().trim_start_matches("W/").trim_matches('"');
+        if bare != etag {
+            return Err(format!(
+                "its X-Linked-Etag `{linked}` is not the file's listed digest ({etag})"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Same scheme, host and port (the browser's notion of an origin).
 pub fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme()
@@ -85,10 +117,15 @@ impl HubClient {
     /// [`MAX_REDIRECTS`] validated redirects by hand, and returns the final answer and
     /// where it came from (so further ranged requests go straight there). The token is
     /// sent only while the URL stays on the Hub's origin.
+    ///
+    /// `expect` is what the Hub's listing says of the file (size, ETag): a redirect
+    /// from the Hub whose `X-Linked-Size` or `X-Linked-Etag` says otherwise is refused
+    /// before anything is asked of the store.
     pub async fn open_download(
         &self,
         hub_url: &str,
         range: Option<(u64, Option<u64>)>,
+        expect: (u64, &str),
         ctx: &Ctx,
     ) -> Result<(Response, Source), HubError> {
         let hub = Url::parse(hub_url).map_err(|e| HubError::Protocol {
@@ -113,6 +150,10 @@ impl HubClient {
                 .headers()
                 .get(reqwest::header::LOCATION)
                 .map(|v| v.as_bytes());
+            if source.via == Via::HubNoFollow {
+                linked_matches(response.headers(), expect)
+                    .map_err(|m| refuse(format!("redirect of {} refused: {m}", ctx.action)))?;
+            }
             let next = validate_location(&source.url, location)
                 .map_err(|e| refuse(format!("redirect of {} refused: {e}", ctx.action)))?;
             if seen.contains(&next) {

@@ -376,3 +376,37 @@ async fn several_connections_outrun_a_per_connection_cap() {
         "{took:?} with {open} connections; one capped stream takes {one_stream:?}"
     );
 }
+
+/// A Hub redirect whose `X-Linked-Size` or `X-Linked-Etag` disagrees with the Hub's own
+/// listing is refused before the store is asked anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_contradicting_the_listing_is_refused() {
+    let bytes = noise(200 << 10, 29);
+    let sha = sha256_hex(&bytes);
+    let other = sha256_hex(b"other");
+    let lies = [
+        (
+            "x-linked-size",
+            (bytes.len() + 1).to_string(),
+            "X-Linked-Size",
+        ),
+        ("x-linked-etag", format!("\"{other}\""), "X-Linked-Etag"),
+    ];
+    for (header, value, expect) in lies {
+        let store = StoreStandin::start(bytes.clone(), Faults::default()).await;
+        let location = format!("{}/bucket/{sha}?X-Amz-Signature=abc", store.url);
+        let (header, value) = (header.to_string(), value.clone());
+        let hub = HostileHub::start(move |_| Reply::Redirect {
+            location: location.clone(),
+            headers: vec![(header.clone(), value.clone())],
+        })
+        .await;
+        let home = TempDir::new().unwrap();
+        let e = download(&client(&hub.url, home.path(), small_pieces()), &bytes)
+            .await
+            .expect_err(expect);
+        assert!(matches!(e, HubError::Protocol { .. }), "{expect}: {e}");
+        assert!(e.to_string().contains(expect), "{e}");
+        assert!(store.seen().is_empty(), "{expect}: the store was asked");
+    }
+}
