@@ -106,6 +106,18 @@ impl LowSpeed {
     }
 }
 
+/// Where a request goes, and so whether it carries the token and follows redirects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The Hub, with the token; redirects followed by reqwest (API calls).
+    Hub,
+    /// The Hub, with the token; a redirect is returned, not followed (downloads).
+    HubNoFollow,
+    /// Another origin (a presigned object-store URL): no token, no cookies, redirects
+    /// returned.
+    Elsewhere,
+}
+
 /// What a request is about, to turn a failure into the right error.
 #[derive(Debug, Clone, Default)]
 pub struct Ctx {
@@ -150,7 +162,12 @@ impl Ctx {
 pub struct HubClient {
     env: HubEnv,
     http: reqwest::Client,
+    /// The same settings, following no redirect: downloads follow theirs themselves,
+    /// so the token never goes to another origin ([`crate::redirect`]).
+    nofollow: reqwest::Client,
     hf: HFClient,
+    /// How big files are split over parallel ranged requests ([`crate::ranged`]).
+    parallel: crate::ranged::Parallel,
 }
 
 impl HubClient {
@@ -158,12 +175,18 @@ impl HubClient {
     pub fn new(env: HubEnv) -> Result<HubClient, HubError> {
         let (tls, _) = crate::tls::client_config()
             .map_err(|e| HubError::Other(format!("cannot set up TLS: {e}")))?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .user_agent(concat!("rskill/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| HubError::Other(format!("cannot build the HTTP client: {e}")))?;
+        let builder = || {
+            reqwest::Client::builder()
+                .tls_backend_preconfigured(tls.clone())
+                .user_agent(concat!("rskill/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(Duration::from_secs(10))
+        };
+        let built = |b: reqwest::ClientBuilder| {
+            b.build()
+                .map_err(|e| HubError::Other(format!("cannot build the HTTP client: {e}")))
+        };
+        let http = built(builder())?;
+        let nofollow = built(builder().redirect(reqwest::redirect::Policy::none()))?;
         let mut builder = HFClient::builder()
             .endpoint(env.endpoint.clone())
             .cache_dir(env.hub_cache.clone())
@@ -174,14 +197,31 @@ impl HubClient {
         let hf = builder
             .build()
             .map_err(|e| HubError::Other(format!("invalid Hub endpoint {}: {e}", env.endpoint)))?;
-        Ok(HubClient { env, http, hf })
+        Ok(HubClient {
+            env,
+            http,
+            nofollow,
+            hf,
+            parallel: crate::ranged::Parallel::from_env(),
+        })
+    }
+
+    /// The same client, splitting big downloads as `parallel` says (instead of the
+    /// `RSKILL_DOWNLOAD_*` environment).
+    pub fn with_parallel(mut self, parallel: crate::ranged::Parallel) -> HubClient {
+        self.parallel = parallel;
+        self
+    }
+
+    pub fn parallel(&self) -> &crate::ranged::Parallel {
+        &self.parallel
     }
 
     /// The same Hub, asked without a token (to see what anonymous users see).
     pub fn anonymous(&self) -> Result<HubClient, HubError> {
         let mut env = self.env.clone();
         env.token = None;
-        HubClient::new(env)
+        Ok(HubClient::new(env)?.with_parallel(self.parallel.clone()))
     }
 
     pub fn env(&self) -> &HubEnv {
@@ -235,12 +275,36 @@ impl HubClient {
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
         ctx: &Ctx,
     ) -> Result<Response, HubError> {
+        self.send_via(Via::Hub, build, ctx).await
+    }
+
+    /// [`HubClient::send`] through `via`: to the Hub (with the token, following
+    /// redirects), to the Hub or to another origin without following redirects (a
+    /// `3xx` is then an answer, for [`crate::redirect`] to judge). Only
+    /// [`Via::Hub`] and [`Via::HubNoFollow`] carry the token.
+    pub async fn send_via(
+        &self,
+        via: Via,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        ctx: &Ctx,
+    ) -> Result<Response, HubError> {
         self.ensure_online(&ctx.action)?;
+        let (http, authorized) = match via {
+            Via::Hub => (&self.http, true),
+            Via::HubNoFollow => (&self.nofollow, true),
+            Via::Elsewhere => (&self.nofollow, false),
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
             let timeout = self.env.download_timeout;
-            let sent = self.authorize(build(&self.http)).send();
+            let request = build(http);
+            let request = if authorized {
+                self.authorize(request)
+            } else {
+                request
+            };
+            let sent = request.send();
             let result = match tokio::time::timeout(timeout, sent).await {
                 Ok(r) => r.map_err(|e| {
                     (
@@ -270,7 +334,7 @@ impl HubClient {
                 }
             };
             let status = response.status();
-            if status.is_success() || status == StatusCode::PARTIAL_CONTENT {
+            if status.is_success() || (status.is_redirection() && via != Via::Hub) {
                 return Ok(response);
             }
             let retryable = status == StatusCode::TOO_MANY_REQUESTS
@@ -284,6 +348,20 @@ impl HubClient {
                     .map(Duration::from_secs);
                 tokio::time::sleep(backoff(attempt, retry_after)).await;
                 continue;
+            }
+            if !authorized {
+                // Not the Hub: its 401/403 say nothing about the Hub token.
+                let url = redact_url(response.url().as_str());
+                let body = self
+                    .read_body(response, MAX_ERROR_BYTES, "error answers")
+                    .await
+                    .map(|b| String::from_utf8_lossy(&b).chars().take(200).collect())
+                    .unwrap_or_default();
+                return Err(HubError::Status {
+                    status: status.as_u16(),
+                    url,
+                    message: body,
+                });
             }
             return Err(self.error_from_response(response, ctx).await);
         }

@@ -192,6 +192,8 @@ impl HubClient {
         self.ensure_online(&format!("download {} of {}", spec.path, spec.repo))?;
 
         let partial = cache.partial_path(etag);
+        // What a split download left when its process died (see `ranged`).
+        crate::ranged::recover_parts(&partial).map_err(|e| HubError::io_at(&partial, e))?;
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -227,65 +229,80 @@ impl HubClient {
         let complete = spec.size.is_some_and(|s| have == s && s > 0);
         let mut transferred = 0;
         let resumed_from = have;
-        if !complete {
-            let response = self
-                .send(
-                    |c| {
-                        let req = c.get(&url);
-                        if have > 0 {
-                            req.header("Range", format!("bytes={have}-"))
-                        } else {
-                            req
-                        }
-                    },
-                    &ctx,
+        let mut partial = partial;
+        let total = spec.size.unwrap_or(0);
+        let split = !complete && self.parallel().splits(total, have);
+        if split {
+            // Several connections, when the server serves ranges: the first piece's
+            // answer says whether it does (a 206), else its 200 is the one stream.
+            let (start, end) = self.parallel().first_range(total, have);
+            let (response, source) = self
+                .open_download(&url, Some((start, Some(end))), (total, etag.as_str()), &ctx)
+                .await?;
+            if response.status() == reqwest::StatusCode::PARTIAL_CONTENT {
+                let parts = crate::ranged::parts_path(&partial);
+                let record = crate::ranged::prefix_path(&partial);
+                crate::fsutil::write_replacing(&record, have.to_string().as_bytes())
+                    .map_err(|e| HubError::io_at(&record, e))?;
+                std::fs::rename(&partial, &parts).map_err(|e| HubError::io_at(&parts, e))?;
+                let hold = lock.try_clone().map_err(|e| HubError::io_at(&parts, e))?;
+                let ended = crate::ranged::Split {
+                    client: self,
+                    source,
+                    first: Some(response),
+                    size: total,
+                    have,
+                    ctx: &ctx,
+                    progress,
+                }
+                .run(file, record.clone(), hashers, hold)
+                .await;
+                if let Some(e) = ended.error {
+                    // Keep the hashed prefix for the next run, as a plain partial file.
+                    let _ = crate::fsutil::write_replacing(
+                        &record,
+                        ended.hashed.to_string().as_bytes(),
+                    );
+                    let _ = crate::ranged::recover_parts(&partial);
+                    return Err(e);
+                }
+                let _ = std::fs::remove_file(&record);
+                (hashers, transferred, partial) = (ended.hashers, ended.transferred, parts);
+                file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(&partial)
+                    .map_err(|e| HubError::io_at(&partial, e))?;
+            } else {
+                (file, hashers, transferred) = self
+                    .stream_whole(
+                        spec,
+                        &url,
+                        response,
+                        file,
+                        (hashers, have),
+                        lock,
+                        progress,
+                        &partial,
+                    )
+                    .await?;
+            }
+        } else if !complete {
+            let range = (have > 0).then_some((have, None));
+            let expect = (total, etag.as_str());
+            let (response, _) = self.open_download(&url, range, expect, &ctx).await?;
+            (file, hashers, transferred) = self
+                .stream_whole(
+                    spec,
+                    &url,
+                    response,
+                    file,
+                    (hashers, have),
+                    lock,
+                    progress,
+                    &partial,
                 )
                 .await?;
-            if have > 0 && response.status() != reqwest::StatusCode::PARTIAL_CONTENT {
-                // The server ignored the range: start over.
-                file.set_len(0).map_err(|e| HubError::io_at(&partial, e))?;
-                have = 0;
-                hashers = Hashers::new(spec.git_sha1.is_some(), spec.size);
-            }
-            file.seek(SeekFrom::Start(have))
-                .map_err(|e| HubError::io_at(&partial, e))?;
-            let hold = lock.try_clone().map_err(|e| HubError::io_at(&partial, e))?;
-            let expected = spec.size.unwrap_or(0).saturating_sub(have);
-            let speed = LowSpeed::new(self.env().download_timeout);
-            let streamed =
-                stream_to_file(response, file, hashers, hold, expected, speed, progress).await;
-            let (f, h, received, interrupted) =
-                streamed.map_err(|e| HubError::io_at(&partial, e))?;
-            (file, hashers, transferred) = (f, h, received);
-            match interrupted {
-                None => {}
-                Some(Interrupted::TooLong) => {
-                    drop(file);
-                    let _ = std::fs::remove_file(&partial);
-                    return Err(HubError::Protocol {
-                        url: super::client::redact_url(&url),
-                        message: format!(
-                            "{} of {} is declared as {} bytes but the server sent more; \
-                             refused and discarded",
-                            spec.path,
-                            spec.repo,
-                            spec.size.unwrap_or(0)
-                        ),
-                    });
-                }
-                Some(Interrupted::Transport(e)) => {
-                    return Err(HubError::Unreachable {
-                        endpoint: self.endpoint().to_string(),
-                        reason: format!(
-                            "download of {} interrupted: {e} (run again to resume)",
-                            spec.path
-                        ),
-                    });
-                }
-                Some(Interrupted::Stalled(reason)) => {
-                    return Err(self.stalled(&super::client::redact_url(&url), &reason));
-                }
-            }
         }
         file.sync_all().map_err(|e| HubError::io_at(&partial, e))?;
         let size = file
@@ -326,6 +343,63 @@ impl HubClient {
             transferred,
             resumed_from,
         })
+    }
+    /// The one-stream download: `response` (a 206 from `have`, or a 200 of the whole
+    /// file, which starts the file over) is appended to `file` while hashed.
+    #[allow(clippy::too_many_arguments)]
+    async fn stream_whole(
+        &self,
+        spec: &FileSpec,
+        url: &str,
+        response: reqwest::Response,
+        mut file: std::fs::File,
+        (mut hashers, mut have): (Hashers, u64),
+        lock: &std::fs::File,
+        progress: ProgressFn<'_>,
+        partial: &std::path::Path,
+    ) -> Result<(std::fs::File, Hashers, u64), HubError> {
+        if have > 0 && response.status() != reqwest::StatusCode::PARTIAL_CONTENT {
+            // The server ignored the range: start over.
+            file.set_len(0).map_err(|e| HubError::io_at(partial, e))?;
+            have = 0;
+            hashers = Hashers::new(spec.git_sha1.is_some(), spec.size);
+        }
+        file.seek(SeekFrom::Start(have))
+            .map_err(|e| HubError::io_at(partial, e))?;
+        let hold = lock.try_clone().map_err(|e| HubError::io_at(partial, e))?;
+        let expected = spec.size.unwrap_or(0).saturating_sub(have);
+        let speed = LowSpeed::new(self.env().download_timeout);
+        let streamed =
+            stream_to_file(response, file, hashers, hold, expected, speed, progress).await;
+        let (file, hashers, received, interrupted) =
+            streamed.map_err(|e| HubError::io_at(partial, e))?;
+        match interrupted {
+            None => Ok((file, hashers, received)),
+            Some(Interrupted::TooLong) => {
+                drop(file);
+                let _ = std::fs::remove_file(partial);
+                Err(HubError::Protocol {
+                    url: super::client::redact_url(url),
+                    message: format!(
+                        "{} of {} is declared as {} bytes but the server sent more; \
+                         refused and discarded",
+                        spec.path,
+                        spec.repo,
+                        spec.size.unwrap_or(0)
+                    ),
+                })
+            }
+            Some(Interrupted::Transport(e)) => Err(HubError::Unreachable {
+                endpoint: self.endpoint().to_string(),
+                reason: format!(
+                    "download of {} interrupted: {e} (run again to resume)",
+                    spec.path
+                ),
+            }),
+            Some(Interrupted::Stalled(reason)) => {
+                Err(self.stalled(&super::client::redact_url(url), &reason))
+            }
+        }
     }
 }
 
@@ -505,13 +579,13 @@ fn hash_blocks(
 }
 
 /// SHA-256 always; git blob SHA-1 for regular files (whose size is known up front).
-struct Hashers {
+pub(crate) struct Hashers {
     sha256: sha2::Sha256,
     sha1: Option<Sha1>,
 }
 
 impl Hashers {
-    fn new(git: bool, size: Option<u64>) -> Hashers {
+    pub(crate) fn new(git: bool, size: Option<u64>) -> Hashers {
         let sha1 = match (git, size) {
             (true, Some(size)) => {
                 let mut h = Sha1::new();
@@ -526,7 +600,7 @@ impl Hashers {
         }
     }
 
-    fn update(&mut self, bytes: &[u8]) {
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
         self.sha256.update(bytes);
         if let Some(h) = &mut self.sha1 {
             h.update(bytes);

@@ -13,6 +13,8 @@ pub mod download;
 pub mod env;
 pub mod error;
 pub mod listing;
+pub mod ranged;
+pub mod redirect;
 pub mod repo;
 pub mod tls;
 pub mod write;

@@ -1,6 +1,7 @@
 //! A minimal hostile Hub for the client's security tests: a raw tokio HTTP/1.1 server
 //! on 127.0.0.1 whose answers a test scripts per path (hostile ids in repo info, bodies
-//! that stall, trickle, or never end, manifests pointing at `local://` files). It is
+//! that stall, trickle, or never end, manifests pointing at `local://` files, redirects
+//! anywhere), recording every request's head. It is
 //! deliberately not `rskill-hub`: it answers what no honest server would.
 
 use std::sync::Arc;
@@ -36,11 +37,19 @@ pub enum Reply {
         headers: Vec<(String, String)>,
     },
     NotFound,
+    /// `302 Found` to `location`, with these headers (the Hub's `X-Linked-*` ones).
+    Redirect {
+        location: String,
+        headers: Vec<(String, String)>,
+    },
     /// This status with an empty body, then the connection closes.
     Status(u16),
 }
 
 pub type Route = dyn Fn(&str) -> Reply + Send + Sync;
+
+/// A list of what requests said, shared with the test.
+type Log = Arc<std::sync::Mutex<Vec<String>>>;
 
 pub struct HostileHub {
     pub url: String,
@@ -48,6 +57,8 @@ pub struct HostileHub {
     pub endless_sent: Arc<AtomicU64>,
     /// Requests received (path without query), in order.
     pub requests: Arc<std::sync::Mutex<Vec<String>>>,
+    /// The heads of those requests (request line and headers), in order.
+    pub heads: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl HostileHub {
@@ -58,12 +69,14 @@ impl HostileHub {
         let route: Arc<Route> = Arc::new(route);
         let endless_sent = Arc::new(AtomicU64::new(0));
         let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (sent, reqs) = (endless_sent.clone(), requests.clone());
+        let heads = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (sent, reqs, hds) = (endless_sent.clone(), requests.clone(), heads.clone());
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                let (route, sent, reqs) = (route.clone(), sent.clone(), reqs.clone());
+                let (route, sent) = (route.clone(), sent.clone());
+                let seen = (reqs.clone(), hds.clone());
                 tokio::spawn(async move {
-                    let _ = tokio::time::timeout(MAX_HOLD, serve(socket, route, sent, reqs)).await;
+                    let _ = tokio::time::timeout(MAX_HOLD, serve(socket, route, sent, seen)).await;
                 });
             }
         });
@@ -71,6 +84,7 @@ impl HostileHub {
             url,
             endless_sent,
             requests,
+            heads,
         }
     }
 }
@@ -79,7 +93,7 @@ async fn serve(
     mut socket: TcpStream,
     route: Arc<Route>,
     sent: Arc<AtomicU64>,
-    reqs: Arc<std::sync::Mutex<Vec<String>>>,
+    (reqs, heads): (Log, Log),
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
     loop {
@@ -100,6 +114,7 @@ async fn serve(
         let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
         let path = target.split('?').next().unwrap_or("/").to_string();
         reqs.lock().unwrap().push(path.clone());
+        heads.lock().unwrap().push(head.clone());
         match route(&path) {
             Reply::Json(v) => {
                 let body = serde_json::to_vec(&v).unwrap();
@@ -108,6 +123,13 @@ async fn serve(
             }
             Reply::Bytes { headers, body } => write_full(&mut socket, 200, &headers, &body).await?,
             Reply::NotFound => write_full(&mut socket, 404, &[], b"not found").await?,
+            Reply::Redirect {
+                location,
+                mut headers,
+            } => {
+                headers.push(("location".to_string(), location));
+                write_full(&mut socket, 302, &headers, b"").await?;
+            }
             Reply::Status(code) => {
                 let close = [("connection".to_string(), "close".to_string())];
                 write_full(&mut socket, code, &close, b"").await?;
@@ -151,7 +173,11 @@ async fn write_full(
     headers: &[(String, String)],
     body: &[u8],
 ) -> std::io::Result<()> {
-    let reason = if status == 200 { "OK" } else { "Not Found" };
+    let reason = match status {
+        200 => "OK",
+        302 => "Found",
+        _ => "Not Found",
+    };
     let mut head = format!(
         "HTTP/1.1 {status} {reason}\r\ncontent-length: {}\r\n",
         body.len()

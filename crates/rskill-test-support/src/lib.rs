@@ -5,7 +5,9 @@
 //! the repository paths and corpus-derived manifests tests share ([`paths`]), and the
 //! hostile and benign weights the security scanner is tested on ([`scan_corpus`]), a
 //! real S3-compatible store ([`object_store_server`], Garage) and a recording proxy to
-//! put in front of it ([`recording_proxy`]).
+//! put in front of it ([`recording_proxy`]), an object store stand-in for redirected and
+//! ranged downloads ([`store_standin`]), and a per-connection throttling proxy
+//! ([`throttle_proxy`], the `rskill-throttle-proxy` binary of the benchmarks).
 //!
 //! Owns: test and demo scaffolding only. No library crate may depend on it outside
 //! `[dev-dependencies]`; it may depend on every other rskill crate except `rskill`.
@@ -17,4 +19,6 @@ pub mod paths;
 pub mod recording_proxy;
 pub mod scan_corpus;
 pub mod seed;
+pub mod store_standin;
 pub mod test_hub;
+pub mod throttle_proxy;

@@ -638,3 +638,17 @@ fn bad_files_through_the_cli_exit_1_with_a_located_line() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("larger than 1024 KiB"));
 }
+
+/// `rskill install --connections` takes 1 to 64; anything else is a usage error.
+#[test]
+fn install_connections_out_of_range_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["0", "65", "x"] {
+        let o = rskill(
+            &["install", "acme/rskill-x", "--connections", bad],
+            dir.path(),
+        );
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", show(&o));
+        assert!(stderr(&o).contains("--connections"), "{bad}: {}", show(&o));
+    }
+}

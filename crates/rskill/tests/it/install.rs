@@ -1125,6 +1125,17 @@ fn listings_naming_files_outside_the_repo_are_refused() {
 
 #[test]
 fn resume_after_the_server_is_killed_mid_download() {
+    resume_after_a_kill(false);
+}
+
+/// The same with the file split over 4 connections (16 pieces): the first run keeps
+/// the prefix it hashed as the partial file, and the rerun fetches the rest.
+#[test]
+fn resume_after_the_server_is_killed_mid_split_download() {
+    resume_after_a_kill(true);
+}
+
+fn resume_after_a_kill(split: bool) {
     const SIZE: u64 = 64 * MIB;
     const KILL_AT: u64 = 20 * MIB;
     let data = tempfile::tempdir().unwrap();
@@ -1163,13 +1174,25 @@ fn resume_after_the_server_is_killed_mid_download() {
         vars: Vec::new(),
         remove: Vec::new(),
     };
+    // `--connections` chooses (the default, 8, would split this 64 MiB file).
+    let (bin, connections) = if split {
+        (bin.var("RSKILL_DOWNLOAD_PIECE_MIB", "4"), "4")
+    } else {
+        (bin, "1")
+    };
+    let args = ["install", "acme/rskill-big", "--connections", connections];
     let blobs =
         cache_repo_dir(&work.path().join("hf").join("hub"), "acme/big-weights").join("blobs");
     let partial = blobs.join(format!("{sha}.incomplete"));
-    let (mut install, started) = bin.spawn(&["install", "acme/rskill-big"]);
+    let written = if split {
+        blobs.join(format!("{sha}.parts"))
+    } else {
+        partial.clone()
+    };
+    let (mut install, started) = bin.spawn(&args);
     let deadline = Instant::now() + BIN_TIMEOUT;
     loop {
-        let have = std::fs::metadata(&partial).map(|m| m.len()).unwrap_or(0);
+        let have = std::fs::metadata(&written).map(|m| m.len()).unwrap_or(0);
         if have >= KILL_AT {
             server.kill().unwrap(); // SIGKILL
             server.wait().unwrap();
@@ -1195,7 +1218,13 @@ fn resume_after_the_server_is_killed_mid_download() {
             .is_empty()
     );
     let kept = std::fs::metadata(&partial).unwrap().len();
-    assert!((KILL_AT..total).contains(&kept), "kept {kept} of {total}");
+    if split {
+        // What was hashed in order is kept; the pieces beyond it are not trusted.
+        assert!(kept < total, "kept {kept} of {total}");
+        assert!(!written.exists(), "the pieces file became the partial file");
+    } else {
+        assert!((KILL_AT..total).contains(&kept), "kept {kept} of {total}");
+    }
 
     // The server comes back (on another port) over the same data directory.
     let (mut server, url, _out2) = rskill_test_support::test_hub::serve_binary(data.path());
@@ -1203,7 +1232,7 @@ fn resume_after_the_server_is_killed_mid_download() {
         endpoint: url,
         ..bin
     };
-    let second = bin.run(&["install", "acme/rskill-big"]);
+    let second = bin.run(&args);
     let _ = server.kill();
     let _ = server.wait();
     assert_eq!(second.code, 0, "{second:?}");

@@ -4,6 +4,7 @@
 
 mod cli;
 mod client_security;
+mod downloads;
 mod governance;
 mod groups;
 mod install;

@@ -62,6 +62,11 @@ pub struct Args {
     /// Hub token (else HF_TOKEN, HF_TOKEN_PATH, $HF_HOME/token)
     #[arg(long)]
     token: Option<String>,
+    /// Connections per big file: files from RSKILL_DOWNLOAD_SPLIT_MIB (default 64) on
+    /// are fetched as parallel ranged requests; 1 for one stream (also
+    /// RSKILL_DOWNLOAD_CONNECTIONS; default 8)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    connections: Option<u16>,
 }
 
 /// Terminal UI: messages and bars on stderr; prompts only on a terminal.
@@ -119,7 +124,11 @@ impl InstallUi for TerminalUi {
 }
 
 pub fn run(args: Args) -> Result<Outcome, CliError> {
-    let client = hub_client(args.token.as_deref())?;
+    let mut client = hub_client(args.token.as_deref())?;
+    if let Some(n) = args.connections {
+        let parallel = client.parallel().clone().with_connections(n.into());
+        client = client.with_parallel(parallel);
+    }
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let consent = Consent::from_flags(args.non_commercial, args.yes, interactive);
     let ui = TerminalUi {
