@@ -312,7 +312,11 @@ struct Fx {
 
 impl Fx {
     fn new() -> Fx {
-        let hub = TestHub::start();
+        Fx::on(TestHub::start())
+    }
+
+    /// The same fixture on a given Hub (for example one whose blobs are on an object store).
+    fn on(hub: TestHub) -> Fx {
         let mut orgs: BTreeSet<String> = ["acme", "rskill-project"]
             .iter()
             .map(|s| s.to_string())
@@ -1942,4 +1946,75 @@ fn remote_code_needs_the_opt_in() {
         assert_eq!(r.code, 0, "{r:?}");
         assert!(fx.installed().contains(&skill));
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Through an object store: the Hub answers 302, the installer splits and keeps its token
+// ---------------------------------------------------------------------------------------
+
+/// `rskill install` from a Hub whose blobs are on a real S3-compatible store (Garage,
+/// `RSKILL_GARAGE_BIN`; SKIPPED without it), behind a recording proxy that stands for the
+/// store's public endpoint: the LFS-sized weights come by the Hub's 302 to a presigned
+/// URL, over several ranged requests on that URL, and no request the store sees carries
+/// the installer's Hub token; the installed bytes are the uploaded ones.
+#[test]
+fn install_through_the_object_store_redirect_splits_and_never_sends_the_token() {
+    use rskill_test_support::object_store_server::ObjectStoreServer;
+    use rskill_test_support::recording_proxy::RecordingProxy;
+    let Some(store) = ObjectStoreServer::start_or_skip("install-through-the-store") else {
+        return;
+    };
+    let proxy = RecordingProxy::start(&store.endpoint);
+    let blobs = store.blobs_config("t/install", &proxy.url());
+    let fx = Fx::on(TestHub::start_with(|c| c.blobs = blobs));
+    let big = fixtures::safetensors_bytes(&[("policy.w", Dtype::F32, vec![3 * 1024, 1024])], 7);
+    assert!(
+        big.len() as u64 > 10 * MIB,
+        "LFS-sized, so the Hub redirects"
+    );
+    let files = vec![
+        ("model.safetensors".to_string(), big.clone()),
+        ("config.json".to_string(), b"{}\n".to_vec()),
+    ];
+    fx.upload("acme/store-weights", files);
+    let skill = fx.skill("store", "apache-2.0", "acme/store-weights");
+    let token = rskill_hub::tokens::create(fx.hub.dir.path(), "fleet", &[], false).unwrap();
+    proxy.clear();
+
+    let run = fx
+        .bin()
+        .var("HF_TOKEN", token.as_str())
+        .var("RSKILL_DOWNLOAD_SPLIT_MIB", "1")
+        .var("RSKILL_DOWNLOAD_PIECE_MIB", "1")
+        .run(&["install", &skill, "--connections", "4", "--no-smoke"]);
+    assert_eq!(run.code, 0, "{run:?}");
+
+    let seen = proxy.requests();
+    let ranged: BTreeSet<&str> = seen
+        .iter()
+        .filter(|r| r.method == "GET")
+        .filter_map(|r| r.header("range"))
+        .collect();
+    assert!(
+        ranged.len() >= 4,
+        "the weights came over several ranged requests on the presigned URL: {seen:?}"
+    );
+    for r in &seen {
+        for (name, value) in &r.headers {
+            assert!(
+                !value.contains(token.as_str()),
+                "the store saw the Hub token in `{name}` of {} {}",
+                r.method,
+                r.target
+            );
+        }
+    }
+    let blob = cache_repo_dir(&fx.hub_cache(), "acme/store-weights")
+        .join("blobs")
+        .join(sha256_hex(&big));
+    assert_eq!(
+        block_file(&blob),
+        big,
+        "the installed weights are the uploaded ones"
+    );
 }
