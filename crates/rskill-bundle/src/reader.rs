@@ -141,7 +141,7 @@ pub fn read_bundle<R: Read>(
     let mut blobs = Vec::new();
     let mut manifest_end = None;
     let mut manifest: Option<(BundleManifest, u64)> = None;
-    while let Some(entry) = entries.next() {
+    for entry in entries.by_ref() {
         let mut entry = entry.map_err(|e| not_a_bundle_or(e, "reading a tar header"))?;
         let name = member_name(&entry)?;
         if manifest.is_some() {
@@ -257,7 +257,6 @@ pub fn read_bundle<R: Read>(
         });
         blobs.push(sha);
     }
-    drop(entries);
     let Some((meta, _)) = meta else {
         return Err(BundleError::Truncated {
             what: "the bundle is empty".into(),
