@@ -93,7 +93,11 @@ pub struct BundleCommit {
 pub struct BundleFile {
     pub sha256: Sha256,
     pub size: u64,
-    pub git_sha1: GitBlobId,
+    /// The git blob id of the content, when the source gave it (it does for files kept
+    /// in git; for LFS files it gives the id of the pointer only). The importer computes
+    /// it from the content, and checks it against this value when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git_sha1: Option<GitBlobId>,
 }
 
 /// The trailing manifest.

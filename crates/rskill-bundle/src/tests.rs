@@ -10,7 +10,7 @@ fn file(bytes: &[u8]) -> BundleFile {
     BundleFile {
         sha256: Sha256::of(bytes),
         size: bytes.len() as u64,
-        git_sha1: GitBlobId::of(bytes),
+        git_sha1: Some(GitBlobId::of(bytes)),
     }
 }
 

@@ -84,6 +84,12 @@ pub enum HubError {
     },
     #[error("injected failure (test only): {what}")]
     Injected { what: String },
+    #[error("invalid bundle: {0}")]
+    Bundle(#[from] rskill_bundle::BundleError),
+    #[error("cannot import {repo}: {what}; nothing was changed")]
+    ImportConflict { repo: String, what: String },
+    #[error("cannot import {repo}: {what}; nothing was changed")]
+    ImportIncomplete { repo: String, what: String },
 }
 
 impl HubError {
@@ -233,6 +239,11 @@ impl From<HubError> for ApiError {
             HubError::DefaultBranch => ApiError::bad_request("InvalidRevision", message),
             HubError::MissingLfsObject { .. } | HubError::LfsSizeMismatch { .. } => {
                 ApiError::bad_request("MissingLfsObject", message)
+            }
+            HubError::Bundle(_) => ApiError::bad_request("InvalidBundle", message),
+            HubError::ImportIncomplete { .. } => ApiError::bad_request("IncompleteBundle", message),
+            HubError::ImportConflict { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "ImportConflict", message)
             }
         }
     }

@@ -28,6 +28,7 @@ pub mod commit;
 pub mod conn;
 pub mod counters;
 pub mod errors;
+pub mod import;
 pub mod listing;
 pub mod names;
 pub mod objects;

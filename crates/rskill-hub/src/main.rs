@@ -56,6 +56,20 @@ enum Command {
         #[arg(long = "no-nodelay", hide = true)]
         no_nodelay: bool,
     },
+    /// Import an air-gap bundle (`rskill export`) into a data directory, keeping the
+    /// source Hub's commit ids, refs and files. The server must be stopped (it holds the
+    /// directory); the whole bundle is verified first, then imported all at once.
+    Import {
+        /// The bundle (a tar file written by `rskill export`).
+        #[arg(value_name = "FILE.tar")]
+        bundle: PathBuf,
+        /// The data directory (created if missing).
+        #[arg(long = "data", value_name = "DIR")]
+        data: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Manage access tokens.
     Token {
         #[command(subcommand)]
@@ -110,6 +124,7 @@ fn main() -> ExitCode {
             },
             public_url,
         ),
+        Command::Import { bundle, data, json } => import(&bundle, &data, json),
         Command::Token {
             command:
                 TokenCommand::Create {
@@ -155,8 +170,75 @@ fn hint(e: &HubError) -> &'static str {
             "use the existing spelling, or another name (names are unique regardless of case)"
         }
         HubError::Io { .. } => "check that the data directory exists and is writable",
+        HubError::Bundle(e) if e.is_corrupt() => {
+            "the bundle is damaged or incomplete: copy it again from the exporting machine (or export it again); the data directory is unchanged"
+        }
+        HubError::Bundle(_) => "check the bundle path and free space in the data directory",
+        HubError::ImportConflict { .. } => {
+            "the target's history differs from the source's: import into another data directory, or delete the conflicting repo or ref first"
+        }
+        HubError::ImportIncomplete { .. } => {
+            "import the earlier bundles this one builds on (`rskill export --since`) first"
+        }
         _ => "see docs/hub-server.md",
     }
+}
+
+/// Environment variable, TEST ONLY: milliseconds to sleep after each import step, so a
+/// crash test can kill the process between two steps.
+const IMPORT_PAUSE_ENV: &str = "RSKILL_HUB_TEST_IMPORT_PAUSE_MS";
+
+fn import(bundle: &std::path::Path, data: &std::path::Path, json: bool) -> Result<(), HubError> {
+    let file = std::fs::File::open(bundle)
+        .map_err(HubError::io_with(format!("opening {}", bundle.display())))?;
+    let store = hub_server::Store::open(data, hub_server::StoreOptions::default())?;
+    let pause = std::env::var(IMPORT_PAUSE_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_millis);
+    let on_step = |what: &str| {
+        eprintln!("import: {what}");
+        if let Some(p) = pause {
+            std::thread::sleep(p);
+        }
+    };
+    eprintln!("import: verifying {}", bundle.display());
+    let report = hub_server::import::import_bundle(
+        &store,
+        std::io::BufReader::with_capacity(1 << 20, file),
+        &hub_server::import::ImportOptions {
+            on_step: Some(&on_step),
+        },
+    )?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else if report.is_noop() {
+        let _ = writeln!(
+            out,
+            "bundle {} already imported: nothing changed ({} repos)",
+            &report.bundle[..12],
+            report.repos_unchanged.len()
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "imported bundle {} from {}: {} repos created, {} updated, {} unchanged; {} commits, {} blobs ({} bytes)",
+            &report.bundle[..12],
+            report.source,
+            report.repos_created.len(),
+            report.repos_updated.len(),
+            report.repos_unchanged.len(),
+            report.commits_added,
+            report.blobs_added,
+            report.bytes_added
+        );
+    }
+    Ok(())
 }
 
 /// A positive, finite number of seconds.

@@ -155,6 +155,8 @@ impl Store {
             unique: AtomicU64::new(0),
         };
         store.clear_tmp()?;
+        // An import cut short (kill -9, power loss) is undone before anything reads.
+        crate::import::recover(&store)?;
         Ok(store)
     }
 
@@ -399,7 +401,7 @@ impl Store {
         self.write_file(&self.repo_dir(kind, id).join("refs.json"), &to_json(refs)?)
     }
 
-    fn commit_path(&self, kind: RepoKind, id: &RepoId, commit: &str) -> PathBuf {
+    pub fn commit_path(&self, kind: RepoKind, id: &RepoId, commit: &str) -> PathBuf {
         self.repo_dir(kind, id)
             .join("commits")
             .join(format!("{commit}.json"))
