@@ -71,6 +71,9 @@ struct Journal {
     bundle: String,
     /// Blobs the import creates (none of them was stored before).
     blobs: Vec<String>,
+    /// Folders the import creates outside the new repos' own (kind and owner folders,
+    /// blob shards), relative to the data directory, parents first.
+    dirs: Vec<String>,
     repos: Vec<JournalRepo>,
 }
 
@@ -82,8 +85,6 @@ struct JournalRepo {
     id: String,
     /// The repo did not exist: undoing removes its directory.
     created: bool,
-    /// Nor did its owner's directory.
-    created_owner: bool,
     /// `refs.json` as it was, byte for byte (existing repos).
     old_refs: Option<String>,
     /// Commit records the import adds.
@@ -99,7 +100,6 @@ struct RepoPlan {
     refs_changed: bool,
     commits: Vec<(Commit, Vec<u8>)>,
     old_refs: Option<String>,
-    created_owner: bool,
 }
 
 impl RepoPlan {
@@ -171,16 +171,44 @@ pub fn import_bundle(
     let plans: Vec<RepoPlan> = plans.into_iter().filter(RepoPlan::changes).collect();
     let mut blob_ids: Vec<String> = staged.keys().cloned().collect();
     blob_ids.sort();
+    // Folders that do not exist yet, parents first: undoing removes them again.
+    let mut dirs: Vec<String> = Vec::new();
+    let mut note = |abs: &Path| {
+        let mut missing: Vec<String> = Vec::new();
+        for a in abs.ancestors() {
+            if a == store.root() || a.exists() {
+                break;
+            }
+            if let Ok(rel) = a.strip_prefix(store.root()) {
+                missing.push(rel.to_string_lossy().into_owned());
+            }
+        }
+        for d in missing.into_iter().rev() {
+            if !dirs.contains(&d) {
+                dirs.push(d);
+            }
+        }
+    };
+    for sha in &blob_ids {
+        if let Some(parent) = store.blob_path(sha).parent() {
+            note(parent);
+        }
+    }
+    for p in plans.iter().filter(|p| p.new_meta.is_some()) {
+        if let Some(parent) = store.repo_dir(p.kind, &p.id).parent() {
+            note(parent);
+        }
+    }
     let journal = Journal {
         bundle: report.bundle.clone(),
         blobs: blob_ids,
+        dirs,
         repos: plans
             .iter()
             .map(|p| JournalRepo {
                 kind: p.kind.plural().to_owned(),
                 id: p.id.to_string(),
                 created: p.new_meta.is_some(),
-                created_owner: p.created_owner,
                 old_refs: p.old_refs.clone(),
                 commits: p.commits.iter().map(|(c, _)| c.id.clone()).collect(),
             })
@@ -254,14 +282,7 @@ fn plan(
                 what: format!("the target spells the namespace `{spelled}`"),
             });
         }
-        plans.push(plan_repo(
-            store,
-            kind,
-            rb,
-            target.map(|(_, r)| r),
-            staged,
-            &owners,
-        )?);
+        plans.push(plan_repo(store, kind, rb, target.map(|(_, r)| r), staged)?);
     }
     Ok(plans)
 }
@@ -272,7 +293,6 @@ fn plan_repo(
     rb: &RepoBundle,
     target: Option<&Refs>,
     staged: &HashMap<String, StagedBlob>,
-    owners: &HashMap<String, String>,
 ) -> Result<RepoPlan, HubError> {
     let id = rb.id.clone();
     let full = id.to_string();
@@ -458,9 +478,6 @@ fn plan_repo(
     });
     Ok(RepoPlan {
         kind,
-        created_owner: is_new
-            && !owners.contains_key(&id.owner().to_lowercase())
-            && !store.repo_dir(kind, &id).parent().is_some_and(Path::exists),
         id,
         new_meta,
         refs,
@@ -550,15 +567,11 @@ fn undo(store: &Store, journal: &Journal) -> Result<(), HubError> {
         let dir = store.repo_dir(kind, &id);
         if repo.created {
             gone(fs::remove_dir_all(&dir), &dir)?;
-            let owner = dir.parent().expect("repo dirs have a parent");
-            if repo.created_owner {
-                gone(fs::remove_dir(owner), owner)?;
-            }
-            if store.durable() {
-                let _ = sync_dir(owner);
-                if let Some(kind_dir) = owner.parent() {
-                    sync_dir(kind_dir)?;
-                }
+            if store.durable()
+                && let Some(owner) = dir.parent()
+                && owner.exists()
+            {
+                sync_dir(owner)?;
             }
             continue;
         }
@@ -582,6 +595,18 @@ fn undo(store: &Store, journal: &Journal) -> Result<(), HubError> {
         if store.durable()
             && let Some(parent) = path.parent()
             && parent.exists()
+        {
+            sync_dir(parent)?;
+        }
+    }
+    for rel in journal.dirs.iter().rev() {
+        if rel.split('/').any(|s| s == ".." || s.is_empty()) {
+            continue;
+        }
+        let path = store.root().join(rel);
+        gone(fs::remove_dir(&path), &path)?;
+        if store.durable()
+            && let Some(parent) = path.parent()
         {
             sync_dir(parent)?;
         }
