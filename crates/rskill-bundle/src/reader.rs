@@ -295,6 +295,14 @@ pub fn read_bundle<R: Read>(
     let t = track.borrow();
     let total = t.position();
     let trailer = t.bytes_from(end).unwrap_or(&[]);
+    if total < end + 1024 {
+        return Err(BundleError::Truncated {
+            what: format!(
+                "the end-of-archive marker after the manifest has {} of 1024 bytes",
+                total.saturating_sub(end)
+            ),
+        });
+    }
     if total != end + 1024 || trailer.iter().any(|&b| b != 0) {
         return Err(BundleError::Manifest {
             reason: format!(

@@ -4,4 +4,5 @@
 mod binary;
 mod hfhub;
 mod http;
+mod import;
 mod security;
