@@ -472,7 +472,7 @@ fn import_killed_after(dir: &Path, bundle: &Path, step: usize) -> Vec<String> {
         .arg(bundle)
         .arg("--data")
         .arg(dir)
-        .env("RSKILL_HUB_TEST_IMPORT_PAUSE_MS", "3000")
+        .env("RSKILL_HUB_TEST_IMPORT_PAUSE_MS", "800")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
