@@ -11,6 +11,7 @@
 //!     commits/<sha1>.json                   immutable commit records
 //! collections/<owner>/<slug>.json           collections
 //! tmp/                                      staging area, emptied at startup
+//! import-journal.json                       an import in progress (see `import`), undone at open
 //! ```
 //! Every write is crash-safe: new content goes to a temporary file that is fsynced and
 //! renamed over the old one, then the directory is fsynced. A commit writes its blobs,
