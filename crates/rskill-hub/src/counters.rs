@@ -24,11 +24,12 @@ pub enum RouteLabel {
     Branch,
     Collection,
     ValidateYaml,
+    AdminImport,
     Unknown,
 }
 
 impl RouteLabel {
-    pub const ALL: [RouteLabel; 18] = [
+    pub const ALL: [RouteLabel; 19] = [
         RouteLabel::Whoami,
         RouteLabel::List,
         RouteLabel::Info,
@@ -46,6 +47,7 @@ impl RouteLabel {
         RouteLabel::Branch,
         RouteLabel::Collection,
         RouteLabel::ValidateYaml,
+        RouteLabel::AdminImport,
         RouteLabel::Unknown,
     ];
 
@@ -69,6 +71,7 @@ impl RouteLabel {
             RouteLabel::Branch => "branch",
             RouteLabel::Collection => "collection",
             RouteLabel::ValidateYaml => "validate_yaml",
+            RouteLabel::AdminImport => "admin_import",
             RouteLabel::Unknown => "unknown",
         }
     }

@@ -90,6 +90,8 @@ pub enum HubError {
     ImportConflict { repo: String, what: String },
     #[error("cannot import {repo}: {what}; nothing was changed")]
     ImportIncomplete { repo: String, what: String },
+    #[error("cannot import {repo}: the token may not write its namespace; nothing was changed")]
+    ImportForbidden { repo: String },
 }
 
 impl HubError {
@@ -242,6 +244,9 @@ impl From<HubError> for ApiError {
             }
             HubError::Bundle(_) => ApiError::bad_request("InvalidBundle", message),
             HubError::ImportIncomplete { .. } => ApiError::bad_request("IncompleteBundle", message),
+            HubError::ImportForbidden { .. } => {
+                ApiError::new(StatusCode::FORBIDDEN, "Forbidden", message)
+            }
             HubError::ImportConflict { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "ImportConflict", message)
             }

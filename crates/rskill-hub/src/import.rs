@@ -40,6 +40,10 @@ pub struct ImportOptions<'a> {
     /// was done: for progress output, and for the crash test, which kills the process
     /// between two steps.
     pub on_step: Option<&'a dyn Fn(&str)>,
+    /// Whether the importer may write repos of an owner (the admin API: the token's
+    /// namespaces); `None` allows every owner (the command line, run by whoever owns the
+    /// data directory).
+    pub may_write: Option<&'a dyn Fn(&str) -> bool>,
 }
 
 /// What an import did.
@@ -56,6 +60,9 @@ pub struct ImportReport {
     pub commits_added: usize,
     pub blobs_added: usize,
     pub bytes_added: u64,
+    /// The repos created or updated.
+    #[serde(skip)]
+    pub touched: Vec<(RepoKind, RepoId)>,
 }
 
 impl ImportReport {
@@ -115,6 +122,13 @@ fn kind_of(k: Kind) -> RepoKind {
     }
 }
 
+/// A bundle read through and verified, its new blobs staged in `tmp/` (removed again
+/// when this is dropped without [`commit_staged`]).
+pub struct Staged {
+    verified: rskill_bundle::Verified,
+    blobs: HashMap<String, StagedBlob>,
+}
+
 /// Verifies the bundle read from `input`, then imports it into `store` all at once (or
 /// not at all). Re-importing a bundle changes nothing.
 pub fn import_bundle(
@@ -122,6 +136,13 @@ pub fn import_bundle(
     input: impl Read,
     opts: &ImportOptions<'_>,
 ) -> Result<ImportReport, HubError> {
+    let staged = stage(store, input)?;
+    commit_staged(store, staged, opts)
+}
+
+/// Reads and verifies the whole bundle, staging the blobs the store lacks. Writes
+/// nothing outside `tmp/`.
+pub fn stage(store: &Store, input: impl Read) -> Result<Staged, HubError> {
     let mut staged: HashMap<String, StagedBlob> = HashMap::new();
     let verified = rskill_bundle::read_bundle(input, |sha, size, content| {
         if store.blob_size(sha.as_str()) == Some(size) {
@@ -139,7 +160,36 @@ pub fn import_bundle(
         staged.insert(sha.to_string(), stager.finish()?);
         Ok(())
     })?;
+    Ok(Staged {
+        verified,
+        blobs: staged,
+    })
+}
 
+/// Checks a staged bundle against the store and imports it (see the module doc). The
+/// caller must keep other writers out (the data directory's lock, or the catalog's
+/// writer lock).
+pub fn commit_staged(
+    store: &Store,
+    staged: Staged,
+    opts: &ImportOptions<'_>,
+) -> Result<ImportReport, HubError> {
+    let Staged {
+        verified,
+        blobs: mut staged,
+    } = staged;
+    // Blobs another writer stored since staging are not this import's to create (nor
+    // to remove when undoing).
+    staged.retain(|sha, b| store.blob_size(sha) != Some(b.size));
+    if let Some(allowed) = opts.may_write {
+        for r in &verified.meta.repos {
+            if !allowed(r.id.owner()) {
+                return Err(HubError::ImportForbidden {
+                    repo: r.id.to_string(),
+                });
+            }
+        }
+    }
     let plans = plan(store, &verified.meta.repos, &staged)?;
     let mut report = ImportReport {
         bundle: verified.id.to_string(),
@@ -151,6 +201,7 @@ pub fn import_bundle(
         commits_added: 0,
         blobs_added: 0,
         bytes_added: 0,
+        touched: Vec::new(),
     };
     for p in &plans {
         let list = if p.new_meta.is_some() {
@@ -161,6 +212,9 @@ pub fn import_bundle(
             &mut report.repos_unchanged
         };
         list.push(p.id.to_string());
+        if p.changes() {
+            report.touched.push((p.kind, p.id.clone()));
+        }
         report.commits_added += p.commits.len();
     }
     if report.is_noop() {

@@ -15,6 +15,7 @@
 use rskill_hub_protocol::{fsutil, hub_names};
 use rskill_manifest::card;
 
+pub mod api_admin;
 pub mod api_card;
 pub mod api_collections;
 pub mod api_files;

@@ -177,6 +177,7 @@ fn hint(e: &HubError) -> &'static str {
         HubError::ImportConflict { .. } => {
             "the target's history differs from the source's: import into another data directory, or delete the conflicting repo or ref first"
         }
+        HubError::ImportForbidden { .. } => "use a token of the bundle's namespaces",
         HubError::ImportIncomplete { .. } => {
             "import the earlier bundles this one builds on (`rskill export --since`) first"
         }
@@ -208,6 +209,7 @@ fn import(bundle: &std::path::Path, data: &std::path::Path, json: bool) -> Resul
         std::io::BufReader::with_capacity(1 << 20, file),
         &hub_server::import::ImportOptions {
             on_step: Some(&on_step),
+            may_write: None,
         },
     )?;
     let mut out = std::io::stdout().lock();

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use percent_encoding::percent_decode_str;
 
+use super::api_admin;
 use super::api_card;
 use super::api_collections;
 use super::api_files;
@@ -64,6 +65,7 @@ enum Route {
     Collection(String),
     CollectionItems(String),
     ValidateYaml,
+    AdminImport,
     NotFound,
 }
 
@@ -79,6 +81,7 @@ impl Route {
                 RouteLabel::Collection
             }
             Route::ValidateYaml => RouteLabel::ValidateYaml,
+            Route::AdminImport => RouteLabel::AdminImport,
             Route::NotFound => RouteLabel::Unknown,
             Route::Repo { action, .. } => match action {
                 RepoAction::Info(_) => RouteLabel::Info,
@@ -122,6 +125,7 @@ fn parse(path: &str) -> Result<Route, ApiError> {
     let route = match s.as_slice() {
         ["api", "whoami-v2"] => Route::Whoami,
         ["api", "validate-yaml"] => Route::ValidateYaml,
+        ["api", "admin", "import"] => Route::AdminImport,
         ["api", "repos", "create"] => Route::CreateRepo,
         ["api", "repos", "delete"] => Route::DeleteRepo,
         ["api", "collections"] => Route::Collections,
@@ -243,6 +247,10 @@ async fn dispatch(
             api_card::validate_yaml(&read(body).await?)
         }
         Route::List(kind) if get_like => listing::list(app, &ctx, kind),
+        Route::AdminImport if method == Method::POST => {
+            // Rights are checked before any of the (possibly large) body is read.
+            api_admin::import(app, &ctx, body.take()).await
+        }
         Route::CreateRepo if method == Method::POST => {
             write_token()?;
             api_repos::create_repo(app, &ctx, &read(body).await?).await

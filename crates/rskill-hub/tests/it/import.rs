@@ -541,3 +541,80 @@ fn strip_dates(l: &BTreeMap<String, String>) -> BTreeMap<String, String> {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_api_imports_into_the_running_server() {
+    use rskill_hub::tokens::{Rights, create_with};
+    let mut hub = rskill_test_support::test_hub::TestHub::start();
+    let rights = Rights {
+        write: true,
+        manage: true,
+    };
+    let admin = create_with(
+        hub.dir.path(),
+        "admin",
+        &["acme".into(), "upstream".into()],
+        rights,
+    )
+    .unwrap();
+    let narrow = create_with(hub.dir.path(), "narrow", &["acme".into()], rights).unwrap();
+    hub.restart_with(|_| {});
+    let url = format!("{}/api/admin/import", hub.url());
+    let http = reqwest::Client::new();
+    let post = async |token: Option<&str>, body: Vec<u8>| {
+        let mut req = http.post(&url).body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        let code = r
+            .headers()
+            .get("x-error-code")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, code, r.text().await.unwrap())
+    };
+    let bundle = first_bundle();
+    let before = data_dir_listing(hub.dir.path());
+    assert_eq!(post(None, bundle.clone()).await.0, 401);
+    let (status, code, _) = post(Some(&hub.alice), bundle.clone()).await;
+    assert_eq!((status, code.as_str()), (403, "ManageRightRequired"));
+    let (status, _, text) = post(Some(&narrow), bundle.clone()).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("upstream/weights"), "{text}");
+    let mut damaged = bundle.clone();
+    let at = damaged.len() / 2;
+    damaged[at] ^= 1;
+    let (status, code, text) = post(Some(&admin), damaged).await;
+    assert_eq!((status, code.as_str()), (400, "InvalidBundle"), "{text}");
+    assert_eq!(
+        data_dir_listing(hub.dir.path()),
+        before,
+        "refused imports change nothing"
+    );
+
+    let (status, _, text) = post(Some(&admin), bundle.clone()).await;
+    assert_eq!(status, 200, "{text}");
+    let report: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        report["reposCreated"].as_array().unwrap().len(),
+        2,
+        "{report}"
+    );
+    // Served at once, without a restart.
+    let refs = get(&format!("{}/api/models/acme/rskill-x/refs", hub.url())).await;
+    assert_eq!(
+        refs["tags"][0]["targetCommit"],
+        cid("x2").as_str(),
+        "{refs}"
+    );
+    let (status, _, text) = post(Some(&admin), bundle).await;
+    assert_eq!(status, 200);
+    let again: Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        again["reposCreated"].as_array().unwrap().is_empty(),
+        "{again}"
+    );
+    assert_eq!(again["reposUnchanged"].as_array().unwrap().len(), 2);
+}
