@@ -88,7 +88,7 @@ impl RouteLabel {
 #[derive(Debug, Default)]
 pub struct Counters {
     total: AtomicU64,
-    by_route: [AtomicU64; 18],
+    by_route: [AtomicU64; RouteLabel::ALL.len()],
 }
 
 impl Counters {
