@@ -167,6 +167,28 @@ struct LogAuthor {
     user: String,
 }
 
+/// Each entry of a commit log (newest first) with its parents: as the Hub reports them,
+/// or, from a Hub that gives none, the next entry of the list (first-parent order).
+fn link(entries: Vec<LogEntry>) -> Vec<(LogEntry, Vec<CommitId>)> {
+    let next: Vec<Option<CommitId>> = entries
+        .iter()
+        .skip(1)
+        .map(|e| Some(e.id.clone()))
+        .chain(std::iter::once(None))
+        .collect();
+    entries
+        .into_iter()
+        .zip(next)
+        .map(|(entry, next)| {
+            let parents = entry
+                .parents
+                .clone()
+                .unwrap_or_else(|| next.into_iter().collect());
+            (entry, parents)
+        })
+        .collect()
+}
+
 /// Exports to `req.out` (written under a temporary name, renamed when complete).
 pub async fn export(
     client: &HubClient,
@@ -438,18 +460,7 @@ async fn read_repo(
             });
         }
         let n = entries.len();
-        let next_ids: Vec<Option<CommitId>> = entries
-            .iter()
-            .skip(1)
-            .map(|e| Some(e.id.clone()))
-            .chain(std::iter::once(None))
-            .collect();
-        for (entry, next) in entries.into_iter().zip(next_ids) {
-            // Without parents, the list order (newest first) is the history.
-            let parents = entry
-                .parents
-                .clone()
-                .unwrap_or_else(|| next.into_iter().collect());
+        for (entry, parents) in link(entries) {
             log.entry(entry.id.clone()).or_insert((entry, parents));
         }
         let dangling = log
@@ -701,4 +712,39 @@ fn write_bundle(
         .map_err(|e| e.error)
         .map_err(io_err("writing", out))?;
     Ok((id, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(json: &str) -> Vec<LogEntry> {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn id(c: char) -> String {
+        c.to_string().repeat(40)
+    }
+
+    #[test]
+    fn parents_as_reported_else_the_list_order() {
+        let (a, b, c) = (id('a'), id('b'), id('c'));
+        let given = entries(&format!(
+            r#"[{{"id":"{c}","parents":["{a}"]}},{{"id":"{b}","parents":["{a}"]}},{{"id":"{a}","parents":[]}}]"#
+        ));
+        let linked: Vec<Vec<String>> = link(given)
+            .into_iter()
+            .map(|(_, p)| p.iter().map(ToString::to_string).collect())
+            .collect();
+        assert_eq!(linked, vec![vec![a.clone()], vec![a.clone()], vec![]]);
+        // huggingface.co at times gives no parents: newest first, each on the next.
+        let bare = entries(&format!(
+            r#"[{{"id":"{c}"}},{{"id":"{b}"}},{{"id":"{a}"}}]"#
+        ));
+        let linked: Vec<Vec<String>> = link(bare)
+            .into_iter()
+            .map(|(_, p)| p.iter().map(ToString::to_string).collect())
+            .collect();
+        assert_eq!(linked, vec![vec![b], vec![a], vec![]]);
+    }
 }
