@@ -113,4 +113,8 @@ say "installed"
 
 say "rskill audit (exit 1 if anything installed was deleted)"
 "$BIN/rskill" audit
+
+say "air gap: rskill export $SKILL --with-weights, rskill-hub import into a second data directory"
+"$BIN/rskill" export "$SKILL" --with-weights --out "$WORK/airgap.tar"
+"$BIN/rskill-hub" import "$WORK/airgap.tar" --data "$WORK/airgap-hub"
 echo "quickstart done; its files are in $WORK" >&2

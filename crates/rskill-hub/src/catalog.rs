@@ -533,6 +533,29 @@ impl Catalog {
         Ok(())
     }
 
+    /// Imports an air-gap bundle into the running catalog: verified and staged first
+    /// (other writes go on), then checked and applied under the writer lock; the repos
+    /// it created or updated are reloaded into the index at once.
+    pub fn import(
+        &self,
+        input: impl std::io::Read,
+        opts: &crate::import::ImportOptions<'_>,
+    ) -> Result<crate::import::ImportReport, HubError> {
+        let staged = crate::import::stage(&self.store, input)?;
+        let _w = lock(&self.writer);
+        let report = crate::import::commit_staged(&self.store, staged, opts)?;
+        for (kind, id) in &report.touched {
+            let dir = self.store.repo_dir(*kind, id);
+            let meta: RepoMeta = crate::storage::read_json(&dir.join("repo.json"))?;
+            let refs: Refs = crate::storage::read_json(&dir.join("refs.json"))?;
+            let entry = self.build_entry(*kind, id.clone(), meta, refs)?;
+            self.install(entry);
+        }
+        // The blob → repos index is rebuilt from the records on next use.
+        *lock(&self.blob_repos) = None;
+        Ok(report)
+    }
+
     /// Changes settings.
     pub fn update_settings(
         &self,

@@ -25,11 +25,12 @@ pub enum RouteLabel {
     Collection,
     ValidateYaml,
     Lfs,
+    AdminImport,
     Unknown,
 }
 
 impl RouteLabel {
-    pub const ALL: [RouteLabel; 19] = [
+    pub const ALL: [RouteLabel; 20] = [
         RouteLabel::Whoami,
         RouteLabel::List,
         RouteLabel::Info,
@@ -48,6 +49,7 @@ impl RouteLabel {
         RouteLabel::Collection,
         RouteLabel::ValidateYaml,
         RouteLabel::Lfs,
+        RouteLabel::AdminImport,
         RouteLabel::Unknown,
     ];
 
@@ -72,6 +74,7 @@ impl RouteLabel {
             RouteLabel::Collection => "collection",
             RouteLabel::ValidateYaml => "validate_yaml",
             RouteLabel::Lfs => "lfs",
+            RouteLabel::AdminImport => "admin_import",
             RouteLabel::Unknown => "unknown",
         }
     }

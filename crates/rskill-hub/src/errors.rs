@@ -90,6 +90,14 @@ pub enum HubError {
     ObjectStore { context: String, message: String },
     #[error("`{value}` is not a blob store: {reason}")]
     InvalidBlobsUrl { value: String, reason: String },
+    #[error("invalid bundle: {0}")]
+    Bundle(#[from] rskill_bundle::BundleError),
+    #[error("cannot import {repo}: {what}; nothing was changed")]
+    ImportConflict { repo: String, what: String },
+    #[error("cannot import {repo}: {what}; nothing was changed")]
+    ImportIncomplete { repo: String, what: String },
+    #[error("cannot import {repo}: the token may not write its namespace; nothing was changed")]
+    ImportForbidden { repo: String },
 }
 
 impl HubError {
@@ -245,6 +253,14 @@ impl From<HubError> for ApiError {
             HubError::DefaultBranch => ApiError::bad_request("InvalidRevision", message),
             HubError::MissingLfsObject { .. } | HubError::LfsSizeMismatch { .. } => {
                 ApiError::bad_request("MissingLfsObject", message)
+            }
+            HubError::Bundle(_) => ApiError::bad_request("InvalidBundle", message),
+            HubError::ImportIncomplete { .. } => ApiError::bad_request("IncompleteBundle", message),
+            HubError::ImportForbidden { .. } => {
+                ApiError::new(StatusCode::FORBIDDEN, "Forbidden", message)
+            }
+            HubError::ImportConflict { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "ImportConflict", message)
             }
         }
     }

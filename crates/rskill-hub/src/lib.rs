@@ -15,6 +15,7 @@
 use rskill_hub_protocol::{fsutil, hub_names};
 use rskill_manifest::card;
 
+pub mod api_admin;
 pub mod api_card;
 pub mod api_collections;
 pub mod api_files;
@@ -29,6 +30,7 @@ pub mod commit;
 pub mod conn;
 pub mod counters;
 pub mod errors;
+pub mod import;
 pub mod lfs;
 pub mod listing;
 pub mod names;

@@ -74,6 +74,30 @@ enum Command {
         #[arg(long = "no-nodelay", hide = true)]
         no_nodelay: bool,
     },
+    /// Import an air-gap bundle (`rskill export`) into a data directory, keeping the
+    /// source Hub's commit ids, refs and files. The server must be stopped (it holds the
+    /// directory); the whole bundle is verified first, then imported all at once.
+    Import {
+        /// The bundle (a tar file written by `rskill export`).
+        #[arg(value_name = "FILE.tar")]
+        bundle: PathBuf,
+        /// The data directory (created if missing).
+        #[arg(long = "data", value_name = "DIR")]
+        data: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// The blob store the server of this directory uses (`s3://BUCKET[/PREFIX]`, as
+        /// for `serve --blobs`); default: DIR/blobs.
+        #[arg(long, value_name = "URL")]
+        blobs: Option<String>,
+        /// The object store's endpoint (overrides AWS_ENDPOINT_URL).
+        #[arg(long = "s3-endpoint", value_name = "URL", requires = "blobs")]
+        s3_endpoint: Option<String>,
+        /// The object store's region (overrides AWS_REGION).
+        #[arg(long = "s3-region", value_name = "REGION", requires = "blobs")]
+        s3_region: Option<String>,
+    },
     /// Manage access tokens.
     Token {
         #[command(subcommand)]
@@ -138,6 +162,15 @@ fn main() -> ExitCode {
                 blobs,
             )
         }),
+        Command::Import {
+            bundle,
+            data,
+            json,
+            blobs,
+            s3_endpoint,
+            s3_region,
+        } => blobs_config(blobs.as_deref(), s3_endpoint, s3_region)
+            .and_then(|blobs| import(&bundle, &data, blobs, json)),
         Command::Token {
             command:
                 TokenCommand::Create {
@@ -191,8 +224,91 @@ fn hint(e: &HubError) -> &'static str {
         HubError::ObjectStore { .. } => {
             "check the bucket, AWS_ENDPOINT_URL / --s3-endpoint, AWS_REGION and the AWS_* credentials"
         }
+        HubError::Bundle(e) if e.is_corrupt() => {
+            "the bundle is damaged or incomplete: copy it again from the exporting machine (or export it again); the data directory is unchanged"
+        }
+        HubError::Bundle(_) => "check the bundle path and free space in the data directory",
+        HubError::ImportConflict { .. } => {
+            "the target's history differs from the source's: import into another data directory, or delete the conflicting repo or ref first"
+        }
+        HubError::ImportForbidden { .. } => "use a token of the bundle's namespaces",
+        HubError::ImportIncomplete { .. } => {
+            "import the earlier bundles this one builds on (`rskill export --since`) first"
+        }
         _ => "see docs/hub-server.md",
     }
+}
+
+/// Environment variable, TEST ONLY: milliseconds to sleep after each import step, so a
+/// crash test can kill the process between two steps.
+const IMPORT_PAUSE_ENV: &str = "RSKILL_HUB_TEST_IMPORT_PAUSE_MS";
+
+fn import(
+    bundle: &std::path::Path,
+    data: &std::path::Path,
+    blobs: hub_server::BlobsConfig,
+    json: bool,
+) -> Result<(), HubError> {
+    let file = std::fs::File::open(bundle)
+        .map_err(HubError::io_with(format!("opening {}", bundle.display())))?;
+    // The object store client is async: its requests run on this runtime, driven from
+    // this (blocking) thread.
+    let runtime = tokio::runtime::Runtime::new()
+        .map_err(|e| HubError::io("starting the object store client", e))?;
+    let _context = runtime.enter();
+    let opts = hub_server::StoreOptions {
+        blobs,
+        ..Default::default()
+    };
+    let store = hub_server::Store::open(data, opts)?;
+    let pause = std::env::var(IMPORT_PAUSE_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_millis);
+    let on_step = |what: &str| {
+        eprintln!("import: {what}");
+        if let Some(p) = pause {
+            std::thread::sleep(p);
+        }
+    };
+    eprintln!("import: verifying {}", bundle.display());
+    let report = hub_server::import::import_bundle(
+        &store,
+        std::io::BufReader::with_capacity(1 << 20, file),
+        &hub_server::import::ImportOptions {
+            on_step: Some(&on_step),
+            may_write: None,
+        },
+    )?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else if report.is_noop() {
+        let _ = writeln!(
+            out,
+            "bundle {} already imported: nothing changed ({} repos)",
+            &report.bundle[..12],
+            report.repos_unchanged.len()
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "imported bundle {} from {}: {} repos created, {} updated, {} unchanged; {} commits, {} blobs ({} bytes)",
+            &report.bundle[..12],
+            report.source,
+            report.repos_created.len(),
+            report.repos_updated.len(),
+            report.repos_unchanged.len(),
+            report.commits_added,
+            report.blobs_added,
+            report.bytes_added
+        );
+    }
+    Ok(())
 }
 
 /// A positive, finite number of seconds.

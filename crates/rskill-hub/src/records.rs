@@ -1,6 +1,7 @@
 //! The records the store keeps on disk, as JSON: a repo's settings (`repo.json`), its
 //! branches and tags (`refs.json`), and immutable commit records whose id is the SHA-1 of
-//! their canonical bytes.
+//! their canonical bytes, or, for commits imported from another Hub (`rskill-hub
+//! import`), the id that Hub gave them, stored in the record (`importedId`).
 
 use std::collections::BTreeMap;
 
@@ -76,6 +77,15 @@ pub struct CommitRecord {
     pub files: BTreeMap<String, FileEntry>,
 }
 
+/// A record imported from another Hub, with the id it had there.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ImportedRecord {
+    imported_id: String,
+    #[serde(flatten)]
+    record: CommitRecord,
+}
+
 /// A commit record with its id.
 #[derive(Debug, Clone)]
 pub struct Commit {
@@ -94,13 +104,40 @@ impl Commit {
         Ok((Commit { id, record }, bytes))
     }
 
-    /// Parses stored bytes, checking that they hash to `id`.
+    /// Serializes a record imported from another Hub under the id that Hub gave it (a
+    /// Hub's API does not expose the raw commit objects, so the id cannot be recomputed).
+    pub fn imported(id: &str, record: CommitRecord) -> Result<(Commit, Vec<u8>), HubError> {
+        let bytes = serde_json::to_vec(&ImportedRecord {
+            imported_id: id.to_owned(),
+            record: record.clone(),
+        })
+        .map_err(|e| HubError::Corrupt {
+            path: "commit record".into(),
+            message: e.to_string(),
+        })?;
+        Ok((
+            Commit {
+                id: id.to_owned(),
+                record,
+            },
+            bytes,
+        ))
+    }
+
+    /// Parses stored bytes, checking that they hash to `id` or, for an imported record,
+    /// that it was imported under `id`.
     pub fn open(id: &str, bytes: &[u8], path: &std::path::Path) -> Result<Commit, HubError> {
         if objects::sha1_hex(bytes) != id {
-            return Err(HubError::Corrupt {
-                path: path.to_owned(),
-                message: "content does not hash to the commit id".into(),
-            });
+            return match serde_json::from_slice::<ImportedRecord>(bytes) {
+                Ok(imported) if imported.imported_id == id => Ok(Commit {
+                    id: id.to_owned(),
+                    record: imported.record,
+                }),
+                _ => Err(HubError::Corrupt {
+                    path: path.to_owned(),
+                    message: "content does not hash to the commit id".into(),
+                }),
+            };
         }
         let record = serde_json::from_slice(bytes).map_err(|e| HubError::Corrupt {
             path: path.to_owned(),
@@ -135,5 +172,15 @@ mod tests {
         let mut tampered = bytes.clone();
         tampered[5] ^= 1;
         assert!(Commit::open(&commit.id, &tampered, "x".as_ref()).is_err());
+
+        let source_id = "ab".repeat(20);
+        let (imported, bytes) = Commit::imported(&source_id, record.clone()).unwrap();
+        assert_eq!(imported.id, source_id);
+        let back = Commit::open(&source_id, &bytes, "x".as_ref()).unwrap();
+        assert_eq!(back.record, record);
+        assert!(
+            Commit::open(&"cd".repeat(20), &bytes, "x".as_ref()).is_err(),
+            "an imported record opens only under its own id"
+        );
     }
 }

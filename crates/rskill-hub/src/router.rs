@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 use percent_encoding::percent_decode_str;
 
+use super::api_admin;
 use super::api_card;
 use super::api_collections;
 use super::api_files;
@@ -76,6 +77,7 @@ enum Route {
         name: String,
     },
     LfsUpload(String),
+    AdminImport,
     NotFound,
 }
 
@@ -94,6 +96,7 @@ impl Route {
             Route::LfsBatch { .. } | Route::LfsVerify { .. } | Route::LfsUpload(_) => {
                 RouteLabel::Lfs
             }
+            Route::AdminImport => RouteLabel::AdminImport,
             Route::NotFound => RouteLabel::Unknown,
             Route::Repo { action, .. } => match action {
                 RepoAction::Info(_) => RouteLabel::Info,
@@ -166,6 +169,7 @@ fn parse(path: &str) -> Result<Route, ApiError> {
         ] => lfs(RepoKind::Model, owner, name, *op == "verify"),
         ["api", "whoami-v2"] => Route::Whoami,
         ["api", "validate-yaml"] => Route::ValidateYaml,
+        ["api", "admin", "import"] => Route::AdminImport,
         ["api", "repos", "create"] => Route::CreateRepo,
         ["api", "repos", "delete"] => Route::DeleteRepo,
         ["api", "collections"] => Route::Collections,
@@ -301,6 +305,10 @@ async fn dispatch(
             api_card::validate_yaml(&read(body).await?)
         }
         Route::List(kind) if get_like => listing::list(app, &ctx, kind),
+        Route::AdminImport if method == Method::POST => {
+            // Rights are checked before any of the (possibly large) body is read.
+            api_admin::import(app, &ctx, body.take()).await
+        }
         Route::CreateRepo if method == Method::POST => {
             write_token()?;
             api_repos::create_repo(app, &ctx, &read(body).await?).await

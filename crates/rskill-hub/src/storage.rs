@@ -12,6 +12,7 @@
 //!     commits/<sha1>.json                   immutable commit records
 //! collections/<owner>/<slug>.json           collections
 //! tmp/                                      staging area, emptied at startup
+//! import-journal.json                       an import in progress (see `import`), undone at open
 //! ```
 //! Every write is crash-safe: new content goes to a temporary file that is fsynced and
 //! renamed over the old one, then the directory is fsynced. A commit writes its blobs,
@@ -194,6 +195,8 @@ impl Store {
             blobs,
         };
         store.clear_tmp()?;
+        // An import cut short (kill -9, power loss) is undone before anything reads.
+        crate::import::recover(&store)?;
         Ok(store)
     }
 
@@ -409,7 +412,7 @@ impl Store {
         self.write_file(&self.repo_dir(kind, id).join("refs.json"), &to_json(refs)?)
     }
 
-    fn commit_path(&self, kind: RepoKind, id: &RepoId, commit: &str) -> PathBuf {
+    pub fn commit_path(&self, kind: RepoKind, id: &RepoId, commit: &str) -> PathBuf {
         self.repo_dir(kind, id)
             .join("commits")
             .join(format!("{commit}.json"))

@@ -208,3 +208,39 @@ pub fn serve_binary(
         .to_owned();
     (child, url, out)
 }
+
+/// Every file of a data directory (path relative to it → SHA-256 of its content), except
+/// the staging area `tmp/` and the lock file: what "the directory is exactly as before"
+/// compares.
+pub fn data_dir_listing(dir: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    fn walk(
+        root: &std::path::Path,
+        dir: &std::path::Path,
+        out: &mut std::collections::BTreeMap<String, String>,
+    ) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let rel = p
+                .strip_prefix(root)
+                .expect("under the root")
+                .to_string_lossy()
+                .into_owned();
+            if rel == "tmp" || rel == "hub.lock" {
+                continue;
+            }
+            if p.is_dir() {
+                out.insert(format!("{rel}/"), String::new());
+                walk(root, &p, out);
+            } else {
+                let bytes = std::fs::read(&p).expect("readable file");
+                out.insert(rel, sha256_hex(&bytes));
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}

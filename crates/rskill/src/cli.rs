@@ -111,6 +111,15 @@ impl From<crate::hub::HubError> for CliError {
     }
 }
 
+impl From<crate::export::ExportError> for CliError {
+    fn from(e: crate::export::ExportError) -> Self {
+        let hint = e.hint();
+        let mut err = CliError::new(e.to_string());
+        err.hint = hint;
+        err
+    }
+}
+
 impl From<crate::install::InstallError> for CliError {
     fn from(e: crate::install::InstallError) -> Self {
         let hint = e.hint();

@@ -13,6 +13,7 @@
 
 pub mod cli;
 pub mod drift;
+pub mod export;
 pub mod harness;
 pub mod hub_scan;
 pub mod install;

@@ -2,6 +2,7 @@
 //! `rskill-publisher` binaries), one test binary; shared helpers live in
 //! `rskill-test-support`.
 
+mod airgap;
 mod cli;
 mod client_security;
 mod downloads;

@@ -2,6 +2,7 @@
 //! each subcommand lives in its own module; errors are rendered with a hint.
 
 mod drift_cmd;
+mod export_cmd;
 mod governance_cmd;
 mod harness_cmd;
 mod install_cmd;
@@ -53,6 +54,9 @@ enum Command {
     Tags(tags_cmd::Args),
     /// Compare in-repo manifests with their Hub twins (the CI drift check).
     Drift(drift_cmd::Args),
+    /// Write an air-gap bundle of skills (and their pinned weights) for `rskill-hub
+    /// import` on a Hub without a network route to this one.
+    Export(export_cmd::Args),
     /// A skill's governance history: status and alias changes, who, when, why.
     History(governance_cmd::HistoryArgs),
     /// Check installed skills: deprecated or deleted since install, aliases moved
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate_cmd::run(args),
         Command::Tags(args) => tags_cmd::run(args),
         Command::Drift(args) => drift_cmd::run(args),
+        Command::Export(args) => export_cmd::run(args),
         Command::History(args) => governance_cmd::history(args),
         Command::Audit(args) => governance_cmd::audit(args),
         Command::Trust(args) => trust_cmd::trust(args),

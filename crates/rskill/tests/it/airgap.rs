@@ -1,0 +1,413 @@
+//! Air-gapped fleets (issue 19), end to end with the real binaries: two `rskill-hub`s,
+//! the corpus's skills published signed (and an alias set) on the "public" one, a fleet
+//! installing from it and writing `rskill.lock`; `rskill export --with-weights`, then
+//! `rskill-hub import` into the air-gapped one, where `rskill install --locked` with that
+//! lockfile succeeds, signatures verified. Both Hubs are compared repo by repo through
+//! the API (commit ids, parents, files, tags); a second import changes nothing; an
+//! incremental export (`--since`) carries only what is new.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use rskill_hub::tokens::{self, Rights};
+use rskill_hub_client::{HubClient, HubEnv, Token, TokenSource};
+use rskill_test_support::paths::{copy_dir, corpus_dir};
+use rskill_test_support::test_hub::{TestHub, data_dir_listing, hub_binary};
+use serde_json::Value;
+use tempfile::TempDir;
+
+const RSKILL: &str = env!("CARGO_BIN_EXE_rskill");
+const PUBLISHER: &str = env!("CARGO_BIN_EXE_rskill-publisher");
+const SLUGS: [&str; 2] = ["rtdetr-coco-detector", "smolvla-franka-pick-cube"];
+const ORG: &str = "rskill-project";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn ok(self, what: &str) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "{what}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Runs a binary with a machine's environment (`HF_HOME`, registry, Hub, token).
+fn run(bin: &Path, args: &[&str], machine: &Path, hub: &str, token: Option<&str>) -> Run {
+    let mut cmd = Command::new(bin);
+    cmd.args(args)
+        .current_dir(machine.join("project"))
+        .env("HOME", machine)
+        .env("HF_HOME", machine.join("hf-home"))
+        .env("RSKILL_DATA_DIR", machine.join("rskill-data"))
+        .env("HF_ENDPOINT", hub)
+        .env("HF_TOKEN_PATH", "/nonexistent")
+        .env("OPENRAL_REQUIRE_SIGNED_SKILLS", "1")
+        .env("NO_COLOR", "1")
+        .env_remove("HF_HUB_OFFLINE")
+        .env_remove("HF_HUB_CACHE")
+        .env_remove("XDG_DATA_HOME")
+        .stdin(Stdio::null());
+    match token {
+        Some(t) => cmd.env("HF_TOKEN", t),
+        None => cmd.env_remove("HF_TOKEN"),
+    };
+    let out = cmd.output().expect("the binary runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn machine(root: &Path, name: &str) -> PathBuf {
+    let m = root.join(name);
+    std::fs::create_dir_all(m.join("project")).unwrap();
+    m
+}
+
+fn client(endpoint: &str, hf_home: &Path) -> HubClient {
+    HubClient::new(HubEnv {
+        endpoint: endpoint.to_string(),
+        token: None,
+        hub_cache: hf_home.join("hub"),
+        hf_home: hf_home.to_path_buf(),
+        offline: false,
+        disable_progress_bars: true,
+        download_timeout: rskill_hub_client::env::DEFAULT_DOWNLOAD_TIMEOUT,
+    })
+    .unwrap()
+}
+
+fn with_token(endpoint: &str, token: &str, hf_home: &Path) -> HubClient {
+    HubClient::new(HubEnv {
+        token: Some((Token::new(token).unwrap(), TokenSource::EnvVar)),
+        ..client(endpoint, hf_home).env().clone()
+    })
+    .unwrap()
+}
+
+/// What a Hub says about a repo: refs, the history of every ref (id, parents, title,
+/// date), and the files of every commit of it (path, size, blob id, LFS SHA-256).
+fn describe(rt: &tokio::runtime::Runtime, hub: &str, repo: &str, scratch: &Path) -> Value {
+    let c = client(hub, scratch);
+    rt.block_on(async {
+        let get = async |path: String| -> Value {
+            let r = c.http().get(c.url(&path)).send().await.unwrap();
+            assert!(r.status().is_success(), "{path}: {}", r.status());
+            r.json().await.unwrap()
+        };
+        let refs = get(format!("/api/models/{repo}/refs")).await;
+        let mut commits = serde_json::Map::new();
+        for r in refs["branches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(refs["tags"].as_array().unwrap())
+        {
+            let head = r["targetCommit"].as_str().unwrap();
+            for entry in get(format!("/api/models/{repo}/commits/{head}"))
+                .await
+                .as_array()
+                .unwrap()
+            {
+                let id = entry["id"].as_str().unwrap().to_owned();
+                if commits.contains_key(&id) {
+                    continue;
+                }
+                let info = get(format!("/api/models/{repo}/revision/{id}?blobs=true")).await;
+                commits.insert(
+                    id,
+                    serde_json::json!({
+                        "parents": entry["parents"],
+                        "title": entry["title"],
+                        "message": entry["message"],
+                        "date": entry["date"],
+                        "author": entry["authors"],
+                        "sha": info["sha"],
+                        "siblings": info["siblings"],
+                    }),
+                );
+            }
+        }
+        let info = get(format!("/api/models/{repo}")).await;
+        serde_json::json!({
+            "refs": refs,
+            "commits": commits,
+            "private": info["private"],
+            "tags": info["tags"],
+            "sha": info["sha"],
+        })
+    })
+}
+
+fn hub_import(bundle: &Path, data: &Path) -> Run {
+    let out = Command::new(hub_binary())
+        .arg("import")
+        .arg(bundle)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .expect("rskill-hub runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn export_import_and_a_locked_install_against_the_air_gapped_hub() {
+    let work = TempDir::new().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let public = TestHub::start();
+    let corpus = work.path().join("rskills");
+    for slug in SLUGS {
+        copy_dir(&corpus_dir().join(slug), &corpus.join(slug));
+    }
+    let manifests: Vec<_> = SLUGS
+        .iter()
+        .map(|s| {
+            rskill_manifest::validate::parse_valid(
+                &std::fs::read_to_string(corpus.join(s).join("rskill.yaml")).unwrap(),
+            )
+            .unwrap()
+        })
+        .collect();
+    let ups = rskill_test_support::seed::upstreams(&manifests).unwrap();
+    let mut orgs: Vec<String> = ups.iter().map(|u| u.repo.org().to_string()).collect();
+    orgs.push(ORG.into());
+    orgs.sort();
+    orgs.dedup();
+    let token = tokens::create_with(
+        public.dir.path(),
+        "publisher",
+        &orgs,
+        Rights {
+            write: true,
+            manage: true,
+        },
+    )
+    .unwrap();
+    let publisher = machine(work.path(), "publisher");
+    rt.block_on(rskill_test_support::seed::seed(
+        &with_token(&public.url(), &token, &publisher.join("seed")),
+        &ups,
+    ))
+    .unwrap();
+    let key = publisher.join("key.pem");
+    let public_key = publisher.join("key.pub.pem");
+    let p = |args: &[&str]| {
+        run(
+            Path::new(PUBLISHER),
+            args,
+            &publisher,
+            &public.url(),
+            Some(&token),
+        )
+    };
+    p(&[
+        "keygen",
+        "--out",
+        key.to_str().unwrap(),
+        "--public",
+        public_key.to_str().unwrap(),
+    ])
+    .ok("keygen");
+    let corpus_arg = corpus.to_str().unwrap();
+    p(&[
+        corpus_arg,
+        "--publish",
+        "--public",
+        "--sign-key",
+        key.to_str().unwrap(),
+    ])
+    .ok("publish");
+    let skill = format!("{ORG}/rskill-{}", SLUGS[1]);
+    let version = manifests[1].version.to_string();
+    p(&[
+        "alias",
+        "set",
+        &skill,
+        "production",
+        &version,
+        "--reason",
+        "air-gap test",
+    ])
+    .ok("alias set");
+
+    // A fleet machine on the public side installs (signature required) and locks.
+    let fleet = machine(work.path(), "fleet");
+    let f = |args: &[&str]| run(Path::new(RSKILL), args, &fleet, &public.url(), None);
+    f(&["trust", "add", ORG, "--key", public_key.to_str().unwrap()]).ok("trust");
+    for slug in SLUGS {
+        f(&[
+            "install",
+            &format!("{ORG}/rskill-{slug}"),
+            "--no-smoke",
+            "--yes",
+        ])
+        .ok("install");
+    }
+    f(&["lock"]).ok("lock");
+    let lockfile = fleet.join("project").join("rskill.lock");
+    assert!(lockfile.is_file());
+
+    // Export on the connected side.
+    let bundle = work.path().join("skills.tar");
+    let ids: Vec<String> = SLUGS.iter().map(|s| format!("{ORG}/rskill-{s}")).collect();
+    let mut args: Vec<&str> = vec!["export"];
+    args.extend(ids.iter().map(String::as_str));
+    args.extend([
+        "--with-weights",
+        "--out",
+        bundle.to_str().unwrap(),
+        "--json",
+    ]);
+    let out = f(&args).ok("export");
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    let repos: Vec<String> = report["repos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    for id in &ids {
+        assert!(repos.contains(id), "{repos:?}");
+    }
+    for up in &ups {
+        assert!(
+            repos.contains(&up.repo.to_string()),
+            "weights {} in {repos:?}",
+            up.repo
+        );
+    }
+
+    // Import on the air-gapped side (its server stopped while importing).
+    let mut airgap = TestHub::start();
+    let mut imported = None;
+    airgap.while_stopped(|dir| imported = Some(hub_import(&bundle, dir)));
+    let imported = imported.unwrap().ok("import");
+    assert!(
+        imported.stdout.contains("repos created"),
+        "{}",
+        imported.stdout
+    );
+
+    // Both Hubs agree, repo by repo.
+    for repo in &repos {
+        let a = describe(&rt, &public.url(), repo, &work.path().join("cmp-a"));
+        let b = describe(&rt, &airgap.url(), repo, &work.path().join("cmp-b"));
+        assert_eq!(a, b, "{repo} differs between the Hubs");
+    }
+
+    // A second import of the same bundle is a no-op.
+    let mut before = Default::default();
+    let mut again = None;
+    airgap.while_stopped(|dir| {
+        before = data_dir_listing(dir);
+        again = Some(hub_import(&bundle, dir));
+        assert_eq!(
+            data_dir_listing(dir),
+            before,
+            "a re-import changed the data dir"
+        );
+    });
+    let again = again.unwrap().ok("re-import");
+    assert!(
+        again.stdout.contains("already imported"),
+        "{}",
+        again.stdout
+    );
+
+    // A fleet behind the gap installs exactly the lockfile written against the public Hub.
+    let robot = machine(work.path(), "robot");
+    std::fs::copy(&lockfile, robot.join("project").join("rskill.lock")).unwrap();
+    let r = |args: &[&str]| run(Path::new(RSKILL), args, &robot, &airgap.url(), None);
+    r(&["trust", "add", ORG, "--key", public_key.to_str().unwrap()]).ok("trust");
+    let out = r(&["install", "--locked", "--no-smoke", "--yes", "--json"]).ok("locked install");
+    let installed: Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.stdout));
+    let text = installed.to_string();
+    for id in &ids {
+        assert!(text.contains(id.as_str()), "{id} installed: {text}");
+    }
+    let listed = r(&["list", "--json"]).ok("list");
+    let listed: Value = serde_json::from_str(&listed.stdout).unwrap();
+    let entries = listed["installed"].as_array().unwrap();
+    assert_eq!(entries.len(), SLUGS.len(), "{listed}");
+    for e in entries {
+        assert_eq!(e["signature"]["verified"], true, "{e}");
+    }
+    // The alias made on the public Hub resolves the same behind the gap.
+    let public_alias = f(&["info", &skill, "--json"]).ok("info public").stdout;
+    let airgap_alias = r(&["info", &skill, "--json"]).ok("info airgap").stdout;
+    let pick = |s: &str| -> Value {
+        let v: Value = serde_json::from_str(s).unwrap();
+        v["governance"].clone()
+    };
+    assert!(
+        pick(&public_alias).to_string().contains("production"),
+        "{public_alias}"
+    );
+    assert_eq!(pick(&public_alias), pick(&airgap_alias));
+
+    // Incremental: a new version on the public Hub; `--since` carries only the new
+    // commits, and the air-gapped Hub takes them.
+    let yaml = corpus.join(SLUGS[0]).join("rskill.yaml");
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    let old_version = manifests[0].version.to_string();
+    let new_version = "9.9.9";
+    std::fs::write(
+        &yaml,
+        text.replacen(
+            &format!("version: {old_version}"),
+            &format!("version: {new_version}"),
+            1,
+        ),
+    )
+    .unwrap();
+    p(&[
+        corpus.join(SLUGS[0]).to_str().unwrap(),
+        "--publish",
+        "--public",
+        "--sign-key",
+        key.to_str().unwrap(),
+    ])
+    .ok("publish the new version");
+    let delta = work.path().join("delta.tar");
+    let out = f(&[
+        "export",
+        &ids[0],
+        "--with-weights",
+        "--since",
+        bundle.to_str().unwrap(),
+        "--out",
+        delta.to_str().unwrap(),
+        "--json",
+    ])
+    .ok("incremental export");
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert!(report["leftOutCommits"].as_u64().unwrap() > 0, "{report}");
+    assert!(
+        std::fs::metadata(&delta).unwrap().len() < std::fs::metadata(&bundle).unwrap().len() / 2,
+        "the delta is small"
+    );
+    let mut imported = None;
+    airgap.while_stopped(|dir| imported = Some(hub_import(&delta, dir)));
+    imported.unwrap().ok("import the delta");
+    let a = describe(&rt, &public.url(), &ids[0], &work.path().join("cmp-a"));
+    let b = describe(&rt, &airgap.url(), &ids[0], &work.path().join("cmp-b"));
+    assert_eq!(a, b, "after the delta");
+    assert!(a["refs"].to_string().contains(&format!("v{new_version}")));
+}
