@@ -99,8 +99,13 @@ impl ObjectStoreServer {
         };
         let node = server.retry("node id", &["node", "id", "-q"]);
         let node = node.trim().split('@').next().unwrap_or("").to_owned();
-        server.cli(&["layout", "assign", "-z", "dc1", "-c", "1G", &node]);
-        server.cli(&["layout", "apply", "--version", "1"]);
+        // `node id` reads the node's key from disk and can answer before the node listens
+        // for RPC: the commands that talk to the node are retried until it does.
+        server.retry(
+            "layout assign",
+            &["layout", "assign", "-z", "dc1", "-c", "1G", &node],
+        );
+        server.retry("layout apply", &["layout", "apply", "--version", "1"]);
         let key = server.retry("key create", &["key", "create", "rskill-test"]);
         let field = |name: &str| {
             key.lines()
