@@ -20,6 +20,8 @@ metadata_dir = "$DIR/meta"
 data_dir = "$DIR/data"
 db_engine = "sqlite"
 replication_factor = 1
+# Weights do not compress; zstd on every block would only cost CPU on this shared machine.
+compression_level = "none"
 rpc_bind_addr = "127.0.0.1:$RPC_PORT"
 rpc_public_addr = "127.0.0.1:$RPC_PORT"
 rpc_secret = "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"

@@ -27,14 +27,25 @@ use super::download::{Hashers, ProgressFn};
 use super::error::HubError;
 use super::redirect::Source;
 
-/// Default connections per big file (hf_transfer's `max_files` is 8 too).
-pub const DEFAULT_CONNECTIONS: usize = 8;
+/// Default connections per big file: one stream. Splitting is opt-in, as hf_transfer is
+/// in huggingface_hub: on a link that does not cap each connection it costs more than it
+/// gives here (1 GiB over loopback: 1.07 s and 51 MiB peak RSS on one stream; 1.53 s and
+/// 115 MiB over 8 connections, 1.53 s and 67 MiB with the fast-first-piece rule;
+/// `scripts/bench-install.sh`). Where each connection is capped, 8 (hf_transfer's
+/// `max_files`) gave 6.3x one stream (`scripts/bench-ranged.sh`).
+pub const DEFAULT_CONNECTIONS: usize = 1;
 /// Most connections accepted from the environment or a flag.
 pub const MAX_CONNECTIONS: usize = 64;
 /// Files from this size on are split (when the server serves ranges).
 pub const DEFAULT_SPLIT_THRESHOLD: u64 = 64 << 20;
 /// Size of one piece (one ranged request).
 pub const DEFAULT_PIECE_SIZE: u64 = 16 << 20;
+/// A first piece that came at least this fast (bytes/s, request included) means one
+/// connection already fills the link: the rest comes over that one connection. On
+/// loopback or a fast LAN, eight connections only add writes at scattered offsets, a
+/// read-back for the hash and buffers (measured: 1 GiB in 1.53 s and 115 MiB peak RSS
+/// split, 1.07 s and 51 MiB on one stream, `scripts/bench-install.sh`).
+pub const DEFAULT_SPLIT_BELOW: u64 = 300 << 20;
 /// Attempts per piece (its connection dropped or stalled) before the download fails.
 const PIECE_ATTEMPTS: usize = 5;
 /// Bytes gathered before one positional write.
@@ -48,12 +59,17 @@ const WRITE_PERMITS: u32 = 1 << 16;
 
 /// How big downloads are split: `RSKILL_DOWNLOAD_CONNECTIONS` (1 = one stream),
 /// `RSKILL_DOWNLOAD_SPLIT_MIB` (files from this size on are split),
-/// `RSKILL_DOWNLOAD_PIECE_MIB` (size of one ranged request).
+/// `RSKILL_DOWNLOAD_PIECE_MIB` (size of one ranged request),
+/// `RSKILL_DOWNLOAD_SPLIT_BELOW_MIBS` (the other connections open only when the first
+/// piece came slower than this many MiB/s; 0: always).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Parallel {
     pub connections: usize,
     pub split_threshold: u64,
     pub piece_size: u64,
+    /// Bytes/s: a first piece at least this fast keeps the download on one connection;
+    /// `None` opens every connection at once.
+    pub split_below: Option<u64>,
 }
 
 impl Default for Parallel {
@@ -62,6 +78,7 @@ impl Default for Parallel {
             connections: DEFAULT_CONNECTIONS,
             split_threshold: DEFAULT_SPLIT_THRESHOLD,
             piece_size: DEFAULT_PIECE_SIZE,
+            split_below: Some(DEFAULT_SPLIT_BELOW),
         }
     }
 }
@@ -91,6 +108,13 @@ impl Parallel {
             piece_size: number("RSKILL_DOWNLOAD_PIECE_MIB")
                 .and_then(|n| n.checked_mul(1 << 20))
                 .unwrap_or(d.piece_size),
+            split_below: match get("RSKILL_DOWNLOAD_SPLIT_BELOW_MIBS")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+            {
+                Some(0) => None,
+                Some(n) => n.checked_mul(1 << 20).or(d.split_below),
+                None => d.split_below,
+            },
         }
     }
 
@@ -221,7 +245,21 @@ impl Split<'_> {
         let (this, next, transferred_ref, first) = (&self, &next, &transferred, &first);
         let (file_ref, lock_ref, gate_ref, done_ref) = (&file, &lock, &gate, &done_tx);
         let frontier_ref = &frontier_rx;
-        let worker = move || async move {
+        // The first worker fetches the first piece alone and times it; the others wait
+        // for its verdict (`Some(true)`: one connection is fast enough, they stop).
+        let (verdict_tx, verdict_rx) =
+            tokio::sync::watch::channel(parallel.split_below.map_or(Some(false), |_| None));
+        let split_below = parallel.split_below;
+        let (verdict_tx, verdict_rx) = (&verdict_tx, &verdict_rx);
+        let worker = move |lead: bool| async move {
+            if !lead {
+                let mut verdict = verdict_rx.clone();
+                match verdict.wait_for(Option::is_some).await {
+                    Ok(v) if *v == Some(true) => return Ok(()),
+                    Ok(_) => {}
+                    Err(_) => return Ok(()), // the lead stopped: its error is the answer
+                }
+            }
             loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 if k >= pieces {
@@ -241,6 +279,7 @@ impl Split<'_> {
                 } else {
                     None
                 };
+                let began = std::time::Instant::now();
                 this.fetch_piece(
                     response,
                     (start, end),
@@ -250,12 +289,18 @@ impl Split<'_> {
                     transferred_ref,
                 )
                 .await?;
+                if lead && k == 0 {
+                    let secs = began.elapsed().as_secs_f64().max(1e-6);
+                    let fast = split_below
+                        .is_some_and(|limit| (end - start) as f64 / secs >= limit as f64);
+                    verdict_tx.send_replace(Some(fast));
+                }
                 if done_ref.send(k).is_err() {
                     return Err(HubError::Other("the hashing thread stopped".into()));
                 }
             }
         };
-        let workers = (0..parallel.connections.min(pieces as usize).max(1)).map(|_| worker());
+        let workers = (0..parallel.connections.min(pieces as usize).max(1)).map(|i| worker(i == 0));
         let result = futures::future::try_join_all(workers).await;
         drop(done_tx);
         // Every positional write is over before the file is judged or cut.
@@ -495,7 +540,8 @@ mod tests {
             Parallel {
                 connections: 3,
                 split_threshold: 10 << 20,
-                piece_size: 2 << 20
+                piece_size: 2 << 20,
+                split_below: Some(DEFAULT_SPLIT_BELOW),
             }
         );
         let bad = Parallel::from_values(vars(&[
@@ -506,6 +552,10 @@ mod tests {
         assert_eq!(bad, Parallel::default());
         let many = Parallel::from_values(vars(&[("RSKILL_DOWNLOAD_CONNECTIONS", "1000")]));
         assert_eq!(many.connections, MAX_CONNECTIONS);
+        let always = Parallel::from_values(vars(&[("RSKILL_DOWNLOAD_SPLIT_BELOW_MIBS", "0")]));
+        assert_eq!(always.split_below, None);
+        let slow = Parallel::from_values(vars(&[("RSKILL_DOWNLOAD_SPLIT_BELOW_MIBS", "20")]));
+        assert_eq!(slow.split_below, Some(20 << 20));
     }
 
     #[test]
@@ -514,6 +564,7 @@ mod tests {
             connections: 4,
             split_threshold: 100,
             piece_size: 10,
+            split_below: None,
         };
         assert!(p.splits(100, 0));
         assert!(!p.splits(99, 0));

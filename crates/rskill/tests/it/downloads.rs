@@ -30,6 +30,7 @@ fn small_pieces() -> Parallel {
         connections: 4,
         split_threshold: MIB,
         piece_size: 512 << 10,
+        split_below: None,
     }
 }
 
@@ -363,7 +364,13 @@ async fn several_connections_outrun_a_per_connection_cap() {
     let hub = hub_to_store(&proxy.url(), &bytes).await;
     let home = TempDir::new().unwrap();
     let started = Instant::now();
-    let d = download(&client(&hub.url, home.path(), small_pieces()), &bytes)
+    // The default rule: the first piece comes slowly (2 MiB/s, well under the 300 MiB/s
+    // of `DEFAULT_SPLIT_BELOW`), so the other connections open.
+    let adaptive = Parallel {
+        split_below: Some(rskill_hub_client::ranged::DEFAULT_SPLIT_BELOW),
+        ..small_pieces()
+    };
+    let d = download(&client(&hub.url, home.path(), adaptive), &bytes)
         .await
         .unwrap();
     let took = started.elapsed();
@@ -375,6 +382,45 @@ async fn several_connections_outrun_a_per_connection_cap() {
         took < one_stream.mul_f64(0.75),
         "{took:?} with {open} connections; one capped stream takes {one_stream:?}"
     );
+}
+
+/// A store whose first piece comes fast enough keeps the download on one connection:
+/// where one stream already fills the link, more only cost writes, a read-back and
+/// buffers. (The proxy here is not capping: 1 GiB/s.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fast_first_piece_keeps_one_connection() {
+    let bytes = noise(4 * MIB as usize, 31);
+    let store = StoreStandin::start(bytes.clone(), Faults::default()).await;
+    let proxy = ThrottleProxy::start(
+        "127.0.0.1:0".parse().unwrap(),
+        store.url.trim_start_matches("http://").parse().unwrap(),
+        Shape {
+            bytes_per_sec: 1 << 30,
+            latency: Duration::ZERO,
+        },
+    )
+    .await
+    .unwrap();
+    let hub = hub_to_store(&proxy.url(), &bytes).await;
+    let home = TempDir::new().unwrap();
+    let fast = Parallel {
+        split_below: Some(1 << 10), // any first piece is faster than 1 KiB/s
+        ..small_pieces()
+    };
+    let d = download(&client(&hub.url, home.path(), fast), &bytes)
+        .await
+        .unwrap();
+    assert_eq!(d.sha256, sha256_hex(&bytes));
+    let open = proxy.max_open.load(std::sync::atomic::Ordering::SeqCst);
+    // One transfer at a time; the pool may briefly hold the previous piece's connection
+    // while the next one opens, so up to 2 are open at once (4 with the rule off).
+    assert!(open <= 2, "{open} connections open at once");
+    let ranged = store
+        .seen()
+        .iter()
+        .filter(|r| r.header("range").is_some())
+        .count();
+    assert_eq!(ranged, 8, "still 8 pieces of 512 KiB, one after the other");
 }
 
 /// A Hub redirect whose `X-Linked-Size` or `X-Linked-Etag` disagrees with the Hub's own
