@@ -23,6 +23,16 @@ struct BodyReader {
     chunk: Bytes,
 }
 
+/// An import that stopped early (a damaged bundle, a refused namespace) leaves the rest of
+/// the body unread: it is discarded, up to a bound, so the client gets the answer rather
+/// than a connection cut while it was still sending.
+impl Drop for BodyReader {
+    fn drop(&mut self) {
+        let stream = std::mem::replace(&mut self.stream, Body::empty().into_data_stream());
+        super::body::discard(Body::from_stream(stream));
+    }
+}
+
 impl Read for BodyReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.chunk.is_empty() {
@@ -40,8 +50,15 @@ impl Read for BodyReader {
 
 /// Answers `POST /api/admin/import` with the import report.
 pub async fn import(app: &App, ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
-    let identity = ctx.caller.require_write_token()?.clone();
+    let identity = match ctx.caller.require_write_token() {
+        Ok(i) => i.clone(),
+        Err(e) => {
+            super::body::discard(body);
+            return Err(e);
+        }
+    };
     if !identity.manage {
+        super::body::discard(body);
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "ManageRightRequired",

@@ -51,17 +51,8 @@ enum Command {
         /// Base URL to advertise in links (default: from each request's Host header).
         #[arg(long = "public-url", value_name = "URL")]
         public_url: Option<String>,
-        /// Where file contents live: `s3://BUCKET[/PREFIX]` for an S3-compatible object
-        /// store (credentials, region and endpoint from AWS_ACCESS_KEY_ID,
-        /// AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL); default: DIR/blobs.
-        #[arg(long, value_name = "URL")]
-        blobs: Option<String>,
-        /// The object store's endpoint (overrides AWS_ENDPOINT_URL), e.g. http://127.0.0.1:3900.
-        #[arg(long = "s3-endpoint", value_name = "URL", requires = "blobs")]
-        s3_endpoint: Option<String>,
-        /// The object store's region (overrides AWS_REGION).
-        #[arg(long = "s3-region", value_name = "REGION", requires = "blobs")]
-        s3_region: Option<String>,
+        #[command(flatten)]
+        blobs: BlobsArgs,
         /// Seconds a presigned download URL stays valid (object store backend: LFS files
         /// are answered with a 302 to such a URL).
         #[arg(long = "presign-expiry", value_name = "SECS", default_value_t = 900.0, value_parser = secs)]
@@ -87,16 +78,9 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
-        /// The blob store the server of this directory uses (`s3://BUCKET[/PREFIX]`, as
-        /// for `serve --blobs`); default: DIR/blobs.
-        #[arg(long, value_name = "URL")]
-        blobs: Option<String>,
-        /// The object store's endpoint (overrides AWS_ENDPOINT_URL).
-        #[arg(long = "s3-endpoint", value_name = "URL", requires = "blobs")]
-        s3_endpoint: Option<String>,
-        /// The object store's region (overrides AWS_REGION).
-        #[arg(long = "s3-region", value_name = "REGION", requires = "blobs")]
-        s3_region: Option<String>,
+        /// (The blob store of the server of this directory.)
+        #[command(flatten)]
+        blobs: BlobsArgs,
     },
     /// Manage access tokens.
     Token {
@@ -140,12 +124,10 @@ fn main() -> ExitCode {
             idle_timeout,
             public_url,
             blobs,
-            s3_endpoint,
-            s3_region,
             presign_expiry,
             upload_ticket_expiry,
             no_nodelay,
-        } => blobs_config(blobs.as_deref(), s3_endpoint, s3_region).and_then(|blobs| {
+        } => blobs.config().and_then(|blobs| {
             serve(
                 data,
                 addr,
@@ -167,9 +149,8 @@ fn main() -> ExitCode {
             data,
             json,
             blobs,
-            s3_endpoint,
-            s3_region,
-        } => blobs_config(blobs.as_deref(), s3_endpoint, s3_region)
+        } => blobs
+            .config()
             .and_then(|blobs| import(&bundle, &data, blobs, json)),
         Command::Token {
             command:
@@ -331,19 +312,33 @@ struct Limits {
     upload_ticket_expiry: f64,
 }
 
-/// The blob backend from `--blobs` and the S3 overrides.
-fn blobs_config(
-    blobs: Option<&str>,
-    endpoint: Option<String>,
-    region: Option<String>,
-) -> Result<hub_server::BlobsConfig, HubError> {
-    let Some(url) = blobs else {
-        return Ok(hub_server::BlobsConfig::Local);
-    };
-    let mut config = hub_server::S3Config::from_url(url)?;
-    config.endpoint = endpoint;
-    config.region = region;
-    Ok(hub_server::BlobsConfig::S3(config))
+/// Where blobs live: the same flags for `serve` and `import`.
+#[derive(clap::Args, Debug)]
+struct BlobsArgs {
+    /// Where file contents live: `s3://BUCKET[/PREFIX]` for an S3-compatible object
+    /// store (credentials, region and endpoint from AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL); default: DIR/blobs.
+    #[arg(long, value_name = "URL")]
+    blobs: Option<String>,
+    /// The object store's endpoint (overrides AWS_ENDPOINT_URL), e.g. http://127.0.0.1:3900.
+    #[arg(long = "s3-endpoint", value_name = "URL", requires = "blobs")]
+    s3_endpoint: Option<String>,
+    /// The object store's region (overrides AWS_REGION).
+    #[arg(long = "s3-region", value_name = "REGION", requires = "blobs")]
+    s3_region: Option<String>,
+}
+
+impl BlobsArgs {
+    /// The blob backend from `--blobs` and the S3 overrides.
+    fn config(self) -> Result<hub_server::BlobsConfig, HubError> {
+        let Some(url) = self.blobs else {
+            return Ok(hub_server::BlobsConfig::Local);
+        };
+        let mut config = hub_server::S3Config::from_url(&url)?;
+        config.endpoint = self.s3_endpoint;
+        config.region = self.s3_region;
+        Ok(hub_server::BlobsConfig::S3(config))
+    }
 }
 
 fn serve(
