@@ -231,25 +231,88 @@ impl HubClient {
         let resumed_from = have;
         let mut partial = partial;
         let total = spec.size.unwrap_or(0);
-        let split = !complete && self.parallel().splits(total, have);
+        let mut split = !complete && self.parallel().splits(total, have);
+        let mut source = None;
+        if split && let Some(min_rate) = self.parallel().split_below {
+            // One open-ended request first: where its first piece comes fast enough, one
+            // connection fills the link and it simply goes on to the end (no pieces, no
+            // read-back); a slow start stops after that piece and the rest is split.
+            let expect = (total, etag.as_str());
+            let (response, from) = self
+                .open_download(&url, Some((have, None)), expect, &ctx)
+                .await?;
+            let ranged = response.status() == reqwest::StatusCode::PARTIAL_CONTENT;
+            let probe = ranged.then_some(Probe {
+                bytes: self.parallel().piece_size,
+                min_rate,
+            });
+            let (f, h, got, slow) = self
+                .stream_whole(
+                    spec,
+                    &url,
+                    response,
+                    file,
+                    (hashers, have),
+                    lock,
+                    progress,
+                    &partial,
+                    probe,
+                )
+                .await?;
+            (file, hashers, transferred) = (f, h, got);
+            have += got;
+            split = slow && self.parallel().splits(total, have);
+            if slow && !split {
+                // Too little left to split: the rest as one stream.
+                let (response, _) = self
+                    .open_download(&url, Some((have, None)), expect, &ctx)
+                    .await?;
+                let (f, h, got, _) = self
+                    .stream_whole(
+                        spec,
+                        &url,
+                        response,
+                        file,
+                        (hashers, have),
+                        lock,
+                        progress,
+                        &partial,
+                        None,
+                    )
+                    .await?;
+                (file, hashers, transferred) = (f, h, transferred + got);
+            }
+            source = Some(from);
+        }
         if split {
             // Several connections, when the server serves ranges: the first piece's
-            // answer says whether it does (a 206), else its 200 is the one stream.
-            let (start, end) = self.parallel().first_range(total, have);
-            let (response, source) = self
-                .open_download(&url, Some((start, Some(end))), (total, etag.as_str()), &ctx)
-                .await?;
-            if response.status() == reqwest::StatusCode::PARTIAL_CONTENT {
+            // answer says whether it does (a 206), else its 200 is the one stream. After
+            // a slow open-ended start, the Hub's answer (or its redirect) is known.
+            let first = match source.take() {
+                Some(from) => Ok((None, from)),
+                None => {
+                    let (start, end) = self.parallel().first_range(total, have);
+                    self.open_download(&url, Some((start, Some(end))), (total, etag.as_str()), &ctx)
+                        .await
+                        .map(|(r, from)| (Some(r), from))
+                }
+            };
+            let (response, source) = first?;
+            if response
+                .as_ref()
+                .is_none_or(|r| r.status() == reqwest::StatusCode::PARTIAL_CONTENT)
+            {
                 let parts = crate::ranged::parts_path(&partial);
                 let record = crate::ranged::prefix_path(&partial);
                 crate::fsutil::write_replacing(&record, have.to_string().as_bytes())
                     .map_err(|e| HubError::io_at(&record, e))?;
                 std::fs::rename(&partial, &parts).map_err(|e| HubError::io_at(&parts, e))?;
                 let hold = lock.try_clone().map_err(|e| HubError::io_at(&parts, e))?;
+                let probed = transferred;
                 let ended = crate::ranged::Split {
                     client: self,
                     source,
-                    first: Some(response),
+                    first: response,
                     size: total,
                     have,
                     ctx: &ctx,
@@ -267,14 +330,15 @@ impl HubClient {
                     return Err(e);
                 }
                 let _ = std::fs::remove_file(&record);
-                (hashers, transferred, partial) = (ended.hashers, ended.transferred, parts);
+                (hashers, transferred, partial) =
+                    (ended.hashers, probed + ended.transferred, parts);
                 file = std::fs::OpenOptions::new()
                     .read(true)
                     .write(true)
                     .open(&partial)
                     .map_err(|e| HubError::io_at(&partial, e))?;
-            } else {
-                (file, hashers, transferred) = self
+            } else if let Some(response) = response {
+                (file, hashers, transferred, _) = self
                     .stream_whole(
                         spec,
                         &url,
@@ -284,14 +348,15 @@ impl HubClient {
                         lock,
                         progress,
                         &partial,
+                        None,
                     )
                     .await?;
             }
-        } else if !complete {
+        } else if !complete && source.is_none() {
             let range = (have > 0).then_some((have, None));
             let expect = (total, etag.as_str());
             let (response, _) = self.open_download(&url, range, expect, &ctx).await?;
-            (file, hashers, transferred) = self
+            (file, hashers, transferred, _) = self
                 .stream_whole(
                     spec,
                     &url,
@@ -301,6 +366,7 @@ impl HubClient {
                     lock,
                     progress,
                     &partial,
+                    None,
                 )
                 .await?;
         }
@@ -357,7 +423,8 @@ impl HubClient {
         lock: &std::fs::File,
         progress: ProgressFn<'_>,
         partial: &std::path::Path,
-    ) -> Result<(std::fs::File, Hashers, u64), HubError> {
+        probe: Option<Probe>,
+    ) -> Result<(std::fs::File, Hashers, u64, bool), HubError> {
         if have > 0 && response.status() != reqwest::StatusCode::PARTIAL_CONTENT {
             // The server ignored the range: start over.
             file.set_len(0).map_err(|e| HubError::io_at(partial, e))?;
@@ -369,12 +436,15 @@ impl HubClient {
         let hold = lock.try_clone().map_err(|e| HubError::io_at(partial, e))?;
         let expected = spec.size.unwrap_or(0).saturating_sub(have);
         let speed = LowSpeed::new(self.env().download_timeout);
-        let streamed =
-            stream_to_file(response, file, hashers, hold, expected, speed, progress).await;
+        let streamed = stream_to_file(
+            response, file, hashers, hold, expected, speed, progress, probe,
+        )
+        .await;
         let (file, hashers, received, interrupted) =
             streamed.map_err(|e| HubError::io_at(partial, e))?;
         match interrupted {
-            None => Ok((file, hashers, received)),
+            None => Ok((file, hashers, received, false)),
+            Some(Interrupted::Slow) => Ok((file, hashers, received, true)),
             Some(Interrupted::TooLong) => {
                 drop(file);
                 let _ = std::fs::remove_file(partial);
@@ -430,6 +500,7 @@ async fn stream_to_file(
     expected: u64,
     mut speed: LowSpeed,
     progress: ProgressFn<'_>,
+    probe: Option<Probe>,
 ) -> std::io::Result<(std::fs::File, Hashers, u64, Option<Interrupted>)> {
     use std::sync::Arc;
     let (to_writer, writer_rx) = tokio::sync::mpsc::channel::<Arc<Vec<u8>>>(QUEUE_BLOCKS);
@@ -453,6 +524,8 @@ async fn stream_to_file(
     let mut interrupted = None;
     let mut block: Vec<u8> = Vec::with_capacity(BLOCK);
     let mut alive = true;
+    let started = std::time::Instant::now();
+    let mut probe = probe;
     if too_long {
         interrupted = Some(Interrupted::TooLong);
     }
@@ -494,6 +567,15 @@ async fn stream_to_file(
         }
         received += chunk.len() as u64;
         progress(chunk.len() as u64);
+        if let Some(p) = probe
+            && received >= p.bytes
+        {
+            probe = None;
+            let rate = received as f64 / started.elapsed().as_secs_f64().max(1e-6);
+            if rate < p.min_rate as f64 {
+                interrupted = Some(Interrupted::Slow);
+            }
+        }
     }
     if alive && !block.is_empty() {
         let last = Arc::new(block);
@@ -508,9 +590,19 @@ async fn stream_to_file(
     Ok((file, hashers, received, interrupted))
 }
 
+/// Timing the start of a body: after `bytes`, a rate under `min_rate` bytes/s stops it
+/// (what it got is written and hashed) so the rest can come over several connections.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Probe {
+    pub bytes: u64,
+    pub min_rate: u64,
+}
+
 /// Why a body stopped before its end.
 #[derive(Debug)]
 enum Interrupted {
+    /// Slower than the probe's rate: the caller splits the rest.
+    Slow,
     Transport(reqwest::Error),
     /// Below the low-speed limit.
     Stalled(String),

@@ -27,24 +27,21 @@ use super::download::{Hashers, ProgressFn};
 use super::error::HubError;
 use super::redirect::Source;
 
-/// Default connections per big file: one stream. Splitting is opt-in, as hf_transfer is
-/// in huggingface_hub: on a link that does not cap each connection it costs more than it
-/// gives here (1 GiB over loopback: 1.07 s and 51 MiB peak RSS on one stream; 1.53 s and
-/// 115 MiB over 8 connections, 1.53 s and 67 MiB with the fast-first-piece rule;
-/// `scripts/bench-install.sh`). Where each connection is capped, 8 (hf_transfer's
-/// `max_files`) gave 6.3x one stream (`scripts/bench-ranged.sh`).
-pub const DEFAULT_CONNECTIONS: usize = 1;
+/// Default connections per big file (hf_transfer's `max_files` is 8 too). They open only
+/// when one connection proves slow (see [`DEFAULT_SPLIT_BELOW`]).
+pub const DEFAULT_CONNECTIONS: usize = 8;
 /// Most connections accepted from the environment or a flag.
 pub const MAX_CONNECTIONS: usize = 64;
 /// Files from this size on are split (when the server serves ranges).
 pub const DEFAULT_SPLIT_THRESHOLD: u64 = 64 << 20;
 /// Size of one piece (one ranged request).
 pub const DEFAULT_PIECE_SIZE: u64 = 16 << 20;
-/// A first piece that came at least this fast (bytes/s, request included) means one
-/// connection already fills the link: the rest comes over that one connection. On
-/// loopback or a fast LAN, eight connections only add writes at scattered offsets, a
-/// read-back for the hash and buffers (measured: 1 GiB in 1.53 s and 115 MiB peak RSS
-/// split, 1.07 s and 51 MiB on one stream, `scripts/bench-install.sh`).
+/// A big file starts as one open-ended request; if its first piece came at least this
+/// fast (bytes/s), one connection fills the link and that request simply goes on to the
+/// end. Slower, it stops after the piece and the rest is split. On loopback or a fast LAN
+/// eight connections only add writes at scattered offsets, a read-back for the hash and
+/// buffers (measured: 1 GiB in 1.53 s and 115 MiB peak RSS split from the start, 1.07 s
+/// and 51 MiB on one stream; `scripts/bench-install.sh`).
 pub const DEFAULT_SPLIT_BELOW: u64 = 300 << 20;
 /// Attempts per piece (its connection dropped or stalled) before the download fails.
 const PIECE_ATTEMPTS: usize = 5;
@@ -245,21 +242,7 @@ impl Split<'_> {
         let (this, next, transferred_ref, first) = (&self, &next, &transferred, &first);
         let (file_ref, lock_ref, gate_ref, done_ref) = (&file, &lock, &gate, &done_tx);
         let frontier_ref = &frontier_rx;
-        // The first worker fetches the first piece alone and times it; the others wait
-        // for its verdict (`Some(true)`: one connection is fast enough, they stop).
-        let (verdict_tx, verdict_rx) =
-            tokio::sync::watch::channel(parallel.split_below.map_or(Some(false), |_| None));
-        let split_below = parallel.split_below;
-        let (verdict_tx, verdict_rx) = (&verdict_tx, &verdict_rx);
-        let worker = move |lead: bool| async move {
-            if !lead {
-                let mut verdict = verdict_rx.clone();
-                match verdict.wait_for(Option::is_some).await {
-                    Ok(v) if *v == Some(true) => return Ok(()),
-                    Ok(_) => {}
-                    Err(_) => return Ok(()), // the lead stopped: its error is the answer
-                }
-            }
+        let worker = move || async move {
             loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 if k >= pieces {
@@ -279,7 +262,6 @@ impl Split<'_> {
                 } else {
                     None
                 };
-                let began = std::time::Instant::now();
                 this.fetch_piece(
                     response,
                     (start, end),
@@ -289,18 +271,12 @@ impl Split<'_> {
                     transferred_ref,
                 )
                 .await?;
-                if lead && k == 0 {
-                    let secs = began.elapsed().as_secs_f64().max(1e-6);
-                    let fast = split_below
-                        .is_some_and(|limit| (end - start) as f64 / secs >= limit as f64);
-                    verdict_tx.send_replace(Some(fast));
-                }
                 if done_ref.send(k).is_err() {
                     return Err(HubError::Other("the hashing thread stopped".into()));
                 }
             }
         };
-        let workers = (0..parallel.connections.min(pieces as usize).max(1)).map(|i| worker(i == 0));
+        let workers = (0..parallel.connections.min(pieces as usize).max(1)).map(|_| worker());
         let result = futures::future::try_join_all(workers).await;
         drop(done_tx);
         // Every positional write is over before the file is judged or cut.

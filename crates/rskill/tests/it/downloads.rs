@@ -377,6 +377,17 @@ async fn several_connections_outrun_a_per_connection_cap() {
     assert_eq!(d.sha256, sha256_hex(&bytes));
     let open = proxy.max_open.load(std::sync::atomic::Ordering::SeqCst);
     assert!(open >= 2, "at most {open} connection(s) open at once");
+    let ranges: Vec<String> = store
+        .seen()
+        .iter()
+        .filter_map(|r| r.header("range").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        ranges.first().map(String::as_str),
+        Some("bytes=0-"),
+        "it started as one open-ended request: {ranges:?}"
+    );
+    assert!(ranges.len() > 2, "then the rest in pieces: {ranges:?}");
     let one_stream = Duration::from_secs_f64(bytes.len() as f64 / rate as f64);
     assert!(
         took < one_stream.mul_f64(0.75),
@@ -384,9 +395,9 @@ async fn several_connections_outrun_a_per_connection_cap() {
     );
 }
 
-/// A store whose first piece comes fast enough keeps the download on one connection:
-/// where one stream already fills the link, more only cost writes, a read-back and
-/// buffers. (The proxy here is not capping: 1 GiB/s.)
+/// A store whose first piece comes fast enough keeps the download on its one open-ended
+/// request: where one stream already fills the link, more only cost writes, a read-back
+/// and buffers. (The proxy here is not capping: 1 GiB/s.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fast_first_piece_keeps_one_connection() {
     let bytes = noise(4 * MIB as usize, 31);
@@ -412,15 +423,17 @@ async fn a_fast_first_piece_keeps_one_connection() {
         .unwrap();
     assert_eq!(d.sha256, sha256_hex(&bytes));
     let open = proxy.max_open.load(std::sync::atomic::Ordering::SeqCst);
-    // One transfer at a time; the pool may briefly hold the previous piece's connection
-    // while the next one opens, so up to 2 are open at once (4 with the rule off).
-    assert!(open <= 2, "{open} connections open at once");
-    let ranged = store
+    assert_eq!(open, 1, "one connection (4 or more with the rule off)");
+    let ranges: Vec<String> = store
         .seen()
         .iter()
-        .filter(|r| r.header("range").is_some())
-        .count();
-    assert_eq!(ranged, 8, "still 8 pieces of 512 KiB, one after the other");
+        .filter_map(|r| r.header("range").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        ranges,
+        ["bytes=0-"],
+        "one open-ended request, read to the end"
+    );
 }
 
 /// A Hub redirect whose `X-Linked-Size` or `X-Linked-Etag` disagrees with the Hub's own

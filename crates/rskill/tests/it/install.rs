@@ -1180,7 +1180,11 @@ fn resume_after_a_kill(split: bool) {
     };
     // `--connections` chooses (the default, 8, would split this 64 MiB file).
     let (bin, connections) = if split {
-        (bin.var("RSKILL_DOWNLOAD_PIECE_MIB", "4"), "4")
+        (
+            bin.var("RSKILL_DOWNLOAD_PIECE_MIB", "4")
+                .var("RSKILL_DOWNLOAD_SPLIT_BELOW_MIBS", "0"),
+            "4",
+        )
     } else {
         (bin, "1")
     };
@@ -1986,6 +1990,7 @@ fn install_through_the_object_store_redirect_splits_and_never_sends_the_token() 
         .var("HF_TOKEN", token.as_str())
         .var("RSKILL_DOWNLOAD_SPLIT_MIB", "1")
         .var("RSKILL_DOWNLOAD_PIECE_MIB", "1")
+        .var("RSKILL_DOWNLOAD_SPLIT_BELOW_MIBS", "0")
         .run(&["install", &skill, "--connections", "4", "--no-smoke"]);
     assert_eq!(run.code, 0, "{run:?}");
 

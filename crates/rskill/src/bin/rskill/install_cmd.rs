@@ -64,7 +64,7 @@ pub struct Args {
     token: Option<String>,
     /// Connections per big file: files from RSKILL_DOWNLOAD_SPLIT_MIB (default 64) on
     /// are fetched as parallel ranged requests; 1 for one stream (also
-    /// RSKILL_DOWNLOAD_CONNECTIONS; default 1)
+    /// RSKILL_DOWNLOAD_CONNECTIONS; default 8, opened only when one proves slow)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     connections: Option<u16>,
 }
