@@ -437,7 +437,13 @@ impl HubClient {
         let expected = spec.size.unwrap_or(0).saturating_sub(have);
         let speed = LowSpeed::new(self.env().download_timeout);
         let streamed = stream_to_file(
-            response, file, hashers, hold, expected, speed, progress, probe,
+            response,
+            file,
+            hashers,
+            hold,
+            expected,
+            (speed, probe),
+            progress,
         )
         .await;
         let (file, hashers, received, interrupted) =
@@ -491,16 +497,16 @@ const WRITEBACK_EVERY: usize = 64 << 20;
 /// aborted download keeps the blob locked until its last queued bytes are on disk.
 /// Returns the file, the hashers, the bytes received, and what interrupted the body,
 /// if anything: everything received before it is written. The body stops as soon as
-/// it exceeds `expected` bytes, or makes too little progress (`speed`).
+/// it exceeds `expected` bytes, makes too little progress (`speed`), or starts slower
+/// than the probe asks (`Interrupted::Slow`, so the caller can split the rest).
 async fn stream_to_file(
     response: reqwest::Response,
     file: std::fs::File,
     hashers: Hashers,
     lock: std::fs::File,
     expected: u64,
-    mut speed: LowSpeed,
+    (mut speed, probe): (LowSpeed, Option<Probe>),
     progress: ProgressFn<'_>,
-    probe: Option<Probe>,
 ) -> std::io::Result<(std::fs::File, Hashers, u64, Option<Interrupted>)> {
     use std::sync::Arc;
     let (to_writer, writer_rx) = tokio::sync::mpsc::channel::<Arc<Vec<u8>>>(QUEUE_BLOCKS);
