@@ -3,7 +3,8 @@
 # safetensors file on a release `rskill-hub`, fetched through `rskill-throttle-proxy`, which
 # caps each connection (default 50 MiB/s: what one stream gets from a shaped link or a CDN
 # edge), by
-#   - `rskill install` (default: big files split over 8 ranged connections),
+#   - `rskill install` (default: a big file starts as one request; its first piece is slow
+#     behind the cap, so the rest is split over 8 ranged connections),
 #   - `rskill install --connections 1` (one stream),
 #   - `huggingface_hub.snapshot_download` of the weights repo (from .venv-bench),
 #   - `hf_transfer.download` of the file's resolve URL (max_files=8, 10 MiB chunks;
