@@ -9,7 +9,7 @@
 #      own cache: total throughput (bytes delivered / wall time of the whole wave) and the CPU
 #      seconds of the Hub node (and of Garage) during the wave, for both backends.
 # Both backends run from the same release binary, on the same machine, over loopback; the
-# clients are the same `rskill` binary with the same settings (8 connections per file). Caches go under
+# clients are the same `rskill` binary with the same (default) settings. Caches go under
 # RSKILL_BENCH_DIR (default a temp dir on disk; B writes clients x 256 MiB there).
 # Environment: RSKILL_BENCH_RUNS (3), RSKILL_FLEET_CLIENTS (50), RSKILL_FLEET_SIZE_MIB (256),
 # RSKILL_BENCH_SIZE_MIB (1024), RSKILL_GARAGE_BIN (else scripts/ensure-garage.sh builds it).
@@ -36,10 +36,8 @@ cleanup() {
 }
 trap cleanup EXIT
 unset HF_TOKEN HF_HUB_OFFLINE HF_HUB_CACHE HF_HOME
-# The clients split big files over 8 connections, opened at once (the figures in
-# docs/hub-server.md were measured so); override to compare.
-export RSKILL_DOWNLOAD_CONNECTIONS="${RSKILL_DOWNLOAD_CONNECTIONS:-8}"
-export RSKILL_DOWNLOAD_SPLIT_BELOW_MIBS="${RSKILL_DOWNLOAD_SPLIT_BELOW_MIBS:-0}"
+# The clients run with rskill's defaults (a big file starts as one request and is split
+# over 8 connections only if its first piece is slow); set RSKILL_DOWNLOAD_* to compare.
 
 TICKS="$(getconf CLK_TCK)"
 cpu_seconds() { # user+system CPU seconds a process has used so far
