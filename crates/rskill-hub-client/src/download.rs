@@ -233,6 +233,8 @@ impl HubClient {
         let total = spec.size.unwrap_or(0);
         let mut split = !complete && self.parallel().splits(total, have);
         let mut source = None;
+        // Whether the probing request below brought the whole file.
+        let mut streamed = false;
         if split && let Some(min_rate) = self.parallel().split_below {
             // One open-ended request first: where its first piece comes fast enough, one
             // connection fills the link and it simply goes on to the end (no pieces, no
@@ -261,28 +263,10 @@ impl HubClient {
                 .await?;
             (file, hashers, transferred) = (f, h, got);
             have += got;
+            streamed = !slow;
+            // Slow, with too little left to split: the rest as one stream, below.
             split = slow && self.parallel().splits(total, have);
-            if slow && !split {
-                // Too little left to split: the rest as one stream.
-                let (response, _) = self
-                    .open_download(&url, Some((have, None)), expect, &ctx)
-                    .await?;
-                let (f, h, got, _) = self
-                    .stream_whole(
-                        spec,
-                        &url,
-                        response,
-                        file,
-                        (hashers, have),
-                        lock,
-                        progress,
-                        &partial,
-                        None,
-                    )
-                    .await?;
-                (file, hashers, transferred) = (f, h, transferred + got);
-            }
-            source = Some(from);
+            source = split.then_some(from);
         }
         if split {
             // Several connections, when the server serves ranges: the first piece's
@@ -352,11 +336,12 @@ impl HubClient {
                     )
                     .await?;
             }
-        } else if !complete && source.is_none() {
+        } else if !complete && !streamed {
             let range = (have > 0).then_some((have, None));
             let expect = (total, etag.as_str());
             let (response, _) = self.open_download(&url, range, expect, &ctx).await?;
-            (file, hashers, transferred, _) = self
+            let got;
+            (file, hashers, got, _) = self
                 .stream_whole(
                     spec,
                     &url,
@@ -369,6 +354,7 @@ impl HubClient {
                     None,
                 )
                 .await?;
+            transferred += got;
         }
         file.sync_all().map_err(|e| HubError::io_at(&partial, e))?;
         let size = file

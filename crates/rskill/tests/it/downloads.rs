@@ -395,6 +395,49 @@ async fn several_connections_outrun_a_per_connection_cap() {
     );
 }
 
+/// A slow start with one piece or less left: the rest comes as one more ranged stream
+/// from where the first request stopped, not split.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_start_with_little_left_finishes_as_one_stream() {
+    let bytes = noise(MIB as usize, 37); // two 512 KiB pieces
+    let store = StoreStandin::start(bytes.clone(), Faults::default()).await;
+    let proxy = ThrottleProxy::start(
+        "127.0.0.1:0".parse().unwrap(),
+        store.url.trim_start_matches("http://").parse().unwrap(),
+        Shape {
+            bytes_per_sec: 4 * MIB,
+            latency: Duration::ZERO,
+        },
+    )
+    .await
+    .unwrap();
+    let hub = hub_to_store(&proxy.url(), &bytes).await;
+    let home = TempDir::new().unwrap();
+    let adaptive = Parallel {
+        split_below: Some(rskill_hub_client::ranged::DEFAULT_SPLIT_BELOW),
+        ..small_pieces()
+    };
+    let d = download(&client(&hub.url, home.path(), adaptive), &bytes)
+        .await
+        .unwrap();
+    assert_eq!(d.sha256, sha256_hex(&bytes));
+    let ranges: Vec<String> = store
+        .seen()
+        .iter()
+        .filter_map(|r| r.header("range").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        ranges.first().map(String::as_str),
+        Some("bytes=0-"),
+        "{ranges:?}"
+    );
+    assert_eq!(ranges.len(), 2, "then the rest in one request: {ranges:?}");
+    assert!(
+        ranges[1].ends_with('-') && ranges[1] != "bytes=0-",
+        "the second request resumes where the first stopped: {ranges:?}"
+    );
+}
+
 /// A store whose first piece comes fast enough keeps the download on its one open-ended
 /// request: where one stream already fills the link, more only cost writes, a read-back
 /// and buffers. (The proxy here is not capping: 1 GiB/s.)
