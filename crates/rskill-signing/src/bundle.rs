@@ -121,6 +121,19 @@ impl Bundle {
     /// Verifies the envelope with one of `keys` (the one the bundle names, or, for a
     /// bundle that names none, each in turn) and returns the signed files.
     pub fn verify(&self, keys: &[PublicKey]) -> Result<SignedManifest, SigningError> {
+        let (payload, key_id) = self.verify_payload(keys)?;
+        statement::parse(&payload, &key_id)
+    }
+
+    /// The payload, not verified: for readers that only check consistency (an import
+    /// without keys) and say so.
+    pub fn payload_unverified(&self) -> Result<Vec<u8>, SigningError> {
+        self.check_types()?;
+        B64.decode(&self.dsse_envelope.payload)
+            .map_err(|e| SigningError::Malformed(format!("payload is not base64: {e}")))
+    }
+
+    fn check_types(&self) -> Result<(), SigningError> {
         if self.media_type != BUNDLE_MEDIA_TYPE {
             return Err(SigningError::Malformed(format!(
                 "mediaType is {:?}, expected {BUNDLE_MEDIA_TYPE}",
@@ -134,6 +147,14 @@ impl Bundle {
                 env.payload_type
             )));
         }
+        Ok(())
+    }
+
+    /// Verifies the envelope's one signature over its PAE with one of `keys`; returns
+    /// the payload and the id of the key that verified it.
+    pub fn verify_payload(&self, keys: &[PublicKey]) -> Result<(Vec<u8>, String), SigningError> {
+        self.check_types()?;
+        let env = &self.dsse_envelope;
         let [sig] = env.signatures.as_slice() else {
             return Err(SigningError::Malformed(format!(
                 "expected one DSSE signature, got {}",
@@ -171,6 +192,6 @@ impl Bundle {
                     .collect::<Vec<_>>()
                     .join(", "),
             })?;
-        statement::parse(&payload, key.id())
+        Ok((payload, key.id().to_string()))
     }
 }

@@ -17,14 +17,15 @@ pub const GOVERNANCE_FILE: &str = "rskill.registry.json";
 
 /// Paths (relative to the folder's root) that are never signed: `model_signing`'s own
 /// (in the order it lists them in `predicate.serialization.ignore_paths`), then the
-/// governance file.
-pub const IGNORE_PATHS: [&str; 6] = [
+/// governance file and its signature.
+pub const IGNORE_PATHS: [&str; 7] = [
     crate::bundle::SIGNATURE_FILE,
     ".git",
     ".gitattributes",
     ".github",
     ".gitignore",
     GOVERNANCE_FILE,
+    crate::governance::GOVERNANCE_SIGNATURE_FILE,
 ];
 
 /// One signed file: its relative path and SHA-256 (lowercase hex).

@@ -12,7 +12,10 @@
 //!   as `model_signing` records it in `verificationMaterial.publicKey.hint`);
 //! - [`weights_lock`]: the file a publisher writes into a skill repo to pin the
 //!   upstream weights by content, signed with the rest of the skill;
-//! - [`check`]: comparing a signed manifest with the files actually present.
+//! - [`check`]: comparing a signed manifest with the files actually present;
+//! - [`governance`]: the signed governance state of a skill repo (released versions and
+//!   their commits, the current registry file, a version and an expiry), in the same
+//!   bundle format.
 //!
 //! No cryptography is written here: ECDSA, SHA-256 and the encodings come from the
 //! `p256`, `sha2` and `base64` crates. Depends on no other rskill crate.
@@ -21,6 +24,7 @@ pub mod bundle;
 pub mod check;
 pub mod error;
 pub mod folder;
+pub mod governance;
 pub mod keys;
 pub mod statement;
 pub mod weights_lock;
@@ -29,6 +33,7 @@ pub use bundle::{Bundle, SIGNATURE_FILE};
 pub use check::{FileProblem, compare};
 pub use error::SigningError;
 pub use folder::{Resource, hash_folder};
+pub use governance::{GOVERNANCE_SIGNATURE_FILE, GovernanceState, SignedGovernance};
 pub use keys::{PrivateKey, PublicKey};
 pub use statement::SignedManifest;
 pub use weights_lock::{WEIGHTS_LOCK_FILE, WeightsLock};
