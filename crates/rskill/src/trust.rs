@@ -46,6 +46,44 @@ impl std::fmt::Display for Mode {
     }
 }
 
+/// What a key is trusted to sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Skill content (`model.sig` and the weights lock).
+    Skills,
+    /// The governance state (`rskill.registry.sig`: releases, statuses, aliases, scans).
+    Governance,
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Role, String> {
+        match s {
+            "skills" => Ok(Role::Skills),
+            "governance" => Ok(Role::Governance),
+            _ => Err(format!("unknown role `{s}` (skills or governance)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Skills => "skills",
+            Role::Governance => "governance",
+        })
+    }
+}
+
+fn default_roles() -> BTreeSet<Role> {
+    [Role::Skills].into()
+}
+
+fn is_default_roles(roles: &BTreeSet<Role>) -> bool {
+    *roles == default_roles()
+}
+
 /// One trusted key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,6 +92,9 @@ pub struct TrustedKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub pem: String,
+    /// What it may sign; files written before roles existed mean skills only.
+    #[serde(default = "default_roles", skip_serializing_if = "is_default_roles")]
+    pub roles: BTreeSet<Role>,
 }
 
 /// One org's policy.
@@ -160,17 +201,27 @@ impl TrustFile {
         })
     }
 
-    /// Adds `key` for `org` (idempotent), setting the org's mode.
-    pub fn add(&mut self, org: &str, key: &PublicKey, name: Option<String>, mode: Mode) {
+    /// Adds `key` for `org` with `roles` (idempotent; a key added again gains the
+    /// roles), setting the org's mode.
+    pub fn add(
+        &mut self,
+        org: &str,
+        key: &PublicKey,
+        name: Option<String>,
+        mode: Mode,
+        roles: &BTreeSet<Role>,
+    ) {
         let p = self.orgs.entry(org.to_string()).or_default();
         p.mode = mode;
         if let Some(k) = p.keys.iter_mut().find(|k| k.id == key.id()) {
             k.name = name.or(k.name.take());
+            k.roles.extend(roles.iter().copied());
         } else {
             p.keys.push(TrustedKey {
                 id: key.id().to_string(),
                 name,
                 pem: key.pem().to_string(),
+                roles: roles.clone(),
             });
         }
     }
@@ -225,7 +276,10 @@ pub struct Policy {
 /// What the policy says about one org.
 #[derive(Debug, Clone)]
 pub struct OrgTrust {
+    /// Keys trusted for skill content, with their names.
     pub keys: Vec<(PublicKey, Option<String>)>,
+    /// Keys trusted for the governance state, with their names.
+    pub governance_keys: Vec<(PublicKey, Option<String>)>,
     /// Unsigned or unverifiable skills are refused.
     pub required: bool,
     /// The org has a policy at all (a `warn` policy warns).
@@ -242,8 +296,16 @@ impl OrgTrust {
     pub fn name_of(&self, id: &str) -> Option<String> {
         self.keys
             .iter()
+            .chain(&self.governance_keys)
             .find(|(k, _)| k.id() == id)
             .and_then(|(_, n)| n.clone())
+    }
+
+    pub fn governance_public_keys(&self) -> Vec<PublicKey> {
+        self.governance_keys
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 }
 
@@ -264,8 +326,9 @@ impl Policy {
                             have.mode = Mode::Require;
                         }
                         for k in &p.keys {
-                            if !have.keys.iter().any(|h| h.id == k.id) {
-                                have.keys.push(k.clone());
+                            match have.keys.iter_mut().find(|h| h.id == k.id) {
+                                Some(h) => h.roles.extend(k.roles.iter().copied()),
+                                None => have.keys.push(k.clone()),
                             }
                         }
                     }
@@ -290,10 +353,11 @@ impl Policy {
 
     pub fn for_org(&self, org: &str) -> OrgTrust {
         let p = self.orgs.get(org);
-        let keys = p
-            .map(|p| {
+        let with_role = |role: Role| -> Vec<(PublicKey, Option<String>)> {
+            p.map(|p| {
                 p.keys
                     .iter()
+                    .filter(|k| k.roles.contains(&role))
                     .filter_map(|k| {
                         PublicKey::from_pem(&k.pem, org)
                             .ok()
@@ -301,9 +365,11 @@ impl Policy {
                     })
                     .collect()
             })
-            .unwrap_or_default();
+            .unwrap_or_default()
+        };
         OrgTrust {
-            keys,
+            keys: with_role(Role::Skills),
+            governance_keys: with_role(Role::Governance),
             required: self.require_all || p.is_some_and(|p| p.mode == Mode::Require),
             has_policy: p.is_some(),
             scan_required: self.scan_required.contains(org),

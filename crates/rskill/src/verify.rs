@@ -40,6 +40,7 @@ pub fn policy_with(mut policy: Policy, org: &str, extra: &[PublicKey]) -> Policy
                 id: k.id().to_string(),
                 name: Some("--key".into()),
                 pem: k.pem().to_string(),
+                roles: [crate::trust::Role::Skills].into(),
             });
         }
     }

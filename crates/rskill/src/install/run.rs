@@ -60,6 +60,8 @@ pub struct InstallOptions {
     /// Scan the downloaded files before activation, refusing dangerous ones (`--scan`).
     pub scan: bool,
     pub preflight: Preflight,
+    /// Use an expired signed governance state, for this reason (`--allow-expired`).
+    pub allow_expired: Option<String>,
 }
 
 /// See [`InstallOptions::preflight`]; `Err` refuses the install, naming why.
@@ -271,6 +273,7 @@ pub(crate) async fn prepare(
     .await?;
 
     let manifest = read_manifest(client, repo, &commit, &verified).await?;
+    check_manifest_version(repo, &commit, &resolved, &manifest)?;
     ui.say(&format!(
         "{repo} {} ({}, commit {})",
         manifest.version,
@@ -319,6 +322,30 @@ pub(crate) async fn prepare(
         plan,
         verified,
     })
+}
+
+/// A published version's manifest must name that version: a tag moved onto another
+/// version's commit (or a recalled commit tagged anew) is refused, signed or not.
+fn check_manifest_version(
+    repo: &RepoId,
+    commit: &CommitId,
+    resolved: &resolve::Resolved,
+    manifest: &Manifest,
+) -> Result<(), InstallError> {
+    let Some(version) = &resolved.version else {
+        return Ok(());
+    };
+    if manifest.version == version.to_string() {
+        return Ok(());
+    }
+    Err(InstallError::Lifecycle(LifecycleError::Governance {
+        repo: repo.to_string(),
+        problem: crate::lifecycle::signed::GovernanceProblem::ManifestVersion {
+            version: version.to_string(),
+            commit: commit.to_string(),
+            manifest: manifest.version.clone(),
+        },
+    }))
 }
 
 /// Smoke-loads a downloaded skill and builds its registry entry.
@@ -424,12 +451,17 @@ pub(crate) fn finish(
     })
 }
 
-/// Where this install keeps what it saw of governance (beside the registry).
+/// Where this install keeps what it saw of governance (beside the registry), read with
+/// the install's trust policy.
 pub(crate) fn seen_for(opts: &InstallOptions) -> Seen {
-    match &opts.registry_path {
+    let seen = match &opts.registry_path {
         Some(p) => Seen::beside(p),
         None => Seen::default_location(),
-    }
+    };
+    seen.with_policy(crate::lifecycle::signed::GovernancePolicy {
+        trust: opts.trust.clone(),
+        allow_expired: opts.allow_expired.clone(),
+    })
 }
 
 /// Changes the registry this install writes to (one atomic update).

@@ -1,8 +1,11 @@
 //! The install side of recorded scans: an org whose trust policy says
 //! `scan-policy require` gets only commits for which the skill's registry file holds a
 //! scan record with every type `clean` (`warning` is not enough: remote code and
-//! manifest warnings need a person's look, which the policy cannot give). Checked
-//! before anything is downloaded, so a refusal leaves nothing behind.
+//! manifest warnings need a person's look, which the policy cannot give), and the record
+//! must be authenticated: part of a governance state signed by a key the org trusts for
+//! governance, which names the key that recorded it (an unsigned record is one anybody
+//! who may write the repo can rewrite to clean). Checked before anything is downloaded,
+//! so a refusal leaves nothing behind.
 
 use rskill_scan::Status as ScanStatus;
 
@@ -25,7 +28,7 @@ pub fn check(
         return Ok(None);
     }
     let hint = format!(
-        "the policy for {org} (`rskill trust scan-policy {org} require`) installs only commits with a recorded clean scan: a publisher with the manage right runs `rskill-publisher scan {repo}@VERSION --record`; `rskill info {repo}` shows the records"
+        "the policy for {org} (`rskill trust scan-policy {org} require`) installs only commits with a recorded clean scan in a signed governance state: a publisher with the manage right runs `rskill-publisher scan {repo}@VERSION --record --governance-key KEY`, and this machine trusts that key (`rskill trust add {org} --key PUB.pem --role governance`); `rskill info {repo}` shows the records"
     );
     let refuse = |what: String| {
         Err(InstallError::Refused {
@@ -54,6 +57,21 @@ pub fn check(
             }
         ));
     };
+    let Some(recorded_by) = state
+        .authenticity
+        .verified()
+        .and_then(|s| s.scans.get(commit.as_str()))
+    else {
+        return refuse(format!(
+            "the scan record is not authenticated (the governance state is {}{}): anybody who may write the repo could have written it",
+            state.authenticity.label(),
+            if state.authenticity.verified().is_some() {
+                ", but names no key that recorded this scan"
+            } else {
+                ""
+            }
+        ));
+    };
     if record.types.is_empty() {
         return refuse("the recorded scan covers no scan type".into());
     }
@@ -67,10 +85,11 @@ pub fn check(
     }
     debug_assert_eq!(record.status(), ScanStatus::Clean);
     Ok(Some(format!(
-        "scan record: clean ({} {} at {}) for commit {}",
+        "scan record: clean ({} {} at {}) for commit {}, recorded by key {}",
         record.scanner,
         record.version,
         record.time,
-        crate::hub::repo::short_sha(commit.as_str())
+        crate::hub::repo::short_sha(commit.as_str()),
+        &recorded_by[..recorded_by.len().min(16)]
     )))
 }

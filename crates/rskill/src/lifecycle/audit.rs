@@ -47,6 +47,8 @@ pub struct AuditRow {
     /// Its age in seconds (0 for an answer read now).
     pub age_seconds: Option<u64>,
     pub reason: Option<String>,
+    /// The governance signature: `verified`, `unverified` or `unsigned`.
+    pub governance: &'static str,
     pub notes: Vec<String>,
     pub verdict: Verdict,
 }
@@ -74,6 +76,7 @@ async fn audit_one(client: &HubClient, seen: &Seen, skill: &InstalledSkill) -> A
         checked_at: None,
         age_seconds: None,
         reason: None,
+        governance: "unsigned",
         notes: Vec::new(),
         verdict: Verdict::Fail,
     };
@@ -116,7 +119,31 @@ async fn audit_one(client: &HubClient, seen: &Seen, skill: &InstalledSkill) -> A
             return row;
         }
     };
+    row.governance = state.authenticity.label();
     row.notes.extend(state.problems.iter().cloned());
+    // A remembered signed state is held to its expiry like one read now.
+    if let Some(signed) = state.authenticity.verified()
+        && signed
+            .expired_at(std::time::SystemTime::now())
+            .unwrap_or(true)
+    {
+        row.notes.push(format!(
+            "the signed governance state this machine holds expired at {} (version {})",
+            signed.expires, signed.version
+        ));
+        return row;
+    }
+    if state.version_at(&skill.commit).is_none()
+        && state.authenticity.verified().is_some()
+        && let Ok(v) = model::parse_version(&skill.version)
+        && let Some(released) = state.tags.get(&v)
+    {
+        row.notes.push(format!(
+            "installed commit {} is not the commit the signed governance state releases as {v} ({released})",
+            skill.commit
+        ));
+        return row;
+    }
     let version = state.version_at(&skill.commit).or_else(|| {
         model::parse_version(&skill.version)
             .ok()
@@ -129,6 +156,14 @@ async fn audit_one(client: &HubClient, seen: &Seen, skill: &InstalledSkill) -> A
         row.verdict = Verdict::Ok;
         return row;
     };
+    if skill.version != version.to_string() {
+        row.notes.push(format!(
+            "installed commit {} is release {version}, but its manifest said version {}",
+            skill.commit, skill.version
+        ));
+        row.version = version.to_string();
+        return row;
+    }
     row.version = version.to_string();
     let status = state.registry.status_of(&version);
     row.status = Some(status);

@@ -8,7 +8,8 @@
 //! [`seen`] remembers what this machine saw (rewritten histories, offline audits);
 //! [`resolve`] turns `ID@production`, `@latest`, `@1.2.0` … into a commit;
 //! [`audit`] checks installed skills against the current state;
-//! [`scan_record`] holds the scan records kept per commit.
+//! [`scan_record`] holds the scan records kept per commit;
+//! [`signed`] checks and makes the signed governance state (`rskill.registry.sig`).
 
 pub mod audit;
 pub mod model;
@@ -16,6 +17,7 @@ pub mod remote;
 pub mod resolve;
 pub mod scan_record;
 pub mod seen;
+pub mod signed;
 
 pub use model::{Event, GovError, Registry, Status};
 pub use remote::{LifecycleError, Op, SkillState};

@@ -16,6 +16,9 @@ use crate::hub::{HubClient, HubError, RepoId};
 
 use super::model::{self, Change, Event, GovError, Registry, Status};
 use super::seen::Seen;
+use super::signed::{
+    self, Authenticity, GOVERNANCE_SIGNATURE_FILE, GovernanceProblem, GovernanceSigner,
+};
 
 /// The registry file's name on `main`.
 pub use rskill_hub_protocol::REGISTRY_FILE;
@@ -42,6 +45,11 @@ pub enum LifecycleError {
         seen_at: String,
         source: GovError,
     },
+    #[error("{repo}: {problem}")]
+    Governance {
+        repo: String,
+        problem: GovernanceProblem,
+    },
     #[error("{repo}: gave up after {attempts} attempts: main kept moving under concurrent changes")]
     Contention { repo: String, attempts: u32 },
     #[error("{0}")]
@@ -59,6 +67,7 @@ impl LifecycleError {
             LifecycleError::BadFile { source, .. } | LifecycleError::Rewritten { source, .. } => {
                 source.hint()
             }
+            LifecycleError::Governance { problem, .. } => Some(problem.hint()),
             LifecycleError::Contention { .. } => {
                 Some("try again; `rskill history ID` shows what the others changed".into())
             }
@@ -79,6 +88,11 @@ pub struct SkillState {
     pub has_file: bool,
     /// Problems of the file against the tags (aliases to missing versions …).
     pub problems: Vec<String>,
+    /// The governance signature as checked here; when verified, `tags` are its
+    /// releases (a tag it does not release is left out, a moved one refused).
+    pub authenticity: Authenticity,
+    /// Warnings and notes for the user (unsigned governance, unreleased tags).
+    pub notes: Vec<String>,
 }
 
 impl SkillState {
@@ -124,19 +138,68 @@ impl SkillState {
             registry,
             has_file: file.is_some(),
             problems,
+            authenticity: Authenticity::Unsigned,
+            notes: Vec::new(),
         })
     }
 }
 
 /// Reads the state: the refs (versions, `main`), the repo info at `main`'s commit
-/// (does it hold a registry file?), and that file through the per-commit cache (no
-/// request when that commit was read before). Also records `refs/main` in the Hub
-/// cache, so an offline install can follow `main` afterwards.
+/// (does it hold a registry file, a governance signature?), both files through the
+/// per-commit cache (no request when that commit was read before), the signature
+/// checked against the trust policy and the state checked against the one this machine
+/// saw. A state older than the one seen is read once more (a read that raced a newer
+/// change gets the newer one; a Hub that keeps serving the old one is refused). Also
+/// records `refs/main` in the Hub cache, so an offline install can follow `main`.
 pub async fn read(
     client: &HubClient,
     seen: &Seen,
     repo: &RepoId,
 ) -> Result<SkillState, LifecycleError> {
+    match read_once(client, seen, repo).await {
+        Err(e) if is_older_than_seen(&e) => read_once(client, seen, repo).await,
+        other => other,
+    }
+}
+
+/// Whether a read was refused for being older than the state this machine saw (what a
+/// read racing a newer change of this machine meets, and a replaying Hub too).
+fn is_older_than_seen(e: &LifecycleError) -> bool {
+    matches!(
+        e,
+        LifecycleError::Rewritten {
+            source: GovError::HistoryShortened { .. },
+            ..
+        } | LifecycleError::Governance {
+            problem: GovernanceProblem::Rollback { .. },
+            ..
+        }
+    )
+}
+
+async fn read_once(
+    client: &HubClient,
+    seen: &Seen,
+    repo: &RepoId,
+) -> Result<SkillState, LifecycleError> {
+    Ok(read_for_change(client, seen, repo).await?.state)
+}
+
+/// What a change needs beyond the state: the governance signature's bytes and the
+/// Hub's own tags (a signer releases new tags and must see them).
+struct ReadForChange {
+    state: SkillState,
+    registry: Option<Vec<u8>>,
+    signature: Option<Vec<u8>>,
+    hub_tags: BTreeMap<Version, CommitId>,
+}
+
+/// [`read`] once, keeping what a change needs.
+async fn read_for_change(
+    client: &HubClient,
+    seen: &Seen,
+    repo: &RepoId,
+) -> Result<ReadForChange, LifecycleError> {
     let refs = read_refs(client, repo).await?;
     let main = refs
         .branch("main")
@@ -148,9 +211,55 @@ pub async fn read(
         url: client.url(&format!("/api/models/{repo}/refs")),
         message: format!("main points to `{main}`: {e}"),
     })?;
+    let hub_tags = version_tags(&refs);
+    let info = client.repo_info(repo, Some(main.as_str())).await?;
+    let read = |name: &'static str| {
+        let listed = info.file(name).is_some();
+        let main = &main;
+        async move {
+            if !listed {
+                return Ok::<_, HubError>(None);
+            }
+            let path: RepoPath = name.parse().expect("a valid repo path");
+            Ok(Some(client.read_file_cached(repo, main, &path).await?))
+        }
+    };
+    let file = read(REGISTRY_FILE).await?;
+    let signature = read(GOVERNANCE_SIGNATURE_FILE).await?;
+    let cache = crate::hub::cache::RepoCache::new(&client.env().hub_cache, repo);
+    if let Ok(main_ref) = "main".parse::<RepoPath>() {
+        // Best effort: a cache that cannot be written only costs offline use.
+        let _ = cache.write_ref(&main_ref, &main);
+    }
+    let mut state = SkillState::from_parts(repo.clone(), main, hub_tags.clone(), file.as_deref())?;
+    let (authenticity, notes) = signed::authenticate(
+        repo,
+        &mut state.tags,
+        file.as_deref(),
+        signature.as_deref(),
+        seen.policy(),
+        std::time::SystemTime::now(),
+    )
+    .map_err(|problem| LifecycleError::Governance {
+        repo: repo.to_string(),
+        problem,
+    })?;
+    state.authenticity = authenticity;
+    state.notes = notes;
+    state.problems = state.registry.check_against(&state.tagged());
+    seen.check_and_remember(&state)?;
+    Ok(ReadForChange {
+        state,
+        registry: file,
+        signature,
+        hub_tags,
+    })
+}
+
+/// The `v<semver>` tags of the refs (other tags are left alone).
+fn version_tags(refs: &crate::hub::write::Refs) -> BTreeMap<Version, CommitId> {
     let mut tags = BTreeMap::new();
     for (name, commit) in &refs.tags {
-        // Only `v<semver>` tags are versions; other tags are left alone.
         let Some(Ok(v)) = name.strip_prefix('v').map(Version::parse) else {
             continue;
         };
@@ -158,21 +267,7 @@ pub async fn read(
             tags.insert(v, c);
         }
     }
-    let info = client.repo_info(repo, Some(main.as_str())).await?;
-    let file = if info.file(REGISTRY_FILE).is_some() {
-        let path: RepoPath = REGISTRY_FILE.parse().expect("a valid repo path");
-        Some(client.read_file_cached(repo, &main, &path).await?)
-    } else {
-        None
-    };
-    let cache = crate::hub::cache::RepoCache::new(&client.env().hub_cache, repo);
-    if let Ok(main_ref) = "main".parse::<RepoPath>() {
-        // Best effort: a cache that cannot be written only costs offline use.
-        let _ = cache.write_ref(&main_ref, &main);
-    }
-    let state = SkillState::from_parts(repo.clone(), main, tags, file.as_deref())?;
-    seen.check_and_remember(&state)?;
-    Ok(state)
+    tags
 }
 
 #[derive(serde::Deserialize)]
@@ -226,6 +321,8 @@ pub enum Op {
         commit: String,
         record: Box<model::ScanRecord>,
     },
+    /// No event: a new signed state (new releases, a new expiry) over the same file.
+    Refresh,
 }
 
 /// What a change did.
@@ -235,6 +332,8 @@ pub struct Applied {
     pub commit: String,
     pub attempts: u32,
     pub state: SkillState,
+    /// Said to the user (tags a signer left unreleased, and why).
+    pub notes: Vec<String>,
 }
 
 fn apply(
@@ -270,18 +369,22 @@ fn apply(
         Op::AliasSet { alias, version } => reg.set_alias(alias, version, tagged, c),
         Op::AliasDelete { alias } => reg.delete_alias(alias, c),
         Op::Draft { version } => reg.add_draft(version, c),
+        Op::Refresh => Ok(Vec::new()),
     }
 }
 
 /// Makes one change: reads, checks the move, commits with `parentCommit`; on a
 /// conflict re-reads (the move is checked again against the new state) and retries,
-/// at most [`MAX_ATTEMPTS`] times.
+/// at most [`MAX_ATTEMPTS`] times. With a `signer`, the commit also carries the new
+/// signed governance state; without one, a skill whose governance is signed is not
+/// changed (the file would no longer match its signature).
 pub async fn change(
     client: &HubClient,
     seen: &Seen,
     repo: &RepoId,
     op: &Op,
     why: &str,
+    signer: Option<&GovernanceSigner>,
 ) -> Result<Applied, LifecycleError> {
     let who = client.whoami().await?.name;
     if who.is_empty() {
@@ -292,7 +395,16 @@ pub async fn change(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let state = read(client, seen, repo).await?;
+        let read = match read_for_change(client, seen, repo).await {
+            // Another change of this machine recorded a newer state since this read
+            // began: read again, like a conflict.
+            Err(e) if is_older_than_seen(&e) && attempt < MAX_ATTEMPTS => {
+                tokio::time::sleep(jitter(attempt)).await;
+                continue;
+            }
+            other => other?,
+        };
+        let state = &read.state;
         if !state.problems.is_empty() {
             return Err(LifecycleError::BadFile {
                 repo: repo.to_string(),
@@ -301,6 +413,12 @@ pub async fn change(
                     field: "aliases".into(),
                     message: state.problems.join("; "),
                 },
+            });
+        }
+        if signer.is_none() && read.signature.is_some() {
+            return Err(LifecycleError::Governance {
+                repo: repo.to_string(),
+                problem: GovernanceProblem::SignerRequired,
             });
         }
         let mut next = state.registry.clone();
@@ -313,29 +431,69 @@ pub async fn change(
         let events = apply(&mut next, op, &state.tags, &c)?;
         next.published = state.tagged();
         model::check_extends(&state.registry.history, &next.history)?;
-        let summary = events
+        let registry_bytes = next.to_bytes();
+        let mut notes = Vec::new();
+        let signed = match signer {
+            Some(signer) => {
+                let scanned = match op {
+                    Op::Scan { commit, .. } => Some(commit.as_str()),
+                    _ => None,
+                };
+                let next_state = signed::next_state(
+                    client,
+                    repo,
+                    signed::Previous {
+                        registry: read.registry.as_deref(),
+                        signature: read.signature.as_deref(),
+                        hub_tags: &read.hub_tags,
+                    },
+                    &registry_bytes,
+                    next.history.len(),
+                    scanned,
+                    signer,
+                    seen.policy(),
+                    &mut notes,
+                )
+                .await?;
+                Some(next_state)
+            }
+            None => None,
+        };
+        let mut summary = events
             .iter()
             .map(Event::summary)
             .collect::<Vec<_>>()
             .join("; ");
-        let description = events
+        let mut description = events
             .iter()
             .map(|e| format!("{} by {} at {}: {}", e.summary(), e.who, e.when, e.why))
             .collect::<Vec<_>>()
             .join("\n");
-        let file = UploadFile {
+        let mut files = vec![UploadFile {
             path_in_repo: REGISTRY_FILE.into(),
-            content: Bytes::from(next.to_bytes()),
-        };
+            content: Bytes::from(registry_bytes),
+        }];
+        if let Some(s) = &signed {
+            let line = format!(
+                "rskill governance: signed state version {} (expires {})",
+                s.version, s.expires
+            );
+            if summary.is_empty() {
+                summary = line;
+                description = format!("by {who} at {when}: {why}");
+            } else {
+                description.push_str(&format!("\n{line}"));
+            }
+            files.push(UploadFile {
+                path_in_repo: GOVERNANCE_SIGNATURE_FILE.into(),
+                content: Bytes::from(s.sign(&signer.expect("signed with a signer").key).map_err(
+                    |e| LifecycleError::Local(format!("signing the governance state: {e}")),
+                )?),
+            });
+        }
         let message = format!("{summary}\n\n{description}");
         match client
-            .commit(
-                repo,
-                vec![file],
-                Vec::new(),
-                &message,
-                Some(state.main.as_str()),
-            )
+            .commit(repo, files, Vec::new(), &message, Some(state.main.as_str()))
             .await
         {
             Ok(commit) => {
@@ -343,18 +501,28 @@ pub async fn change(
                     url: client.url(&format!("/api/models/{repo}/commit/main")),
                     message: format!("commitOid `{commit}`: {e}"),
                 })?;
-                let after = SkillState {
+                let mut after = SkillState {
                     main,
                     registry: next,
                     has_file: true,
-                    ..state
+                    ..read.state
                 };
+                if let (Some(s), Some(signer)) = (signed, signer) {
+                    after.tags = signed::releases_of(&s);
+                    let key_id = signer.key.public().id().to_string();
+                    after.authenticity = Authenticity::Verified {
+                        key_name: seen.policy().trust.for_org(repo.org()).name_of(&key_id),
+                        key_id,
+                        state: s,
+                    };
+                }
                 seen.check_and_remember(&after)?;
                 return Ok(Applied {
                     events,
                     commit,
                     attempts: attempt,
                     state: after,
+                    notes,
                 });
             }
             Err(HubError::Conflict { .. }) if attempt < MAX_ATTEMPTS => {

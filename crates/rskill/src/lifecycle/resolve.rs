@@ -68,6 +68,9 @@ pub async fn resolve(
         },
         Err(e) => return Err(e),
     };
+    if let Some(s) = &state {
+        notes.extend(s.notes.iter().cloned());
+    }
     let mut out = resolve_in(state.as_ref(), requested)?;
     out.state = state;
     out.notes = notes;

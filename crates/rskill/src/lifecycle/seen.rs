@@ -1,8 +1,10 @@
 //! What this machine last saw of each skill's governance state, one file per repo under
-//! the rskill data directory (`governance/<org>--<name>.json`). It serves two purposes:
-//! a history read later must extend the one seen here (a rewritten history is reported,
-//! never trusted), and `rskill audit` answers from it when the Hub cannot be reached,
-//! saying how old the answer is.
+//! the rskill data directory (`governance/<org>--<name>.json`), and what it trusts when
+//! it reads one (the trust policy). Robots remember: a state read later must extend the
+//! one seen here — a rewritten, shorter or vanished history, a signed state older than
+//! the highest version verified, or a signature that disappeared is refused, never
+//! taken as a harmless race — and `rskill audit` answers from it when the Hub cannot be
+//! reached, saying how old the answer is.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,13 +16,18 @@ use serde::{Deserialize, Serialize};
 use crate::hub::RepoId;
 use crate::hub::ids::CommitId;
 
+use rskill_signing::governance::GovernanceState;
+
 use super::model::{GovError, Registry, RegistryFile};
 use super::remote::{LifecycleError, SkillState};
+use super::signed::{Authenticity, GovernancePolicy, GovernanceProblem};
 
-/// Where the records live; `None` keeps nothing (no check against earlier reads).
+/// Where the records live (`None` keeps nothing: no check against earlier reads), and
+/// the policy governance is read with.
 #[derive(Debug, Clone, Default)]
 pub struct Seen {
     dir: Option<PathBuf>,
+    policy: GovernancePolicy,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -32,6 +39,11 @@ struct Record {
     tags: BTreeMap<String, String>,
     has_file: bool,
     registry: RegistryFile,
+    /// The highest signed governance state verified here, and the key that verified it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    governance: Option<GovernanceState>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    governance_key: Option<String>,
 }
 
 /// A remembered state and how old it is.
@@ -47,16 +59,34 @@ impl Seen {
     pub fn at(dir: impl Into<PathBuf>) -> Seen {
         Seen {
             dir: Some(dir.into()),
+            policy: GovernancePolicy::default(),
         }
     }
 
-    /// Records under the rskill data directory (`$RSKILL_DATA_DIR/governance`).
+    /// Records under the rskill data directory (`$RSKILL_DATA_DIR/governance`), read
+    /// with the trust policy in force (a policy that cannot be read is reported by the
+    /// commands that verify signatures; here it counts as none).
     pub fn default_location() -> Seen {
         Seen {
             dir: crate::registry::data_dir()
                 .ok()
                 .map(|d| d.join("governance")),
+            policy: GovernancePolicy {
+                trust: crate::trust::Policy::load().unwrap_or_default(),
+                allow_expired: None,
+            },
         }
+    }
+
+    /// The same records, read with `policy`.
+    pub fn with_policy(mut self, policy: GovernancePolicy) -> Seen {
+        self.policy = policy;
+        self
+    }
+
+    /// The policy governance is read with.
+    pub fn policy(&self) -> &GovernancePolicy {
+        &self.policy
     }
 
     /// Records next to a registry file (tests and `--registry` paths).
@@ -80,32 +110,28 @@ impl Seen {
         serde_json::from_slice(&bytes).ok()
     }
 
-    /// Checks that `state`'s history is consistent with the one seen before (equal
-    /// over their common length), then remembers `state` unless it is older (a
-    /// shorter history: a read that raced a newer change).
+    /// Checks `state` against the one seen before — its history must extend the one
+    /// seen (same events, maybe more; never fewer, never gone), and a signed state
+    /// verified before must be followed by one at least as new — then remembers it.
     pub fn check_and_remember(&self, state: &SkillState) -> Result<(), LifecycleError> {
         let Some(path) = self.path(&state.repo) else {
             return Ok(());
         };
+        let _lock = self.lock(&path)?;
         if let Some(old) = self.load(&state.repo) {
-            let now = &state.registry.history;
-            for (a, b) in old.registry.history.iter().zip(now) {
-                if a != b {
-                    return Err(LifecycleError::Rewritten {
-                        repo: state.repo.to_string(),
-                        seen_at: old.fetched_at,
-                        source: GovError::HistoryRewritten { seq: a.seq },
-                    });
-                }
-            }
-            if now.len() < old.registry.history.len() {
-                return Ok(());
-            }
+            let has_keys = self.policy.has_governance_keys(state.repo.org());
+            check_against(&old, state, has_keys)?;
         }
         let unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
+        let (governance, governance_key) = match &state.authenticity {
+            Authenticity::Verified { state, key_id, .. } => {
+                (Some(state.clone()), Some(key_id.clone()))
+            }
+            _ => (None, None),
+        };
         let record = Record {
             repo: state.repo.to_string(),
             fetched_at: crate::registry::now_rfc3339(),
@@ -118,14 +144,26 @@ impl Seen {
                 .collect(),
             has_file: state.has_file,
             registry: state.registry.to_file(),
+            governance,
+            governance_key,
         };
         let bytes = serde_json::to_vec_pretty(&record).expect("record serializes");
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| LifecycleError::Local(format!("creating {}: {e}", dir.display())))?;
-        }
         crate::fsutil::write_atomic(&path, &bytes)
             .map_err(|e| LifecycleError::Local(format!("writing {}: {e}", path.display())))
+    }
+
+    /// Serialises check-and-write of one repo's record between processes (a robot's
+    /// cron audit and an install at once), so a newer record is never overwritten by
+    /// an older one.
+    fn lock(&self, path: &Path) -> Result<std::fs::File, LifecycleError> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)
+            .map_err(|e| LifecycleError::Local(format!("creating {}: {e}", dir.display())))?;
+        let lock = path.with_extension("lock");
+        let file = crate::fsutil::open_lock_file(&lock)
+            .and_then(|f| f.lock().map(|()| f))
+            .map_err(|e| LifecycleError::Local(format!("locking {}: {e}", lock.display())))?;
+        Ok(file)
     }
 
     /// The state last seen for `repo`, validated again (the file is local but may
@@ -150,9 +188,68 @@ impl Seen {
                 registry,
                 has_file: r.has_file,
                 problems,
+                authenticity: match (r.governance, r.governance_key) {
+                    (Some(state), Some(key_id)) => Authenticity::Verified {
+                        key_name: self.policy.trust.for_org(repo.org()).name_of(&key_id),
+                        state,
+                        key_id,
+                    },
+                    _ => Authenticity::Unsigned,
+                },
+                notes: Vec::new(),
             },
             fetched_at: r.fetched_at,
             age: Duration::from_secs(now.saturating_sub(r.fetched_unix)),
         })
     }
+}
+
+/// The rules a new read must keep against the record of an earlier one.
+/// `has_keys`: this machine trusts a governance key of the org (without one, a
+/// signature that is not verified here is not evidence of anything).
+fn check_against(old: &Record, now: &SkillState, has_keys: bool) -> Result<(), LifecycleError> {
+    let repo = now.repo.to_string();
+    let refused = |problem: GovernanceProblem| LifecycleError::Governance {
+        repo: repo.clone(),
+        problem,
+    };
+    let rewritten = |source: GovError| LifecycleError::Rewritten {
+        repo: repo.clone(),
+        seen_at: old.fetched_at.clone(),
+        source,
+    };
+    let seen_events = old.registry.history.len();
+    if old.has_file && !now.has_file && seen_events > 0 {
+        return Err(refused(GovernanceProblem::HistoryVanished {
+            seen: seen_events,
+        }));
+    }
+    super::model::check_extends(&old.registry.history, &now.registry.history).map_err(rewritten)?;
+    if let Some(seen) = &old.governance {
+        match &now.authenticity {
+            Authenticity::Verified { state, .. } if state.version < seen.version => {
+                return Err(refused(GovernanceProblem::Rollback {
+                    seen: seen.version,
+                    now: state.version,
+                }));
+            }
+            Authenticity::Verified { state, .. }
+                if state.version == seen.version
+                    && state.registry_sha256 != seen.registry_sha256 =>
+            {
+                return Err(refused(GovernanceProblem::Equivocation {
+                    version: state.version,
+                }));
+            }
+            Authenticity::Verified { .. } => {}
+            Authenticity::Unverified { .. } if !has_keys => {}
+            other => {
+                return Err(refused(GovernanceProblem::SignatureVanished {
+                    seen: seen.version,
+                    now: other.label(),
+                }));
+            }
+        }
+    }
+    Ok(())
 }

@@ -29,6 +29,9 @@ pub struct PublishOptions {
     pub draft: bool,
     /// Sign each skill (OMS signature and weights lock in the same commit).
     pub sign_key: Option<rskill_signing::PrivateKey>,
+    /// Sign the governance state after tagging, releasing the new version to fleets
+    /// that verify governance (needs the manage right on rskill-hub).
+    pub governance: Option<crate::lifecycle::signed::GovernanceSigner>,
 }
 
 impl Default for PublishOptions {
@@ -40,6 +43,7 @@ impl Default for PublishOptions {
             draft: false,
             concurrency: 4,
             sign_key: None,
+            governance: None,
         }
     }
 }

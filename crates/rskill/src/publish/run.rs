@@ -150,6 +150,9 @@ async fn run(
         }));
     }
     let mut private = main.private;
+    let signed_governance = main
+        .file(crate::lifecycle::signed::GOVERNANCE_SIGNATURE_FILE)
+        .is_some();
     let generated = match &opts.sign_key {
         Some(key) => sign::signed_files(client, plan, repo, key).await?,
         None => Vec::new(),
@@ -203,6 +206,7 @@ async fn run(
         );
         commit
     };
+    release(client, repo, version, signed_governance, opts, out).await?;
     out.commit = Some(commit);
 
     if opts.public && private {
@@ -289,10 +293,77 @@ async fn upload(
     Ok(commit)
 }
 
-/// Files of the Hub repo that a publish neither uploads nor deletes: `.gitattributes`
-/// and the governance file (statuses, aliases, history).
+/// Files of the Hub repo that a publish neither uploads nor deletes: `.gitattributes`,
+/// the governance file (statuses, aliases, history) and its signature.
 fn kept_on_hub(name: &str) -> bool {
-    name == ".gitattributes" || name == crate::lifecycle::remote::REGISTRY_FILE
+    name == ".gitattributes"
+        || name == crate::lifecycle::remote::REGISTRY_FILE
+        || name == crate::lifecycle::signed::GOVERNANCE_SIGNATURE_FILE
+}
+
+/// After tagging: with a governance key, a new signed state releases the version
+/// (only when it is not released yet); without one, a skill whose governance is
+/// signed keeps the new tag unreleased, and the outcome says how to release it.
+async fn release(
+    client: &HubClient,
+    repo: &RepoId,
+    version: &str,
+    signed_governance: bool,
+    opts: &PublishOptions,
+    out: &mut Outcome,
+) -> Result<(), HubError> {
+    let Some(signer) = &opts.governance else {
+        if signed_governance {
+            out.message.push_str(&format!(
+                "; not released to fleets that verify governance until `rskill-publisher governance refresh {repo}` signs it"
+            ));
+        }
+        return Ok(());
+    };
+    let seen = crate::lifecycle::Seen::default().with_policy(
+        crate::lifecycle::signed::GovernancePolicy::default()
+            .trusting(repo.org(), &signer.key.public()),
+    );
+    let state = crate::lifecycle::remote::read(client, &seen, repo)
+        .await
+        .map_err(lifecycle_to_hub)?;
+    let released = state
+        .authenticity
+        .verified()
+        .is_some_and(|s| s.releases.contains_key(version));
+    if released {
+        return Ok(());
+    }
+    let applied = crate::lifecycle::remote::change(
+        client,
+        &seen,
+        repo,
+        &crate::lifecycle::Op::Refresh,
+        &format!("release {version}"),
+        Some(signer),
+    )
+    .await
+    .map_err(lifecycle_to_hub)?;
+    out.commits += 1;
+    let v = applied
+        .state
+        .authenticity
+        .verified()
+        .map_or(0, |s| s.version);
+    out.message.push_str(&format!(
+        "; released in signed governance state version {v}"
+    ));
+    Ok(())
+}
+
+fn lifecycle_to_hub(e: crate::lifecycle::LifecycleError) -> HubError {
+    match e {
+        crate::lifecycle::LifecycleError::Hub(h) => h,
+        other => HubError::Other(match other.hint() {
+            Some(h) => format!("{other} (hint: {h})"),
+            None => other.to_string(),
+        }),
+    }
 }
 
 /// With `--draft`, records the new version as a draft before its tag exists, so it is
@@ -311,17 +382,22 @@ async fn record_draft(
     let op = crate::lifecycle::Op::Draft { version };
     // No local record here: publishing is a library call (tests, benches) as much as a
     // command, and the change itself checks that it extends the history it read.
-    let seen = crate::lifecycle::Seen::default();
-    crate::lifecycle::remote::change(client, &seen, repo, &op, "published as a draft")
-        .await
-        .map(|_| ())
-        .map_err(|e| match e {
-            crate::lifecycle::LifecycleError::Hub(h) => h,
-            other => HubError::Other(match other.hint() {
-                Some(h) => format!("{other} (hint: {h})"),
-                None => other.to_string(),
-            }),
-        })
+    let mut policy = crate::lifecycle::signed::GovernancePolicy::default();
+    if let Some(signer) = &opts.governance {
+        policy = policy.trusting(repo.org(), &signer.key.public());
+    }
+    let seen = crate::lifecycle::Seen::default().with_policy(policy);
+    crate::lifecycle::remote::change(
+        client,
+        &seen,
+        repo,
+        &op,
+        "published as a draft",
+        opts.governance.as_ref(),
+    )
+    .await
+    .map(|_| ())
+    .map_err(lifecycle_to_hub)
 }
 
 /// Reads every published file back at `commit` and compares its SHA-256.

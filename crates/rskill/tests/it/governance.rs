@@ -694,7 +694,7 @@ fn twenty_concurrent_alias_changes_leave_exactly_the_accepted_history() {
                 };
                 (
                     i,
-                    remote::change(&client, &seen, &repo, &op, &format!("change {i}")).await,
+                    remote::change(&client, &seen, &repo, &op, &format!("change {i}"), None).await,
                 )
             });
         }
@@ -792,7 +792,9 @@ fn kill_dash_nine_mid_change_leaves_the_previous_state_intact() {
                         alias: "production".into(),
                         version: VERSIONS[n % 3].parse().unwrap(),
                     };
-                    match remote::change(&client, &Seen::default(), &repo, &op, "rotate").await {
+                    match remote::change(&client, &Seen::default(), &repo, &op, "rotate", None)
+                        .await
+                    {
                         Ok(_) => {
                             count.fetch_add(1, Ordering::SeqCst);
                         }

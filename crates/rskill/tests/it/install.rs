@@ -477,6 +477,7 @@ impl Fx {
             trust: Default::default(),
             scan: false,
             preflight: Default::default(),
+            allow_expired: None,
         };
         self.rt
             .block_on(install::install(client, &target, &opts, ui))

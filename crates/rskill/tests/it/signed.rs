@@ -206,6 +206,7 @@ impl Fx {
             &self.key.public(),
             Some("acme-release".into()),
             mode,
+            &[rskill::trust::Role::Skills].into(),
         );
         Policy::from_files(&[f], false)
     }
@@ -336,7 +337,7 @@ fn status_and_alias_changes_after_signing_keep_the_skill_installable() {
             version: parse_version(&version).unwrap(),
         };
         let seen = Seen::at(fx.work.path().join("seen"));
-        remote::change(&client, &seen, &id, &op, "promoted")
+        remote::change(&client, &seen, &id, &op, "promoted", None)
             .await
             .unwrap();
     });
@@ -626,6 +627,7 @@ fn a_project_trust_file_is_honoured() {
         &fx.key.public(),
         Some("fleet".into()),
         Mode::Require,
+        &[rskill::trust::Role::Skills].into(),
     );
     f.save(&fx.work.path().join("rskill-trust.json")).unwrap();
     let (code, out, err) = fx.bin(&["install", &repo, "--json"], &[]);
@@ -734,7 +736,13 @@ fn the_publisher_signs_and_a_fleet_that_trusts_the_key_installs() {
 
     let org = m.name.split('/').next().unwrap();
     let mut f = TrustFile::default();
-    f.add(org, &fx.key.public(), None, Mode::Require);
+    f.add(
+        org,
+        &fx.key.public(),
+        None,
+        Mode::Require,
+        &[rskill::trust::Role::Skills].into(),
+    );
     let (r, said) = fx.install(&m.name, Policy::from_files(&[f], false));
     let rep = r.unwrap_or_else(|e| panic!("{e}\n{said}"));
     assert!(

@@ -67,6 +67,10 @@ struct PublishArgs {
     /// (model.sig) and a weights lock (weights.lock.json) in the same commit
     #[arg(long, value_name = "PATH", env = "RSKILL_SIGN_KEY")]
     sign_key: Option<PathBuf>,
+    /// After tagging, sign the governance state releasing each new version (see
+    /// `rskill-publisher governance refresh`); needs the manage right on rskill-hub
+    #[command(flatten)]
+    governance: governance_cmd::SignerArgs,
 }
 
 #[derive(Subcommand)]
@@ -79,6 +83,8 @@ enum Command {
     Status(governance_cmd::StatusArgs),
     /// Set or delete an alias (production, staging, …) of a skill or a group
     Alias(governance_cmd::AliasArgs),
+    /// Sign a skill's governance state anew (`governance refresh ID --governance-key K`)
+    Governance(governance_cmd::GovernanceArgs),
     /// Scan a published version's commit and its pinned weights; --record stores the
     /// result for that commit in the skill's registry file (needs the manage right)
     Scan(scan_cmd::Args),
@@ -118,6 +124,7 @@ fn main() -> ExitCode {
         Some(Command::Collection(args)) => collection(args),
         Some(Command::Status(args)) => governance_cmd::status(args),
         Some(Command::Alias(args)) => governance_cmd::alias(args),
+        Some(Command::Governance(args)) => governance_cmd::governance(args),
         Some(Command::Scan(args)) => scan_cmd::run(args),
         Some(Command::Keygen(args)) => keygen(args),
         Some(Command::Group(args)) => group_cmd::run(args),
@@ -141,6 +148,11 @@ fn publish_cmd(args: PublishArgs) -> Result<cli::Outcome, CliError> {
         concurrency: args.concurrency,
         draft: args.draft,
         sign_key,
+        governance: if args.publish {
+            args.governance.signer()?
+        } else {
+            None
+        },
     };
     let rt = runtime()?;
     if args.bump_revision {

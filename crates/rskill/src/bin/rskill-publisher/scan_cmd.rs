@@ -9,7 +9,7 @@ use std::io::IsTerminal;
 use rskill::cli::{self, CliError, event_line, hub_client, parse_repo, runtime, use_color};
 use rskill::install::id::InstallId;
 use rskill::lifecycle::scan_record::ScanRecord;
-use rskill::lifecycle::{Op, Seen, model, remote};
+use rskill::lifecycle::{Op, model, remote};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -27,6 +27,10 @@ pub struct Args {
     /// Hub token (else HF_TOKEN, HF_TOKEN_PATH, $HF_HOME/token)
     #[arg(long)]
     token: Option<String>,
+    /// With --record: the key that signs the governance state (the record is then
+    /// signed, by this key, as part of it)
+    #[command(flatten)]
+    signer: super::governance_cmd::SignerArgs,
 }
 
 pub fn run(args: Args) -> Result<cli::Outcome, CliError> {
@@ -44,7 +48,8 @@ pub fn run(args: Args) -> Result<cli::Outcome, CliError> {
         err
     })?;
     let client = hub_client(args.token.as_deref())?;
-    let seen = Seen::default_location();
+    let signer = args.signer.signer()?;
+    let seen = super::governance_cmd::seen_for(&repo, signer.as_ref());
     let rt = runtime()?;
     let state = rt.block_on(remote::read(&client, &seen, &repo))?;
     let Some(commit) = state.tags.get(&version) else {
@@ -81,7 +86,14 @@ pub fn run(args: Args) -> Result<cli::Outcome, CliError> {
             commit: commit.clone(),
             record: Box::new(record),
         };
-        let applied = match rt.block_on(remote::change(&client, &seen, &repo, &op, &args.reason)) {
+        let applied = match rt.block_on(remote::change(
+            &client,
+            &seen,
+            &repo,
+            &op,
+            &args.reason,
+            signer.as_ref(),
+        )) {
             Ok(a) => a,
             Err(e) => {
                 if args.json {

@@ -45,6 +45,10 @@ pub struct Args {
     /// Install a version whose status is `deleted` (refused otherwise)
     #[arg(long)]
     allow_deleted: bool,
+    /// Use a signed governance state that has expired (the publisher did not refresh
+    /// it), saying why: --allow-expired "uplink down since Monday"
+    #[arg(long, value_name = "REASON")]
+    allow_expired: Option<String>,
     /// The lockfile to use with --locked
     #[arg(long, default_value = LOCKFILE)]
     lockfile: PathBuf,
@@ -357,6 +361,7 @@ fn options(
         registry_path: None,
         locked,
         allow_deleted: args.allow_deleted,
+        allow_expired: args.allow_expired.clone(),
         trust: trust.clone(),
         scan: args.scan,
         preflight,

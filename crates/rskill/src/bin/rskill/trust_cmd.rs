@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use rskill::cli::{CliError, Outcome, hub_client, runtime};
-use rskill::trust::{Mode, PROJECT_TRUST_FILE, Policy, TrustFile};
+use rskill::trust::{Mode, PROJECT_TRUST_FILE, Policy, Role, TrustFile};
 use rskill::verify::{self, VerifyReport};
 use rskill_signing::PublicKey;
 
@@ -29,6 +29,11 @@ enum TrustCommand {
         /// require: unsigned or unverifiable skills are refused; warn: installed with a warning
         #[arg(long, value_enum, default_value = "require")]
         mode: ModeArg,
+        /// What the key may sign: skills (model.sig, the default), governance
+        /// (rskill.registry.sig: releases, statuses, aliases, scans), or both
+        /// (`--role skills --role governance`, or `--role skills,governance`)
+        #[arg(long, value_delimiter = ',', value_name = "ROLE")]
+        role: Vec<Role>,
         /// Write the project's policy file (./rskill-trust.json) instead of the data dir's
         #[arg(long)]
         project: bool,
@@ -104,6 +109,7 @@ pub fn trust(args: TrustArgs) -> Result<Outcome, CliError> {
             key,
             name,
             mode,
+            role,
             project,
         } => {
             if org.is_empty() || org.contains('/') {
@@ -120,11 +126,18 @@ pub fn trust(args: TrustArgs) -> Result<Outcome, CliError> {
                 ModeArg::Require => Mode::Require,
                 ModeArg::Warn => Mode::Warn,
             };
-            file.add(&org, &public, name, mode);
+            let roles: std::collections::BTreeSet<Role> = if role.is_empty() {
+                [Role::Skills].into()
+            } else {
+                role.into_iter().collect()
+            };
+            file.add(&org, &public, name, mode, &roles);
             file.save(&path).map_err(|e| CliError::new(e.to_string()))?;
+            let roles: Vec<String> = roles.iter().map(Role::to_string).collect();
             eprintln!(
-                "{org}: trusting key {} ({mode}) in {}",
+                "{org}: trusting key {} for {} ({mode}) in {}",
                 public.id(),
+                roles.join(" and "),
                 path.display()
             );
             println!("{}", public.id());
@@ -166,7 +179,7 @@ pub fn trust(args: TrustArgs) -> Result<Outcome, CliError> {
                         let keys: Vec<_> = p
                             .keys
                             .iter()
-                            .map(|k| serde_json::json!({"id": k.id, "name": k.name}))
+                            .map(|k| serde_json::json!({"id": k.id, "name": k.name, "roles": k.roles}))
                             .collect();
                         (
                             org.clone(),
@@ -189,10 +202,12 @@ pub fn trust(args: TrustArgs) -> Result<Outcome, CliError> {
                 }
                 for (org, p) in &policy.orgs {
                     for k in &p.keys {
+                        let roles: Vec<String> = k.roles.iter().map(|r| r.to_string()).collect();
                         println!(
-                            "{org}\t{}\t{}\t{}",
+                            "{org}\t{}\t{}\t{}\t{}",
                             p.mode,
                             k.id,
+                            roles.join(","),
                             k.name.as_deref().unwrap_or("")
                         );
                     }
