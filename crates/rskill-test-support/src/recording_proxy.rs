@@ -2,8 +2,13 @@
 //! path, query, headers including `Host`, streamed body) to one upstream, and its
 //! request line and headers are recorded, so a test can check what a client sent to the
 //! upstream, e.g. that no `Authorization` header carrying the Hub token reached the
-//! object store behind a presigned URL. Runs on its own thread; stops on drop.
+//! object store behind a presigned URL. It can also replay: after [`RecordingProxy::capture`]
+//! it keeps the whole answer to every `GET`, and after [`RecordingProxy::replay`] it
+//! serves those answers again instead of asking the upstream — a Hub (or a man in the
+//! middle) that replays genuine old data, every answer once true. Runs on its own
+//! thread; stops on drop.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -32,17 +37,43 @@ impl Recorded {
     }
 }
 
+/// What the proxy does with `GET` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Mode {
+    #[default]
+    Forward,
+    /// Forward, and keep each whole answer by target.
+    Capture,
+    /// Serve kept answers; forward what was never kept.
+    Replay,
+}
+
+#[derive(Clone)]
+struct Kept {
+    status: u16,
+    headers: Vec<(String, Vec<u8>)>,
+    body: bytes::Bytes,
+}
+
+#[derive(Default)]
+struct Replays {
+    mode: Mode,
+    kept: HashMap<String, Kept>,
+}
+
 #[derive(Clone)]
 struct Shared {
     upstream: String,
     client: reqwest::Client,
     log: Arc<Mutex<Vec<Recorded>>>,
+    replays: Arc<Mutex<Replays>>,
 }
 
 /// A running proxy.
 pub struct RecordingProxy {
     addr: SocketAddr,
     log: Arc<Mutex<Vec<Recorded>>>,
+    replays: Arc<Mutex<Replays>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -69,6 +100,24 @@ async fn forward(State(shared): State<Shared>, req: Request) -> Response {
                 .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
                 .collect(),
         });
+    let mode = shared
+        .replays
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .mode;
+    let get = parts.method == axum::http::Method::GET;
+    if mode == Mode::Replay && get {
+        let kept = shared
+            .replays
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .kept
+            .get(&target)
+            .cloned();
+        if let Some(k) = kept {
+            return kept_response(k);
+        }
+    }
     let mut headers = HeaderMap::new();
     for (n, v) in &parts.headers {
         if !HOP_BY_HOP.contains(&n.as_str()) {
@@ -84,6 +133,32 @@ async fn forward(State(shared): State<Shared>, req: Request) -> Response {
         .send()
         .await;
     match sent {
+        Ok(resp) if mode == Mode::Capture && get => {
+            let status = resp.status().as_u16();
+            let headers = resp
+                .headers()
+                .iter()
+                .filter(|(n, _)| !HOP_BY_HOP.contains(&n.as_str()))
+                .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+                .collect();
+            match resp.bytes().await {
+                Ok(body) => {
+                    let k = Kept {
+                        status,
+                        headers,
+                        body,
+                    };
+                    shared
+                        .replays
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .kept
+                        .insert(target, k.clone());
+                    kept_response(k)
+                }
+                Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+            }
+        }
         Ok(resp) => {
             let mut out = Response::builder().status(resp.status().as_u16());
             for (n, v) in resp.headers() {
@@ -99,6 +174,15 @@ async fn forward(State(shared): State<Shared>, req: Request) -> Response {
     }
 }
 
+fn kept_response(k: Kept) -> Response {
+    let mut out = Response::builder().status(k.status);
+    for (n, v) in &k.headers {
+        out = out.header(n.as_str(), v.as_slice());
+    }
+    out.body(Body::from(k.body))
+        .unwrap_or_else(|e| (StatusCode::BAD_GATEWAY, e.to_string()).into_response())
+}
+
 impl RecordingProxy {
     /// Starts a proxy on a free 127.0.0.1 port in front of `upstream`
     /// (`http://host:port`).
@@ -111,8 +195,10 @@ impl RecordingProxy {
                 .build()
                 .expect("HTTP client"),
             log: Arc::new(Mutex::new(Vec::new())),
+            replays: Arc::new(Mutex::new(Replays::default())),
         };
         let log = shared.log.clone();
+        let replays = shared.replays.clone();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("proxy address");
@@ -136,6 +222,7 @@ impl RecordingProxy {
         RecordingProxy {
             addr,
             log,
+            replays,
             stop: Some(stop_tx),
             thread: Some(thread),
         }
@@ -154,6 +241,21 @@ impl RecordingProxy {
     /// Forgets the requests recorded so far.
     pub fn clear(&self) {
         self.log.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// From now on, keeps the whole answer to every `GET` (the newest per target).
+    pub fn capture(&self) {
+        self.replays.lock().unwrap_or_else(|e| e.into_inner()).mode = Mode::Capture;
+    }
+
+    /// From now on, answers every `GET` it kept with the kept answer.
+    pub fn replay(&self) {
+        self.replays.lock().unwrap_or_else(|e| e.into_inner()).mode = Mode::Replay;
+    }
+
+    /// From now on, forwards everything again (kept answers stay kept).
+    pub fn forward(&self) {
+        self.replays.lock().unwrap_or_else(|e| e.into_inner()).mode = Mode::Forward;
     }
 }
 

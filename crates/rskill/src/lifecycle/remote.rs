@@ -232,6 +232,7 @@ async fn read_for_change(
         let _ = cache.write_ref(&main_ref, &main);
     }
     let mut state = SkillState::from_parts(repo.clone(), main, hub_tags.clone(), file.as_deref())?;
+    seen.check_history(&state)?;
     let (authenticity, notes) = signed::authenticate(
         repo,
         &mut state.tags,

@@ -119,10 +119,23 @@ pub fn resolve_in(
             ))),
         };
     }
-    if let Ok(v) = model::parse_version(name)
-        && state.tags.contains_key(&v)
-    {
-        return at(v, None);
+    if let Ok(v) = model::parse_version(name) {
+        if state.tags.contains_key(&v) {
+            return at(v, None);
+        }
+        if let Some(signed) = state.authenticity.verified() {
+            return Err(LifecycleError::Local(format!(
+                "{}: version {v} is not released in the signed governance state (version {}); released: {}",
+                state.repo,
+                signed.version,
+                signed
+                    .releases
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
     }
     // A branch or a commit: the version is known when a tag points at it.
     let commit = if name == "main" {

@@ -18,7 +18,7 @@ use crate::hub::ids::CommitId;
 
 use rskill_signing::governance::GovernanceState;
 
-use super::model::{GovError, Registry, RegistryFile};
+use super::model::{Registry, RegistryFile};
 use super::remote::{LifecycleError, SkillState};
 use super::signed::{Authenticity, GovernancePolicy, GovernanceProblem};
 
@@ -152,6 +152,15 @@ impl Seen {
             .map_err(|e| LifecycleError::Local(format!("writing {}: {e}", path.display())))
     }
 
+    /// The history rules alone (extends the one seen, has not vanished), before the
+    /// signature is checked: a robot that saw a history names its loss first.
+    pub fn check_history(&self, state: &SkillState) -> Result<(), LifecycleError> {
+        match self.load(&state.repo) {
+            Some(old) => check_history(&old, state),
+            None => Ok(()),
+        }
+    }
+
     /// Serialises check-and-write of one repo's record between processes (a robot's
     /// cron audit and an install at once), so a newer record is never overwritten by
     /// an older one.
@@ -213,18 +222,7 @@ fn check_against(old: &Record, now: &SkillState, has_keys: bool) -> Result<(), L
         repo: repo.clone(),
         problem,
     };
-    let rewritten = |source: GovError| LifecycleError::Rewritten {
-        repo: repo.clone(),
-        seen_at: old.fetched_at.clone(),
-        source,
-    };
-    let seen_events = old.registry.history.len();
-    if old.has_file && !now.has_file && seen_events > 0 {
-        return Err(refused(GovernanceProblem::HistoryVanished {
-            seen: seen_events,
-        }));
-    }
-    super::model::check_extends(&old.registry.history, &now.registry.history).map_err(rewritten)?;
+    check_history(old, now)?;
     if let Some(seen) = &old.governance {
         match &now.authenticity {
             Authenticity::Verified { state, .. } if state.version < seen.version => {
@@ -252,4 +250,22 @@ fn check_against(old: &Record, now: &SkillState, has_keys: bool) -> Result<(), L
         }
     }
     Ok(())
+}
+
+/// A history must extend the one seen (same events, maybe more), and may not vanish.
+fn check_history(old: &Record, now: &SkillState) -> Result<(), LifecycleError> {
+    let seen_events = old.registry.history.len();
+    if old.has_file && !now.has_file && seen_events > 0 {
+        return Err(LifecycleError::Governance {
+            repo: now.repo.to_string(),
+            problem: GovernanceProblem::HistoryVanished { seen: seen_events },
+        });
+    }
+    super::model::check_extends(&old.registry.history, &now.registry.history).map_err(|source| {
+        LifecycleError::Rewritten {
+            repo: now.repo.to_string(),
+            seen_at: old.fetched_at.clone(),
+            source,
+        }
+    })
 }

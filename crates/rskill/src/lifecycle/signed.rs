@@ -55,6 +55,15 @@ impl GovernancePolicy {
         self
     }
 
+    /// The policy a signer reads with: its own key trusted, and an expired state
+    /// accepted (the change it signs renews it).
+    pub fn for_signer(self, org: &str, key: &PublicKey) -> GovernancePolicy {
+        GovernancePolicy {
+            allow_expired: Some("the signer renews it".into()),
+            ..self.trusting(org, key)
+        }
+    }
+
     /// Whether any key is trusted for `org`'s governance.
     pub fn has_governance_keys(&self, org: &str) -> bool {
         !self.trust.for_org(org).governance_keys.is_empty()

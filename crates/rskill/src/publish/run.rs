@@ -322,7 +322,7 @@ async fn release(
     };
     let seen = crate::lifecycle::Seen::default().with_policy(
         crate::lifecycle::signed::GovernancePolicy::default()
-            .trusting(repo.org(), &signer.key.public()),
+            .for_signer(repo.org(), &signer.key.public()),
     );
     let state = crate::lifecycle::remote::read(client, &seen, repo)
         .await
@@ -384,7 +384,7 @@ async fn record_draft(
     // command, and the change itself checks that it extends the history it read.
     let mut policy = crate::lifecycle::signed::GovernancePolicy::default();
     if let Some(signer) = &opts.governance {
-        policy = policy.trusting(repo.org(), &signer.key.public());
+        policy = policy.for_signer(repo.org(), &signer.key.public());
     }
     let seen = crate::lifecycle::Seen::default().with_policy(policy);
     crate::lifecycle::remote::change(

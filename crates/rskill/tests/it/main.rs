@@ -11,6 +11,7 @@ mod groups;
 mod install;
 mod publish;
 mod registry;
+mod rollback;
 mod scan;
 mod scan_records;
 mod search;

@@ -252,10 +252,35 @@ fn the_scan_policy_installs_only_commits_with_a_clean_record_of_their_own() {
     let fx = Fx::new();
     let clean = publish_clean(&fx);
     let bad = publish_poisoned(&fx);
+    // The recorder's key, trusted for acme's governance on this machine (warn: the
+    // test skills' content is not signed).
+    let key = fx.work.path().join("gov.pem");
+    let public = fx.work.path().join("gov.pub.pem");
+    let r = fx.publisher(&["keygen", "--out", key.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = fx.rskill(&[
+        "trust",
+        "add",
+        "acme",
+        "--key",
+        public.to_str().unwrap(),
+        "--role",
+        "governance",
+        "--mode",
+        "warn",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
     let r = fx.rskill(&["trust", "scan-policy", "acme", "require"]);
     assert_eq!(r.code, 0, "{r:?}");
     let registry = fx.data_dir().join(rskill::registry::REGISTRY_FILE);
     let install = |id: &str| fx.rskill(&["install", id, "--no-smoke"]);
+    let record = |target: &str, signed: bool| {
+        let mut args = vec!["scan", target, "--record"];
+        if signed {
+            args.extend(["--governance-key", key.to_str().unwrap()]);
+        }
+        fx.publisher(&args)
+    };
 
     // No record at all.
     let r = install(&format!("{SKILL}@1.2.0"));
@@ -268,8 +293,18 @@ fn the_scan_policy_installs_only_commits_with_a_clean_record_of_their_own() {
     assert!(r.stderr.contains("rskill-publisher scan"), "{r:?}");
     assert!(!registry.exists(), "nothing registered");
 
-    // A record for another commit (1.3.0's) does not cover 1.2.0.
-    let r = fx.publisher(&["scan", &format!("{SKILL}@1.3.0"), "--record"]);
+    // A clean record nobody signed: anybody who may write the repo could have written
+    // it, so it does not count.
+    let r = record(&format!("{SKILL}@1.3.0"), false);
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = install(&format!("{SKILL}@1.3.0"));
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("not authenticated"), "{r:?}");
+    assert!(!registry.exists(), "nothing registered");
+
+    // Recorded again with the governance key: a record for another commit (1.3.0's)
+    // does not cover 1.2.0.
+    let r = record(&format!("{SKILL}@1.3.0"), true);
     assert_eq!(r.code, 0, "{r:?}");
     let r = install(&format!("{SKILL}@1.2.0"));
     assert_eq!(r.code, 1, "{r:?}");
@@ -281,7 +316,7 @@ fn the_scan_policy_installs_only_commits_with_a_clean_record_of_their_own() {
     assert!(!registry.exists(), "nothing registered");
 
     // A dangerous record refuses, whatever the pickle opt-in.
-    let r = fx.publisher(&["scan", "acme/rskill-bad@1.0.0", "--record"]);
+    let r = record("acme/rskill-bad@1.0.0", true);
     assert_eq!(r.code, 1, "{r:?}");
     let r = fx.run(
         crate::governance::RSKILL,

@@ -48,7 +48,7 @@ pub fn seen_for(repo: &rskill_hub_client::RepoId, signer: Option<&GovernanceSign
     match signer {
         Some(s) => {
             let policy: GovernancePolicy = seen.policy().clone();
-            seen.with_policy(policy.trusting(repo.org(), &s.key.public()))
+            seen.with_policy(policy.for_signer(repo.org(), &s.key.public()))
         }
         None => seen,
     }

@@ -103,13 +103,44 @@ pub fn versions_json(state: &SkillState) -> serde_json::Value {
         "latest": state.resolve_alias("latest").map(|v| v.to_string()),
         "history_events": state.registry.history.len(),
         "problems": state.problems,
+        "signature": signature_json(state),
     })
+}
+
+/// The governance signature as `info` and `history` show it.
+fn signature_json(state: &SkillState) -> serde_json::Value {
+    use rskill::lifecycle::signed::Authenticity;
+    match &state.authenticity {
+        Authenticity::Verified {
+            state: s,
+            key_id,
+            key_name,
+        } => serde_json::json!({
+            "status": "verified",
+            "version": s.version,
+            "expires": s.expires,
+            "key_id": key_id,
+            "key_name": key_name,
+        }),
+        Authenticity::Unverified { key_id, reason } => serde_json::json!({
+            "status": "unverified",
+            "key_id": key_id,
+            "reason": reason,
+        }),
+        Authenticity::Unsigned => serde_json::json!({"status": "unsigned"}),
+    }
 }
 
 /// The versions block of `rskill info`, as lines.
 pub fn versions_lines(state: &SkillState) -> Vec<String> {
     let latest = state.resolve_alias("latest");
-    let mut out = Vec::new();
+    let mut out = vec![match state.authenticity.verified() {
+        Some(s) => format!(
+            "  governance: signed, verified (state version {}, valid until {})",
+            s.version, s.expires
+        ),
+        None => format!("  governance: {}", state.authenticity.label()),
+    }];
     for (v, c) in state.tags.iter().rev() {
         let mut aliases = state.registry.aliases_of(v);
         if latest.as_ref() == Some(v) && !aliases.iter().any(|a| a == "latest") {

@@ -180,40 +180,53 @@ pub fn uninstall(args: UninstallArgs) -> Result<Outcome, CliError> {
     Ok(Outcome::Success)
 }
 
-/// The skill's governance state from the Hub (offline: this machine's last copy); a
-/// failure is said on stderr and leaves the rest of `info` alone.
+/// The skill's governance state from the Hub (offline, or the Hub unreachable: this
+/// machine's last copy). A failure to reach it is said on stderr and leaves the rest of
+/// `info` alone; a state refused (rolled back, tampered, expired …) is said too, and
+/// makes `info` fail: the versions it would show are not to be believed.
 fn governance(
     client: &rskill_hub_client::HubClient,
     repo: &rskill_hub_client::RepoId,
-) -> Option<rskill::lifecycle::SkillState> {
+) -> (Option<rskill::lifecycle::SkillState>, bool) {
+    use rskill::lifecycle::LifecycleError;
     let seen = rskill::lifecycle::Seen::default_location();
-    let read = runtime()
-        .ok()?
-        .block_on(rskill::lifecycle::remote::read(client, &seen, repo));
-    match read {
-        Ok(s) => Some(s),
-        Err(e) => match seen.remembered(repo) {
+    let Ok(rt) = runtime() else {
+        return (None, true);
+    };
+    match rt.block_on(rskill::lifecycle::remote::read(client, &seen, repo)) {
+        Ok(s) => {
+            s.notes.iter().for_each(|n| eprintln!("{n}"));
+            (Some(s), true)
+        }
+        Err(e @ LifecycleError::Hub(_)) => match seen.remembered(repo) {
             Some(r) => {
                 eprintln!(
                     "versions from this machine's copy of {} ({e})",
                     r.fetched_at
                 );
-                Some(r.state)
+                (Some(r.state), true)
             }
             None => {
                 eprintln!("versions unknown: {e}");
-                None
+                (None, true)
             }
         },
+        Err(e) => {
+            eprintln!("error: governance state refused: {e}");
+            if let Some(h) = e.hint() {
+                eprintln!("hint: {h}");
+            }
+            (None, false)
+        }
     }
 }
 
 pub fn info(args: InfoArgs) -> Result<Outcome, CliError> {
     let reg = registry::load()?;
     if let Some(s) = reg.skills.get(&args.id) {
-        let gov = match (hub_client(args.token.as_deref()), s.repo.parse()) {
+        let (gov, trusted) = match (hub_client(args.token.as_deref()), s.repo.parse()) {
             (Ok(client), Ok(repo)) => governance(&client, &repo),
-            _ => None,
+            _ => (None, true),
         };
         if args.json {
             let mut v = serde_json::to_value(s).expect("JSON");
@@ -274,7 +287,7 @@ pub fn info(args: InfoArgs) -> Result<Outcome, CliError> {
                     .for_each(|l| println!("{l}"));
             }
         }
-        return Ok(Outcome::Success);
+        return Ok(Outcome::from_ok(trusted));
     }
     // Not installed: describe it from the Hub.
     let repo: rskill_hub_client::RepoId = args.id.parse().map_err(|e: String| {
@@ -282,7 +295,7 @@ pub fn info(args: InfoArgs) -> Result<Outcome, CliError> {
             .hint("an id is org/name, e.g. rskill-project/rskill-act-aloha-transfer-cube")
     })?;
     let client = hub_client(args.token.as_deref())?;
-    let gov = governance(&client, &repo);
+    let (gov, trusted) = governance(&client, &repo);
     let manifest = runtime()?.block_on(async {
         let info = client.repo_info(&repo, None).await?;
         let bytes = client
@@ -337,7 +350,7 @@ pub fn info(args: InfoArgs) -> Result<Outcome, CliError> {
             eprintln!("install it with: rskill install {}", m.name);
         }
     }
-    Ok(Outcome::Success)
+    Ok(Outcome::from_ok(trusted))
 }
 
 pub fn lock(args: LockArgs) -> Result<Outcome, CliError> {
