@@ -61,12 +61,14 @@ def _guard_sockets() -> None:
     socket.getaddrinfo = getaddrinfo
 
 
-def _token(data: Path, user: str, orgs: list, write: bool) -> str:
+def _token(data: Path, user: str, orgs: list, write: bool, manage: bool = False) -> str:
     cmd = [str(BIN), "token", "create", "--data", str(data), "--user", user]
     for org in orgs:
         cmd += ["--org", org]
     if write:
         cmd.append("--write")
+    if manage:
+        cmd.append("--manage")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     lines = out.splitlines()
     assert len(lines) == 1 and lines[0].startswith("hf_"), out
@@ -82,6 +84,8 @@ def pytest_sessionstart(session):
         "alice": _token(data, "alice", ["acme"], True),
         "bob": _token(data, "bob", ["acme"], False),
         "carol": _token(data, "carol", ["other"], True),
+        # The manage right: release tags, governed repos, rskill.registry.json.
+        "maria": _token(data, "maria", ["acme"], True, manage=True),
     }
     log = open(work / "server.log", "w")
     # RSKILL_COMPAT_SERVE_ARGS adds serve options, e.g. `--blobs s3://bucket/prefix` with

@@ -3,7 +3,8 @@
 Each test drives one part of the Hub surface the way a user would and asserts what comes
 back: create_repo, upload_folder, list_models (filter / author / search), model_info,
 hf_hub_download, snapshot_download, create_tag, list_repo_refs, update_repo_settings,
-create_collection, add_collection_item and whoami.
+create_collection, add_collection_item, whoami, and the manage right over release tags
+and governed repos (delete_tag, create_tag over a tag, delete_repo, create/delete_branch).
 """
 
 import hashlib
@@ -157,7 +158,7 @@ def test_create_tag_and_list_repo_refs(hub, uploaded):
     assert old.read_bytes() == README
     assert api.model_info(REPO, revision="v1.0.0").sha == commit.oid
     assert api.model_info(REPO).tags == ["rskill", "v2"]
-    api.delete_tag(REPO, tag="v1.0.0")
+    hub.api("maria").delete_tag(REPO, tag="v1.0.0")  # a release tag: the manage right
     assert api.list_repo_refs(REPO).tags == []
 
 
@@ -254,3 +255,43 @@ def test_the_suite_cannot_leave_the_machine(hub):
     with pytest.raises(OSError):
         socket.getaddrinfo("huggingface.co", 443)
     assert hub.url.startswith("http://127.0.0.1:")
+
+
+def test_release_tags_and_governed_repos_need_the_manage_right(hub):
+    """A write token cannot roll a release back: deleting or moving a `v…` tag and deleting
+    a repo that holds rskill.registry.json are refused (403 ManageRightRequired, the hint
+    visible to the user); the manage token may."""
+    repo = "acme/py-release"
+    alice, maria = hub.api("alice"), hub.api("maria")
+    alice.create_repo(repo)
+    first = alice.upload_file(path_or_fileobj=b"one", path_in_repo="notes.txt", repo_id=repo).oid
+    maria.upload_file(path_or_fileobj=b"{}", path_in_repo="rskill.registry.json", repo_id=repo)
+    second = alice.upload_file(path_or_fileobj=b"two", path_in_repo="notes.txt", repo_id=repo).oid
+    alice.create_tag(repo, tag="v1.0.0", revision=first)  # a new release tag: a plain write
+    history = [c.commit_id for c in alice.list_repo_commits(repo)]
+
+    def refused(call):
+        with pytest.raises(HfHubHTTPError) as err:
+            call()
+        assert err.value.response.status_code == 403
+        assert err.value.response.headers["X-Error-Code"] == "ManageRightRequired"
+        assert "manage right" in str(err.value) and "--manage" in str(err.value), str(err.value)
+
+    refused(lambda: alice.delete_tag(repo, tag="v1.0.0"))
+    refused(lambda: alice.create_tag(repo, tag="v1.0.0", revision=second, exist_ok=True))
+    refused(lambda: alice.delete_repo(repo))
+    tags = [(t.name, t.target_commit) for t in alice.list_repo_refs(repo).tags]
+    assert tags == [("v1.0.0", first)]
+    assert alice.repo_exists(repo)
+    assert [c.commit_id for c in alice.list_repo_commits(repo)] == history
+    # main is rewritten by no one: its branch cannot be re-created or deleted.
+    alice.create_branch(repo, branch="main", revision=first, exist_ok=True)
+    with pytest.raises(HfHubHTTPError):
+        maria.delete_branch(repo, branch="main")
+    assert [c.commit_id for c in alice.list_repo_commits(repo)] == history
+    # The manage token moves the tag (delete, create) and deletes the repo.
+    maria.delete_tag(repo, tag="v1.0.0")
+    maria.create_tag(repo, tag="v1.0.0", revision=second)
+    assert [t.target_commit for t in alice.list_repo_refs(repo).tags] == [second]
+    maria.delete_repo(repo)
+    assert not alice.repo_exists(repo)

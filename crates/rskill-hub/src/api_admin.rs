@@ -14,6 +14,7 @@ use futures_util::StreamExt;
 
 use super::app::{App, Ctx, json_response};
 use super::errors::ApiError;
+use super::immutable::Actor;
 use super::import::ImportOptions;
 
 /// The request body as a blocking `Read`, one chunk at a time (on a blocking thread).
@@ -57,16 +58,9 @@ pub async fn import(app: &App, ctx: &Ctx, body: Body) -> Result<Response, ApiErr
             return Err(e);
         }
     };
-    if !identity.manage {
+    if let Err(e) = Actor::from(&identity).require_manage(|| "importing a bundle".into()) {
         super::body::discard(body);
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "ManageRightRequired",
-            format!(
-                "importing a bundle needs the manage right, and the token of `{}` has none; create one with `rskill-hub token create … --manage`",
-                identity.user
-            ),
-        ));
+        return Err(e.into());
     }
     let catalog = app.catalog.clone();
     let handle = tokio::runtime::Handle::current();

@@ -9,6 +9,7 @@ use super::app::{App, Ctx, RepoPath, blocking, json_response};
 use super::body;
 use super::catalog::{RepoEntry, SettingsChange};
 use super::errors::ApiError;
+use super::immutable::Actor;
 use super::names::{RepoId, RepoKind};
 use super::render::{self, RepoFields};
 
@@ -24,6 +25,11 @@ pub fn visible(
     let entry = app.catalog.get(kind, &full);
     ctx.caller.see(entry.as_deref(), &full)?;
     Ok((id, entry.expect("seen repos exist")))
+}
+
+/// The caller of a writing route, as the catalog's immutability checks see it.
+fn actor(ctx: &Ctx) -> Result<Actor, ApiError> {
+    Ok(Actor::from(ctx.caller.require_user()?))
 }
 
 /// The repo if the caller may write it.
@@ -191,8 +197,9 @@ pub async fn delete_repo(app: &App, ctx: &Ctx, raw: &[u8]) -> Result<Response, A
             name: &name,
         },
     )?;
+    let actor = actor(ctx)?;
     let catalog = app.catalog.clone();
-    blocking(move || catalog.delete_repo(kind, &id)).await?;
+    blocking(move || catalog.delete_repo(kind, &id, &actor)).await?;
     Ok(json_response(&json!({})))
 }
 
@@ -286,16 +293,18 @@ pub async fn tag(
 ) -> Result<Response, ApiError> {
     let RepoPath { kind, .. } = repo;
     let (id, _, _) = writable(app, ctx, repo)?;
+    let actor = actor(ctx)?;
     let catalog = app.catalog.clone();
     let rev = rev.to_owned();
     if delete {
-        blocking(move || catalog.delete_tag(kind, &id, &rev)).await?;
+        blocking(move || catalog.delete_tag(kind, &id, &rev, &actor)).await?;
         return Ok(json_response(&json!({})));
     }
     let req: TagBody = body::parse_json(raw)?;
     let tag = req.tag.clone();
     let entry =
-        blocking(move || catalog.create_tag(kind, &id, &rev, &req.tag, req.message)).await?;
+        blocking(move || catalog.create_tag(kind, &id, &rev, &req.tag, req.message, &actor))
+            .await?;
     let target = entry.refs.tags.get(&tag).map(|t| t.commit.clone());
     Ok(json_response(
         &json!({ "name": tag, "ref": format!("refs/tags/{tag}"), "targetCommit": target }),

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use serde_json::{Map, Value};
 
 use super::errors::HubError;
+use super::immutable::{self, Actor};
 use super::names::{self, RepoId, RepoKind};
 use super::records::{Commit, CommitRecord, FileEntry, Refs, RepoMeta, TagRef};
 use super::storage::{StagedBlob, Store};
@@ -516,10 +517,16 @@ impl Catalog {
         }))
     }
 
-    /// Deletes a repo (its blobs stay: they may be shared).
-    pub fn delete_repo(&self, kind: RepoKind, id: &RepoId) -> Result<(), HubError> {
+    /// Deletes a repo (its blobs stay: they may be shared). A repo holding governance or
+    /// releases needs an actor with the manage right (`immutable`).
+    pub fn delete_repo(&self, kind: RepoKind, id: &RepoId, actor: &Actor) -> Result<(), HubError> {
         let _w = lock(&self.writer);
         let entry = self.existing(kind, id)?;
+        let main = match entry.refs.branches.get("main") {
+            Some(c) => self.commit(kind, id, c)?,
+            None => None,
+        };
+        immutable::check_repo_delete(actor, &entry, main.as_ref().map(|c| &c.record.files))?;
         self.store.delete_repo_dir(kind, id)?;
         let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
         index[slot(kind)].remove(&entry.id_lower);
@@ -603,7 +610,8 @@ impl Catalog {
         Ok(())
     }
 
-    /// Tags the commit `rev` resolves to.
+    /// Tags the commit `rev` resolves to. An existing tag is never overwritten; asking to
+    /// move a release tag is refused to an actor without the manage right as such.
     pub fn create_tag(
         &self,
         kind: RepoKind,
@@ -611,11 +619,13 @@ impl Catalog {
         rev: &str,
         tag: &str,
         message: Option<String>,
+        actor: &Actor,
     ) -> Result<Arc<RepoEntry>, HubError> {
         let _w = lock(&self.writer);
         let entry = self.existing(kind, id)?;
-        Self::check_new_ref(&entry, "tag", tag)?;
         let target = self.resolve(&entry, rev)?;
+        immutable::check_tag_create(actor, &entry, tag, &target.commit.id)?;
+        Self::check_new_ref(&entry, "tag", tag)?;
         let mut refs = entry.refs.clone();
         refs.tags.insert(
             tag.to_owned(),
@@ -627,14 +637,17 @@ impl Catalog {
         self.update_refs(&entry, refs)
     }
 
+    /// Deletes a tag; a release tag needs an actor with the manage right.
     pub fn delete_tag(
         &self,
         kind: RepoKind,
         id: &RepoId,
         tag: &str,
+        actor: &Actor,
     ) -> Result<Arc<RepoEntry>, HubError> {
         let _w = lock(&self.writer);
         let entry = self.existing(kind, id)?;
+        immutable::check_tag_delete(actor, &entry, tag)?;
         let mut refs = entry.refs.clone();
         if refs.tags.remove(tag).is_none() {
             return Err(HubError::RevisionNotFound {
@@ -928,11 +941,25 @@ mod tests {
             Err(HubError::RepoExists { .. })
         ));
         let e = cat
-            .create_tag(RepoKind::Dataset, &id, "main", "v1", Some("m".into()))
+            .create_tag(
+                RepoKind::Dataset,
+                &id,
+                "main",
+                "v1",
+                Some("m".into()),
+                &Actor::manager("alice"),
+            )
             .unwrap();
         assert!(
-            cat.create_tag(RepoKind::Dataset, &id, "main", "v1", None)
-                .is_err()
+            cat.create_tag(
+                RepoKind::Dataset,
+                &id,
+                "main",
+                "v1",
+                None,
+                &Actor::manager("alice")
+            )
+            .is_err()
         );
         let e2 = cat
             .create_branch(RepoKind::Dataset, &id, "dev", Some("v1"))
@@ -964,7 +991,9 @@ mod tests {
             Err(HubError::DefaultBranch)
         ));
         cat.delete_branch(RepoKind::Dataset, &id, "dev").unwrap();
-        let e3 = cat.delete_tag(RepoKind::Dataset, &id, "v1").unwrap();
+        let e3 = cat
+            .delete_tag(RepoKind::Dataset, &id, "v1", &Actor::manager("alice"))
+            .unwrap();
         assert!(e3.refs.tags.is_empty() && e3.refs.branches.len() == 1);
     }
 }

@@ -25,6 +25,7 @@ use super::auth::Caller;
 use super::body::LineReader;
 use super::catalog::{Catalog, CommitOp, CommitRequest, Content, RepoEntry};
 use super::errors::{ApiError, HubError};
+use super::immutable::Actor;
 use super::names::{self, RepoId, RepoKind};
 use super::objects;
 use super::records::FileEntry;
@@ -314,14 +315,9 @@ fn check_manage(caller: &Caller, request: &CommitRequest) -> Result<(), ApiError
         CommitOp::DeleteFolder { path } => path.is_empty() || file.starts_with(&format!("{path}/")),
     });
     match caller.identity() {
-        Some(i) if touches && !i.manage => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "ManageRightRequired",
-            format!(
-                "changing {file} (version statuses and aliases) needs the manage right, and the token of `{}` has none; create one with `rskill-hub token create … --manage`",
-                i.user
-            ),
-        )),
+        Some(i) if touches => Actor::from(i)
+            .require_manage(|| format!("changing {file} (version statuses and aliases)"))
+            .map_err(ApiError::from),
         _ => Ok(()),
     }
 }

@@ -98,6 +98,11 @@ pub enum HubError {
     ImportIncomplete { repo: String, what: String },
     #[error("cannot import {repo}: the token may not write its namespace; nothing was changed")]
     ImportForbidden { repo: String },
+    #[error(
+        "{what} needs the manage right, and the token of `{user}` has none; create one with \
+         `rskill-hub token create … --manage`"
+    )]
+    ManageRightRequired { user: String, what: String },
 }
 
 impl HubError {
@@ -261,6 +266,9 @@ impl From<HubError> for ApiError {
             }
             HubError::ImportConflict { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "ImportConflict", message)
+            }
+            HubError::ManageRightRequired { .. } => {
+                ApiError::new(StatusCode::FORBIDDEN, "ManageRightRequired", message)
             }
         }
     }

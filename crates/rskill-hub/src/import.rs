@@ -4,8 +4,11 @@
 //!
 //! Three phases. **Verify**: the whole bundle is read once; each blob is checked against
 //! its digest while it is staged in `tmp/`, every member against the trailing manifest
-//! (see `rskill_bundle`). **Plan**: every commit's files must be in the bundle or the
-//! store, every parent in the bundle or the repo; a tag or branch the target holds
+//! (see `rskill_bundle`). **Plan**: every commit's files must be in the bundle or named by
+//! a commit the target holds of the same repo (a blob stored for another repo, maybe
+//! another tenant's, is answered exactly like an absent one, and the report counts blobs
+//! new to the imported repos, not to the store: an import tells nothing of other repos'
+//! blobs), every parent in the bundle or the repo; a tag or branch the target holds
 //! elsewhere (a branch may only move forward), or a commit id it holds with other content,
 //! is a conflict. Nothing has been written yet. **Apply**: a journal naming everything the
 //! import will create (and each touched repo's `refs.json` as it was) is written first,
@@ -58,6 +61,9 @@ pub struct ImportReport {
     pub repos_updated: Vec<String>,
     pub repos_unchanged: Vec<String>,
     pub commits_added: usize,
+    /// Blobs (and their bytes) the bundle carries that no commit of the imported repos
+    /// named before: what the import adds to these repos, whether or not the store held
+    /// the same content for another repo.
     pub blobs_added: usize,
     pub bytes_added: u64,
     /// The repos created or updated.
@@ -107,6 +113,9 @@ struct RepoPlan {
     refs_changed: bool,
     commits: Vec<(Commit, Vec<u8>)>,
     old_refs: Option<String>,
+    /// Blobs the bundle carries for this repo that none of its commits in the target
+    /// named (sha256 → size).
+    new_blobs: HashMap<String, u64>,
 }
 
 impl RepoPlan {
@@ -248,8 +257,12 @@ pub fn commit_staged(
     if report.is_noop() {
         return Ok(report); // staged blobs are dropped with `staged`
     }
-    report.blobs_added = staged.len();
-    report.bytes_added = staged.values().map(|b| b.size).sum();
+    let new_blobs: HashMap<&str, u64> = plans
+        .iter()
+        .flat_map(|p| p.new_blobs.iter().map(|(sha, size)| (sha.as_str(), *size)))
+        .collect();
+    report.blobs_added = new_blobs.len();
+    report.bytes_added = new_blobs.values().sum();
     let plans: Vec<RepoPlan> = plans.into_iter().filter(RepoPlan::changes).collect();
     let mut blob_ids: Vec<String> = staged.keys().cloned().collect();
     blob_ids.sort();
@@ -324,29 +337,24 @@ fn finish(store: &Store) -> Result<(), HubError> {
     Ok(())
 }
 
-/// The git blob id the target's commit records of `id` give for the blob `sha256`.
-fn recorded_git_id(
+/// The blobs the target's commit records of `id` name: `(sha256, size)` → git blob id.
+fn named_blobs(
     store: &Store,
     kind: RepoKind,
     id: &RepoId,
-    sha256: &str,
-    size: u64,
-) -> Result<Option<String>, HubError> {
+) -> Result<HashMap<(String, u64), String>, HubError> {
+    let mut named = HashMap::new();
     if !store.repo_dir(kind, id).exists() {
-        return Ok(None);
+        return Ok(named);
     }
     for commit in store.commit_ids(kind, id)? {
-        if let Some(c) = store.read_commit(kind, id, &commit)?
-            && let Some(f) = c
-                .record
-                .files
-                .values()
-                .find(|f| f.sha256 == sha256 && f.size == size)
-        {
-            return Ok(Some(f.git_sha1.clone()));
+        if let Some(c) = store.read_commit(kind, id, &commit)? {
+            for f in c.record.files.into_values() {
+                named.insert((f.sha256, f.size), f.git_sha1);
+            }
         }
     }
-    Ok(None)
+    Ok(named)
 }
 
 /// Checks every repo of the bundle against the store and decides what to write.
@@ -431,35 +439,44 @@ fn plan_repo(
         }
     };
     let mut commits = Vec::new();
-    let mut git_ids: HashMap<&str, String> = HashMap::new();
+    let mut git_ids: HashMap<(&str, u64), String> = HashMap::new();
+    let named = named_blobs(store, kind, &id)?;
+    let mut new_blobs = HashMap::new();
     for c in &rb.commits {
         let mut files = BTreeMap::new();
         for (path, f) in &c.files {
             names::check_file_path(path.as_str())?;
-            let here = staged.contains_key(f.sha256.as_str())
-                || store.blob_size(f.sha256.as_str())? == Some(f.size);
-            if !here {
-                return Err(incomplete(format!(
-                    "commit {} needs `{path}` (blob {}), which neither the bundle nor the target holds; import the bundle this one builds on first",
-                    c.id, f.sha256
-                )));
-            }
-            let git_sha1 = match git_ids.get(f.sha256.as_str()) {
+            let sha = f.sha256.as_str();
+            let key = (sha.to_owned(), f.size);
+            let git_sha1 = match git_ids.get(&(sha, f.size)) {
                 Some(g) => g.clone(),
                 None => {
-                    let g = match bundle_git_ids.get(f.sha256.as_str()) {
-                        Some(g) => g.clone(),
-                        // Not in this bundle (an earlier one brought it): the target's
-                        // own records of this repo name its git id.
-                        None => recorded_git_id(store, kind, &id, f.sha256.as_str(), f.size)?
-                            .ok_or_else(|| {
-                                incomplete(format!(
-                                    "commit {} needs `{path}` (blob {}), which the target stores but no commit of {full} there names; import the bundle this one builds on first",
-                                    c.id, f.sha256
-                                ))
-                            })?,
+                    let g = match bundle_git_ids.get(sha) {
+                        Some(g)
+                            if staged.get(sha).is_some_and(|b| b.size == f.size)
+                                || store.blob_size(sha)? == Some(f.size) =>
+                        {
+                            if !named.contains_key(&key) {
+                                new_blobs.insert(sha.to_owned(), f.size);
+                            }
+                            Some(g.clone())
+                        }
+                        Some(_) => None,
+                        // Not in this bundle (an earlier one brought it): only a blob this
+                        // repo's own commits in the target name, and stored, is relied on.
+                        // A blob stored for another repo gets the absent blob's answer.
+                        None => match named.get(&key) {
+                            Some(g) if store.blob_size(sha)? == Some(f.size) => Some(g.clone()),
+                            _ => None,
+                        },
                     };
-                    git_ids.insert(f.sha256.as_str(), g.clone());
+                    let g = g.ok_or_else(|| {
+                        incomplete(format!(
+                            "commit {} needs `{path}` (blob {sha}), which neither the bundle nor the target holds for this repo; import the bundle this one builds on first",
+                            c.id
+                        ))
+                    })?;
+                    git_ids.insert((sha, f.size), g.clone());
                     g
                 }
             };
@@ -608,6 +625,7 @@ fn plan_repo(
         refs_changed,
         commits,
         old_refs,
+        new_blobs,
     })
 }
 

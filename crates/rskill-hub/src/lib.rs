@@ -30,6 +30,7 @@ pub mod commit;
 pub mod conn;
 pub mod counters;
 pub mod errors;
+pub mod immutable;
 pub mod import;
 pub mod lfs;
 pub mod listing;

@@ -106,7 +106,8 @@ enum TokenCommand {
         #[arg(long)]
         write: bool,
         /// Also allow governance changes (version statuses and aliases, i.e. commits
-        /// touching rskill.registry.json); implies --write.
+        /// touching rskill.registry.json), deleting or moving release (v…) tags, deleting
+        /// governed or released repos, and imports; implies --write.
         #[arg(long)]
         manage: bool,
     },

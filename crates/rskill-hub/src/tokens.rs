@@ -1,6 +1,7 @@
 //! Access tokens: who a token speaks for (a user and the organizations they belong to)
 //! and whether it may write, and manage (change a skill's governance file,
-//! `rskill.registry.json`: version statuses and aliases). Tokens are created from the command line
+//! `rskill.registry.json`: version statuses and aliases; delete or move release tags and
+//! delete governed or released repos, `immutable.rs`). Tokens are created from the command line
 //! (`rskill-hub token create`) or by [`create`]; only their SHA-256 is kept on disk, in
 //! `DIR/tokens.json`, which a running server re-reads when it changes. User and
 //! organization names are unique regardless of case (as on the Hub): a token for `ACME`
@@ -25,7 +26,8 @@ pub struct Identity {
     pub user: String,
     pub orgs: Vec<String>,
     pub write: bool,
-    /// May commit changes to the governance file (implies `write`).
+    /// May commit changes to the governance file, delete or move release tags and delete
+    /// governed or released repos (implies `write`).
     pub manage: bool,
 }
 
@@ -33,7 +35,7 @@ pub struct Identity {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Rights {
     pub write: bool,
-    /// Change statuses and aliases; implies `write`.
+    /// Change statuses and aliases, release tags and governed repos; implies `write`.
     pub manage: bool,
 }
 

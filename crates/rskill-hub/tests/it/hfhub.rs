@@ -299,16 +299,16 @@ async fn tags_branches_and_revisions() {
     };
     let v1 = up("one", None).await;
     repo.create_tag()
-        .tag("v1")
+        .tag("first")
         .message("first")
         .send()
         .await
         .unwrap();
     let refs = repo.list_refs().send().await.unwrap();
-    assert_eq!(refs.tags[0].name, "v1");
+    assert_eq!(refs.tags[0].name, "first");
     assert_eq!(refs.tags[0].target_commit, v1);
     assert_eq!(refs.branches[0].git_ref, "refs/heads/main");
-    let dup = repo.create_tag().tag("v1").send().await;
+    let dup = repo.create_tag().tag("first").send().await;
     assert!(matches!(dup, Err(HFError::Conflict { .. })));
 
     let v2 = up("two", None).await;
@@ -325,11 +325,11 @@ async fn tags_branches_and_revisions() {
             std::fs::read_to_string(p).unwrap()
         }
     };
-    assert_eq!(read("v1").await, "one");
+    assert_eq!(read("first").await, "one");
     assert_eq!(read("main").await, "two");
     assert_eq!(
         repo.info()
-            .revision("v1")
+            .revision("first")
             .send()
             .await
             .unwrap()
@@ -340,7 +340,7 @@ async fn tags_branches_and_revisions() {
 
     repo.create_branch()
         .branch("dev")
-        .revision("v1")
+        .revision("first")
         .send()
         .await
         .unwrap();
@@ -357,10 +357,10 @@ async fn tags_branches_and_revisions() {
     assert_eq!(ids[..2], [dev.clone(), v1.clone()]);
     assert!(!ids.contains(&v2));
 
-    repo.delete_tag().tag("v1").send().await.unwrap();
+    repo.delete_tag().tag("first").send().await.unwrap();
     repo.delete_branch().branch("dev").send().await.unwrap();
     assert!(matches!(
-        repo.info().revision("v1").send().await,
+        repo.info().revision("first").send().await,
         Err(HFError::RevisionNotFound { .. })
     ));
     assert!(!repo.revision_exists().revision("dev").send().await.unwrap());

@@ -686,3 +686,105 @@ async fn an_import_into_an_object_store_backed_hub() {
     assert_eq!(body.as_ref(), w.as_slice());
     server.shutdown().unwrap();
 }
+
+/// The answers (status, headers but `date`, body) of the admin import to bundles that
+/// name a blob of another org: one leaving it out (relying on the target holding it),
+/// one carrying it, then one building on the carried one without carrying it again. In
+/// the world `with_secret`, org `other` holds the blob in a private repo; in the other,
+/// nobody does.
+async fn import_answers(with_secret: bool) -> Vec<(u16, BTreeMap<String, String>, String)> {
+    use rskill_hub::tokens::{Rights, create_with};
+    use rskill_test_support::test_hub::{TestHub, ndjson};
+    let secret = noise(4096, 11);
+    let hub = TestHub::start();
+    let rights = Rights {
+        write: true,
+        manage: true,
+    };
+    let admin = create_with(hub.dir.path(), "admin", &["acme".into()], rights).unwrap();
+    let http = reqwest::Client::new();
+    if with_secret {
+        let r = http
+            .post(format!("{}/api/repos/create", hub.url()))
+            .bearer_auth(&hub.carol)
+            .json(&serde_json::json!({ "name": "vault", "organization": "other", "private": true }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let r = http
+            .post(format!("{}/api/models/other/vault/commit/main", hub.url()))
+            .bearer_auth(&hub.carol)
+            .body(ndjson("weights", None, &[("w.bin", &secret)], &[]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let probe = |id: &str, commits: Vec<BundleCommit>, head: &str, carried: &[&[u8]]| {
+        write(
+            vec![repo(id, commits, &[("main", head)], &[])],
+            carried,
+            FORMAT_VERSION,
+        )
+    };
+    let leaves_out = probe(
+        "acme/probe",
+        vec![commit("p1", &[], &[("w.bin", &secret)])],
+        "p1",
+        &[],
+    );
+    let carries = probe(
+        "acme/carried",
+        vec![commit("c1", &[], &[("w.bin", &secret)])],
+        "c1",
+        &[&secret],
+    );
+    let builds_on = probe(
+        "acme/carried",
+        vec![commit("c2", &["c1"], &[("w.bin", &secret), ("b", b"b")])],
+        "c2",
+        &[b"b"],
+    );
+    let mut answers = Vec::new();
+    for bundle in [leaves_out, carries, builds_on] {
+        let r = http
+            .post(format!("{}/api/admin/import", hub.url()))
+            .bearer_auth(&admin)
+            .body(bundle)
+            .send()
+            .await
+            .unwrap();
+        let headers = r
+            .headers()
+            .iter()
+            .filter(|(k, _)| *k != "date")
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap().to_owned()))
+            .collect();
+        answers.push((r.status().as_u16(), headers, r.text().await.unwrap()));
+    }
+    answers
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_import_tells_nothing_of_other_orgs_blobs() {
+    let held = import_answers(true).await;
+    let absent = import_answers(false).await;
+    // Leaving the blob out is refused: the importer may not rely on another org's blob.
+    assert_eq!(held[0].0, 400, "{:?}", held[0]);
+    assert_eq!(held[0].1["x-error-code"], "IncompleteBundle");
+    assert!(
+        held[0]
+            .2
+            .contains("neither the bundle nor the target holds")
+    );
+    // Carrying it imports, and counts it as added to the importer's repo.
+    assert_eq!(held[1].0, 200, "{:?}", held[1]);
+    let report: Value = serde_json::from_str(&held[1].2).unwrap();
+    assert_eq!(report["blobsAdded"], 1, "{report}");
+    assert_eq!(report["bytesAdded"], 4096, "{report}");
+    // A later bundle relies on the importer's own earlier blob.
+    assert_eq!(held[2].0, 200, "{:?}", held[2]);
+    // Whether `other` holds the blob changes nothing of any answer.
+    assert_eq!(held, absent);
+}

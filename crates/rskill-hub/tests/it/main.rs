@@ -4,6 +4,7 @@
 mod binary;
 mod hfhub;
 mod http;
+mod immutable;
 mod import;
 mod lfs;
 mod s3;
