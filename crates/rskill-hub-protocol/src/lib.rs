@@ -22,3 +22,10 @@ pub const MANIFEST_FILE: &str = "rskill.yaml";
 /// append-only history (format in `docs/governance.md`). A server that enforces a
 /// manage right refuses commits touching it from tokens without that right.
 pub const REGISTRY_FILE: &str = "rskill.registry.json";
+
+/// The signed governance state beside it (`rskill.registry.sig`: released versions and
+/// their commits, the registry file's digest, a version and an expiry).
+pub const REGISTRY_SIGNATURE_FILE: &str = "rskill.registry.sig";
+
+/// The files only the manage right may change: the governance file and its signature.
+pub const GOVERNANCE_FILES: [&str; 2] = [REGISTRY_FILE, REGISTRY_SIGNATURE_FILE];

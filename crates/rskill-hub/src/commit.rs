@@ -306,16 +306,22 @@ pub async fn commit(
     })))
 }
 
-/// A commit touching the governance file (`rskill.registry.json`: statuses and
-/// aliases) needs the manage right, whoever the client is: the server enforces it.
+/// A commit touching the governance files (`rskill.registry.json`: statuses and
+/// aliases; `rskill.registry.sig`: its signed state) needs the manage right, whoever
+/// the client is: the server enforces it.
 fn check_manage(caller: &Caller, request: &CommitRequest) -> Result<(), ApiError> {
-    let file = rskill_hub_protocol::REGISTRY_FILE;
-    let touches = request.ops.iter().any(|op| match op {
-        CommitOp::Put { path, .. } | CommitOp::Delete { path } => path == file,
-        CommitOp::DeleteFolder { path } => path.is_empty() || file.starts_with(&format!("{path}/")),
-    });
-    match caller.identity() {
-        Some(i) if touches => Actor::from(i)
+    let touched = rskill_hub_protocol::GOVERNANCE_FILES
+        .into_iter()
+        .find(|file| {
+            request.ops.iter().any(|op| match op {
+                CommitOp::Put { path, .. } | CommitOp::Delete { path } => path == file,
+                CommitOp::DeleteFolder { path } => {
+                    path.is_empty() || file.starts_with(&format!("{path}/"))
+                }
+            })
+        });
+    match (caller.identity(), touched) {
+        (Some(i), Some(file)) => Actor::from(i)
             .require_manage(|| format!("changing {file} (version statuses and aliases)"))
             .map_err(ApiError::from),
         _ => Ok(()),

@@ -100,8 +100,11 @@ pub fn check_repo_delete(
     entry: &RepoEntry,
     main_files: Option<&BTreeMap<String, FileEntry>>,
 ) -> Result<(), HubError> {
-    let registry = rskill_hub_protocol::REGISTRY_FILE;
-    let governed = main_files.is_none_or(|f| f.contains_key(registry));
+    let governed = main_files.is_none_or(|f| {
+        rskill_hub_protocol::GOVERNANCE_FILES
+            .iter()
+            .any(|g| f.contains_key(*g))
+    });
     let releases: Vec<&str> = entry
         .refs
         .tags
@@ -116,7 +119,8 @@ pub fn check_repo_delete(
         let mut held = Vec::new();
         if governed {
             held.push(format!(
-                "{registry} (version statuses, aliases and their history)"
+                "{} (version statuses, aliases and their history)",
+                rskill_hub_protocol::REGISTRY_FILE
             ));
         }
         if !releases.is_empty() {

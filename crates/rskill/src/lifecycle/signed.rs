@@ -418,6 +418,15 @@ fn reconcile_tags(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_server_guards_the_file_the_client_reads() {
+        assert_eq!(
+            GOVERNANCE_SIGNATURE_FILE,
+            rskill_hub_protocol::REGISTRY_SIGNATURE_FILE
+        );
+        assert!(rskill_hub_protocol::GOVERNANCE_FILES.contains(&GOVERNANCE_SIGNATURE_FILE));
+    }
     use crate::trust::{Mode, Role, TrustFile};
     use rskill_signing::PrivateKey;
     use rskill_signing::governance::registry_digest;

@@ -70,6 +70,8 @@ impl Run {
 struct Fx {
     hub: TestHub,
     token: String,
+    /// A token that may write the org but not manage it.
+    writer: String,
     work: TempDir,
     rt: tokio::runtime::Runtime,
     key: PathBuf,
@@ -121,6 +123,7 @@ impl Fx {
             manage: true,
         };
         let token = tokens::create_with(hub.dir.path(), "maria", &orgs, manage).unwrap();
+        let writer = tokens::create(hub.dir.path(), "wes", &orgs, true).unwrap();
         let publisher = machine(work.path(), "publisher");
         rt.block_on(rskill_test_support::seed::seed(
             &client(&hub.url(), Some(&token), &publisher.join("seed")),
@@ -132,6 +135,7 @@ impl Fx {
         let mut fx = Fx {
             hub,
             token,
+            writer,
             work,
             rt,
             key,
@@ -316,11 +320,15 @@ impl Fx {
 
     /// A raw request with the attacker's token; returns the status.
     fn raw(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> u16 {
+        self.raw_as(&self.token, method, path, body)
+    }
+
+    fn raw_as(&self, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> u16 {
         let url = format!("{}{path}", self.hub.url());
         self.rt.block_on(async {
             let mut req = reqwest::Client::new()
                 .request(method, url)
-                .bearer_auth(&self.token);
+                .bearer_auth(token);
             if let Some(b) = body {
                 req = req.json(&b);
             }
@@ -367,7 +375,13 @@ fn a_moved_release_tag_and_a_recalled_commit_tagged_anew_are_refused() {
     assert_eq!(first.json()["version"], "1.1.0", "{first:?}");
     let repo: RepoId = SKILL.parse().unwrap();
     let attacker = fx.attacker();
-    // Attack 1: v1.1.0 deleted and re-created on 1.0.0's commit.
+    // Attack 1: v1.1.0 deleted and re-created on 1.0.0's commit. rskill-hub refuses it
+    // to a write token; a Hub without a manage right would not.
+    let tag_path = format!("/api/models/{SKILL}/tag/v1.1.0");
+    assert_eq!(
+        fx.raw_as(&fx.writer, reqwest::Method::DELETE, &tag_path, None),
+        403
+    );
     fx.delete_tag("v1.1.0");
     fx.rt.block_on(async {
         attacker
@@ -487,6 +501,17 @@ fn a_repo_deleted_and_recreated_without_its_history_is_refused() {
         }
         files
     });
+    let (org, name) = SKILL.split_once('/').unwrap();
+    assert_eq!(
+        fx.raw_as(
+            &fx.writer,
+            reqwest::Method::DELETE,
+            "/api/repos/delete",
+            Some(serde_json::json!({"name": name, "organization": org, "type": "model"})),
+        ),
+        403,
+        "rskill-hub keeps a governed repo from a write token"
+    );
     fx.delete_repo();
     fx.rt.block_on(async {
         attacker.create_repo(&repo, false).await.unwrap();
