@@ -100,6 +100,12 @@ fn client(endpoint: &str, token: Option<&str>, hf_home: &Path) -> HubClient {
 
 impl Fx {
     fn new() -> Fx {
+        Fx::publishing(true)
+    }
+
+    /// `signed_governance`: publish with `--governance-key` (else as before this change:
+    /// skills signed, governance not).
+    fn publishing(signed_governance: bool) -> Fx {
         let hub = TestHub::start();
         let work = TempDir::new().unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -152,25 +158,26 @@ impl Fx {
         .ok("keygen");
         for version in ["1.0.0", "1.1.0"] {
             fx.set_version(version);
-            let out = fx
-                .publisher(&[
-                    corpus.to_str().unwrap(),
-                    "--publish",
-                    "--public",
-                    "--sign-key",
-                    fx.key.to_str().unwrap(),
-                    "--governance-key",
-                    fx.key.to_str().unwrap(),
-                    "--json",
-                ])
-                .ok("publish");
-            assert!(
+            let mut args = vec![
+                corpus.to_str().unwrap(),
+                "--publish",
+                "--public",
+                "--sign-key",
+                fx.key.to_str().unwrap(),
+                "--json",
+            ];
+            if signed_governance {
+                args.extend(["--governance-key", fx.key.to_str().unwrap()]);
+            }
+            let out = fx.publisher(&args).ok("publish");
+            assert_eq!(
                 out.stdout.contains("released in signed governance state"),
+                signed_governance,
                 "{out:?}"
             );
             fx.commits.push(fx.tag_commit(&format!("v{version}")));
         }
-        fx.governed(&[
+        let alias = [
             "alias",
             "set",
             SKILL,
@@ -178,8 +185,12 @@ impl Fx {
             "1.1.0",
             "--reason",
             "go",
-        ])
-        .ok("alias set");
+        ];
+        if signed_governance {
+            fx.governed(&alias).ok("alias set");
+        } else {
+            fx.publisher(&alias).ok("alias set");
+        }
         fx
     }
 
@@ -748,4 +759,48 @@ fn the_signed_state_expires_and_a_refresh_renews_it() {
     // A change without the key cannot leave the signed state behind.
     fx.publisher(&["alias", "set", SKILL, "staging", "1.0.0", "--reason", "x"])
         .refused("unsigned change of a signed skill", "--governance-key");
+}
+
+#[test]
+fn a_skill_published_before_signed_governance_keeps_installing_with_a_warning() {
+    let fx = Fx::publishing(false);
+    // A robot that trusts the key for skills: installs, and says governance is unsigned.
+    let r = fx
+        .skills_only_robot(
+            "robot",
+            &[
+                "install",
+                &format!("{SKILL}@production"),
+                "--no-smoke",
+                "--yes",
+                "--json",
+            ],
+        )
+        .ok("unsigned governance, skills key");
+    assert_eq!(r.json()["version"], "1.1.0", "{r:?}");
+    assert!(
+        r.stderr
+            .contains("its governance (release tags, statuses, aliases) is unsigned"),
+        "{r:?}"
+    );
+    // One that trusts it for governance too, and requires it, refuses until the
+    // publisher signs; then installs.
+    fx.install("strict", "@production").refused(
+        "unsigned governance, governance key required",
+        "governance state is unsigned",
+    );
+    let refresh = fx
+        .governed(&["governance", "refresh", SKILL, "--json"])
+        .ok("first signing");
+    let v = refresh.json();
+    assert_eq!(v["governance"]["version"], 1, "{refresh:?}");
+    assert_eq!(
+        v["governance"]["releases"],
+        serde_json::json!({"1.0.0": fx.commits[0], "1.1.0": fx.commits[1]}),
+        "{refresh:?}"
+    );
+    let ok = fx
+        .install("strict", "@production")
+        .ok("after the first signing");
+    assert_eq!(ok.json()["version"], "1.1.0", "{ok:?}");
 }
