@@ -163,25 +163,32 @@ pub async fn next_state(
     })
 }
 
-/// The version `rskill.yaml` names at `commit` (`None`: no valid manifest there).
+/// The version the repo's manifest names at `commit`: `rskill.yaml` for a skill,
+/// `rskill-group.yaml` for a group (`None`: no valid manifest there).
 async fn manifest_version(
     client: &HubClient,
     repo: &RepoId,
     commit: &CommitId,
 ) -> Result<Option<String>, LifecycleError> {
-    let bytes = match client
-        .read_file_cached(repo, commit, &RepoPath::manifest())
-        .await
-    {
+    use rskill_manifest::group;
+    let is_group = repo.name().starts_with(group::GROUP_REPO_PREFIX);
+    let path: RepoPath = if is_group {
+        group::GROUP_FILE.parse().expect("a valid repo path")
+    } else {
+        RepoPath::manifest()
+    };
+    let bytes = match client.read_file_cached(repo, commit, &path).await {
         Ok(b) => b,
         Err(crate::hub::HubError::EntryNotFound { .. }) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    Ok(
+    Ok(if is_group {
+        group::parse_valid(&bytes).ok().map(|g| g.version.to_string())
+    } else {
         rskill_manifest::validate::parse_valid(&String::from_utf8_lossy(&bytes))
             .ok()
-            .map(|m| m.version.to_string()),
-    )
+            .map(|m| m.version.to_string())
+    })
 }
 
 /// A signed state's releases as versions and commits (checked when it was signed or
