@@ -90,6 +90,8 @@ pub enum HubError {
     ObjectStore { context: String, message: String },
     #[error("`{value}` is not a blob store: {reason}")]
     InvalidBlobsUrl { value: String, reason: String },
+    #[error("--governance-key {path}: {reason}")]
+    InvalidGovernanceKey { path: String, reason: String },
     #[error("invalid bundle: {0}")]
     Bundle(#[from] rskill_bundle::BundleError),
     #[error("cannot import {repo}: {what}; nothing was changed")]
@@ -98,6 +100,9 @@ pub enum HubError {
     ImportIncomplete { repo: String, what: String },
     #[error("cannot import {repo}: the token may not write its namespace; nothing was changed")]
     ImportForbidden { repo: String },
+    /// The bundle's signed governance state (or its absence) is refused.
+    #[error("cannot import {repo}: governance: {what}; nothing was changed")]
+    ImportGovernance { repo: String, what: String },
 }
 
 impl HubError {
@@ -217,7 +222,8 @@ impl From<HubError> for ApiError {
             HubError::UploadMismatch { .. } => ApiError::bad_request("UploadMismatch", message),
             HubError::DataDirLocked { .. }
             | HubError::Bind { .. }
-            | HubError::InvalidBlobsUrl { .. } => {
+            | HubError::InvalidBlobsUrl { .. }
+            | HubError::InvalidGovernanceKey { .. } => {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ServerError", message)
             }
             HubError::InvalidRepoId { .. } => ApiError::bad_request("InvalidRepoId", message),
@@ -261,6 +267,9 @@ impl From<HubError> for ApiError {
             }
             HubError::ImportConflict { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "ImportConflict", message)
+            }
+            HubError::ImportGovernance { .. } => {
+                ApiError::bad_request("GovernanceRefused", message)
             }
         }
     }

@@ -7,7 +7,8 @@
 //! (see `rskill_bundle`). **Plan**: every commit's files must be in the bundle or the
 //! store, every parent in the bundle or the repo; a tag or branch the target holds
 //! elsewhere (a branch may only move forward), or a commit id it holds with other content,
-//! is a conflict. Nothing has been written yet. **Apply**: a journal naming everything the
+//! is a conflict; the signed governance states must agree with the tags and may not go
+//! back (`import_governance`). Nothing has been written yet. **Apply**: a journal naming everything the
 //! import will create (and each touched repo's `refs.json` as it was) is written first,
 //! then the blobs, commit records, settings and refs; removing the journal is the commit
 //! point. An error, or a crash (undone by [`recover`] the next time the directory is
@@ -25,6 +26,7 @@ use rskill_bundle::{BundleCommit, Kind, RepoBundle};
 
 use crate::catalog::repo_key;
 use crate::errors::HubError;
+use crate::import_governance::{self, Contents, GovernanceReport, RepoInput};
 use crate::names::{self, RepoId, RepoKind};
 use crate::records::{Commit, CommitRecord, FileEntry, Refs, RepoMeta, TagRef};
 use crate::storage::{StagedBlob, Store, read_json, sync_dir, to_json};
@@ -44,6 +46,10 @@ pub struct ImportOptions<'a> {
     /// namespaces); `None` allows every owner (the command line, run by whoever owns the
     /// data directory).
     pub may_write: Option<&'a dyn Fn(&str) -> bool>,
+    /// Keys trusted for governance (`--governance-key`): every signed governance state
+    /// the bundle carries must verify with one of them. Empty: consistency and order are
+    /// checked, signatures are not.
+    pub governance_keys: &'a [rskill_signing::PublicKey],
 }
 
 /// What an import did.
@@ -60,6 +66,8 @@ pub struct ImportReport {
     pub commits_added: usize,
     pub blobs_added: usize,
     pub bytes_added: u64,
+    /// What was checked of the signed governance states.
+    pub governance: GovernanceReport,
     /// The repos created or updated.
     #[serde(skip)]
     pub touched: Vec<(RepoKind, RepoId)>,
@@ -107,6 +115,8 @@ struct RepoPlan {
     refs_changed: bool,
     commits: Vec<(Commit, Vec<u8>)>,
     old_refs: Option<String>,
+    /// `main` on the target before the import.
+    target_main: Option<String>,
 }
 
 impl RepoPlan {
@@ -219,6 +229,27 @@ pub fn commit_staged(
         }
     }
     let plans = plan(store, &verified.meta.repos, &staged, &git_ids)?;
+    let inputs: Vec<RepoInput<'_>> = verified
+        .meta
+        .repos
+        .iter()
+        .zip(&plans)
+        .map(|(rb, p)| RepoInput {
+            kind: p.kind,
+            bundle: rb,
+            target_main: p.target_main.as_deref(),
+            new_commits: &p.commits,
+        })
+        .collect();
+    let governance = import_governance::check(
+        &inputs,
+        &Contents {
+            store,
+            staged: &staged,
+        },
+        opts.governance_keys,
+    )?;
+    drop(inputs);
     let mut report = ImportReport {
         bundle: verified.id.to_string(),
         source: verified.meta.source.clone(),
@@ -229,6 +260,7 @@ pub fn commit_staged(
         commits_added: 0,
         blobs_added: 0,
         bytes_added: 0,
+        governance,
         touched: Vec::new(),
     };
     for p in &plans {
@@ -608,6 +640,7 @@ fn plan_repo(
         refs_changed,
         commits,
         old_refs,
+        target_main: target.and_then(|t| t.branches.get("main").cloned()),
     })
 }
 

@@ -5,6 +5,7 @@ mod binary;
 mod hfhub;
 mod http;
 mod import;
+mod import_governance;
 mod lfs;
 mod s3;
 mod security;
