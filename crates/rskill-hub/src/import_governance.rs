@@ -136,6 +136,12 @@ fn check_repo(
         None => None,
     };
     let Some(main) = r.bundle.refs.branches.get("main") else {
+        if let Some(g) = &r.bundle.governance {
+            return Err(refuse(format!(
+                "the metadata names governance version {}, but the bundle carries no `main` branch",
+                g.version
+            )));
+        }
         if let Some(t) = &target {
             return Err(refuse(format!(
                 "the bundle carries no `main` branch, so no signed state, and the target's state is signed (version {}): rule: a signed repo stays signed",

@@ -65,6 +65,7 @@ fn skill_commit(label: &str, parents: &[&str], extra: &[(&str, &[u8])]) -> Bundl
 }
 
 /// One repo of a bundle and the contents its commits need.
+#[derive(Clone)]
 struct Piece {
     repo: RepoBundle,
     contents: Vec<Vec<u8>>,
@@ -244,10 +245,34 @@ fn release_tags_must_be_where_the_signed_state_says() {
     let mut p = first(&key);
     p.repo.refs.branches.clear();
     p.repo.commits.clear();
-    p.repo.governance = None;
     p.repo.refs.tags.insert("v6.6.6".into(), cid("g1"));
+    // … which claims a signed state, over a target whose repo is unsigned.
+    let mut unsigned = first(&key);
+    unsigned.repo.commits[1].files.clear();
+    unsigned.repo.governance = None;
     refused(
-        &[&bundle(vec![first(&key)])],
+        &[&bundle(vec![unsigned])],
+        &bundle(vec![p.clone()]),
+        &[],
+        &[
+            "the metadata names governance version 1",
+            "no `main` branch",
+        ],
+    );
+    // … over a target whose state is signed.
+    let b1 = bundle(vec![first(&key)]);
+    refused(
+        &[&b1],
+        &bundle(vec![p.clone()]),
+        &[],
+        &[
+            "the metadata names governance version 1",
+            "no `main` branch",
+        ],
+    );
+    p.repo.governance = None;
+    refused(
+        &[&b1],
         &bundle(vec![p]),
         &[],
         &["no `main` branch", "a signed repo stays signed"],
