@@ -710,6 +710,49 @@ fn a_signed_governance_state_crosses_the_gap_and_tampered_bundles_are_refused() 
     govern(&repo_a, 2, &[("1.0.0", &c1), ("1.1.0", &c2)]);
     let second = work.path().join("second.tar");
     assert_eq!(export(&second)["governance"][A], 2);
+    // An incremental export carries the new state (main moved) and takes the target
+    // holding the first export from version 1 to 2; B's state, unchanged, stays where
+    // the first bundle brought it.
+    let delta = work.path().join("delta.tar");
+    let report = serde_json::from_str::<Value>(
+        &run(
+            Path::new(RSKILL),
+            &[
+                "export",
+                A,
+                B,
+                "--since",
+                first.to_str().unwrap(),
+                "--out",
+                delta.to_str().unwrap(),
+                "--json",
+            ],
+            &exporter,
+            &source.url(),
+            Some(&token),
+        )
+        .ok("incremental export")
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(report["governance"][A], 2, "{report}");
+    assert_eq!(report["governance"][B], 1, "{report}");
+    let (mut delta_meta, delta_blobs) = read_back(&delta);
+    let delta_main = main_commit(&mut delta_meta, A).clone();
+    let sig = &delta_main.files[&GOVERNANCE_SIGNATURE_FILE.parse().unwrap()];
+    assert!(
+        delta_blobs.contains_key(&sig.sha256),
+        "the new signature travels"
+    );
+    assert!(repo_mut(&mut delta_meta, B).commits.is_empty());
+    let out = hub_import_with(&delta, &clean, &["--governance-key", &pem]).ok("import the delta");
+    assert!(
+        out.stdout.contains(&format!(
+            "{A}: signed state version 2 (the target held version 1)"
+        )),
+        "{}",
+        out.stdout
+    );
     let newer = target(work.path(), "newer", Some(&second));
     // The older export as it is: its `main` is behind the target's.
     refused(&first, &newer, &[], &[A, "does not descend"]);
@@ -747,5 +790,33 @@ fn a_signed_governance_state_crosses_the_gap_and_tampered_bundles_are_refused() 
             "version 1, the target holds version 2",
             "never goes back",
         ],
+    );
+
+    // A registry file edited on the source without signing: export refuses it already.
+    rt.block_on(hub.commit(
+        &repo_a,
+        vec![file(REGISTRY_FILE, b"{\"format\": 1, \"edited\": true}\n")],
+        vec![],
+        "edit the registry file without signing",
+        None,
+    ))
+    .unwrap();
+    let out = run(
+        Path::new(RSKILL),
+        &[
+            "export",
+            A,
+            "--out",
+            work.path().join("x.tar").to_str().unwrap(),
+        ],
+        &exporter,
+        &source.url(),
+        Some(&token),
+    );
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(A) && out.stderr.contains("changed without signing"),
+        "{}",
+        out.stderr
     );
 }
