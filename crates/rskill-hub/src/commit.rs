@@ -305,20 +305,29 @@ pub async fn commit(
     })))
 }
 
-/// A commit touching the governance file (`rskill.registry.json`: statuses and
-/// aliases) needs the manage right, whoever the client is: the server enforces it.
+/// A commit touching the governance files (`rskill.registry.json`: statuses and aliases;
+/// `rskill.registry.sig`: its signed state) needs the manage right, whoever the client
+/// is: the server enforces it, so a write token can neither edit the registry nor strip
+/// or swap its signature.
 fn check_manage(caller: &Caller, request: &CommitRequest) -> Result<(), ApiError> {
-    let file = rskill_hub_protocol::REGISTRY_FILE;
-    let touches = request.ops.iter().any(|op| match op {
-        CommitOp::Put { path, .. } | CommitOp::Delete { path } => path == file,
-        CommitOp::DeleteFolder { path } => path.is_empty() || file.starts_with(&format!("{path}/")),
+    let files = [
+        rskill_hub_protocol::REGISTRY_FILE,
+        rskill_signing::GOVERNANCE_SIGNATURE_FILE,
+    ];
+    let touched = request.ops.iter().find_map(|op| {
+        files.into_iter().find(|file| match op {
+            CommitOp::Put { path, .. } | CommitOp::Delete { path } => path == file,
+            CommitOp::DeleteFolder { path } => {
+                path.is_empty() || file.starts_with(&format!("{path}/"))
+            }
+        })
     });
-    match caller.identity() {
-        Some(i) if touches && !i.manage => Err(ApiError::new(
+    match (caller.identity(), touched) {
+        (Some(i), Some(file)) if !i.manage => Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "ManageRightRequired",
             format!(
-                "changing {file} (version statuses and aliases) needs the manage right, and the token of `{}` has none; create one with `rskill-hub token create … --manage`",
+                "changing {file} (version statuses, aliases and their signed state) needs the manage right, and the token of `{}` has none; create one with `rskill-hub token create … --manage`",
                 i.user
             ),
         )),

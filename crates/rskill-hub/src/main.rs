@@ -117,7 +117,7 @@ enum TokenCommand {
         #[arg(long)]
         write: bool,
         /// Also allow governance changes (version statuses and aliases, i.e. commits
-        /// touching rskill.registry.json); implies --write.
+        /// touching rskill.registry.json or rskill.registry.sig); implies --write.
         #[arg(long)]
         manage: bool,
     },
