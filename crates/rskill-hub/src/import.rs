@@ -8,10 +8,10 @@
 //! store, every parent in the bundle or the repo; a tag or branch the target holds
 //! elsewhere (a branch may only move forward), or a commit id it holds with other content,
 //! is a conflict; the signed governance states must agree with the tags and may not go
-//! back (`import_governance`). Nothing has been written yet. **Apply**: a journal naming everything the
-//! import will create (and each touched repo's `refs.json` as it was) is written first,
-//! then the blobs, commit records, settings and refs; removing the journal is the commit
-//! point. An error, or a crash (undone by [`recover`] the next time the directory is
+//! back (`import_governance`). Nothing has been written yet. **Apply**: a journal naming
+//! everything the import will create (and each touched repo's `refs.json` as it was) is
+//! written first, then the blobs, commit records, settings and refs; removing the journal
+//! is the commit point. An error, or a crash (undone by [`recover`] the next time the directory is
 //! opened), leaves the directory exactly as it was before the import; once the journal is
 //! gone, exactly as after.
 
