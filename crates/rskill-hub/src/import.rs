@@ -11,9 +11,9 @@
 //! back (`import_governance`). Nothing has been written yet. **Apply**: a journal naming
 //! everything the import will create (and each touched repo's `refs.json` as it was) is
 //! written first, then the blobs, commit records, settings and refs; removing the journal
-//! is the commit point. An error, or a crash (undone by [`recover`] the next time the directory is
-//! opened), leaves the directory exactly as it was before the import; once the journal is
-//! gone, exactly as after.
+//! is the commit point. An error, or a crash (undone by [`recover`] the next time the
+//! directory is opened), leaves the directory exactly as it was before the import; once
+//! the journal is gone, exactly as after.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fs;
