@@ -117,9 +117,11 @@ fn check_repo(
         what,
     };
     // The state the target holds: read as stored (it was checked when it came).
+    let mut target_registry = false;
     let target = match r.target_main {
         Some(main) => {
             let files = files_at(r, contents, main)?;
+            target_registry = files.registry.is_some();
             match &files.signature {
                 Some(sig) => Some(
                     SignedGovernance::parse_unverified(sig, id.as_str(), files.registry.as_deref())
@@ -146,6 +148,11 @@ fn check_repo(
             return Err(refuse(format!(
                 "the bundle carries no `main` branch, so no signed state, and the target's state is signed (version {}): rule: a signed repo stays signed",
                 t.version
+            )));
+        }
+        if !keys.is_empty() && target_registry {
+            return Err(refuse(format!(
+                "the bundle carries no `main` branch, and the target's {REGISTRY_FILE} has no {GOVERNANCE_SIGNATURE_FILE}: rule: with --governance-key every governance file must be signed"
             )));
         }
         return Ok(None);

@@ -414,6 +414,18 @@ fn with_a_governance_key_every_state_must_verify() {
     );
     let dir = tempfile::tempdir().unwrap();
     import(dir.path(), &stripped, &[]).expect("unsigned on both sides: as before");
+    // Over a target whose registry file is unsigned, a bundle without `main` adding a tag.
+    let mut tag_only = first(&key);
+    tag_only.repo.refs.branches.clear();
+    tag_only.repo.commits.clear();
+    tag_only.repo.governance = None;
+    tag_only.repo.refs.tags.insert("v6.6.6".into(), cid("g1"));
+    refused(
+        &[&stripped],
+        &bundle(vec![tag_only]),
+        &[key.public()],
+        &["no `main` branch", "every governance file must be signed"],
+    );
 }
 
 fn key_file(dir: &Path, key: &PrivateKey) -> String {
