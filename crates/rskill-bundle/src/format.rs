@@ -63,6 +63,21 @@ pub struct RepoBundle {
     pub refs: BundleRefs,
     /// Oldest first: each commit's parents come before it or were carried earlier.
     pub commits: Vec<BundleCommit>,
+    /// The signed governance state (`rskill.registry.sig` at `main`) the exporter found
+    /// for this repo; absent for a repo without one. Not itself signed: the importer
+    /// checks it against the signature file the bundle carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub governance: Option<BundleGovernance>,
+}
+
+/// What the metadata says about a repo's signed governance state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BundleGovernance {
+    /// The state's version (grows by one with every signed change).
+    pub version: u64,
+    /// The SHA-256 of the registry file the state vouches for.
+    pub registry_sha256: Sha256,
 }
 
 /// Branches and tags → commit ids.

@@ -19,8 +19,8 @@ pub mod writer;
 
 pub use error::BundleError;
 pub use format::{
-    BundleCommit, BundleFile, BundleManifest, BundleMeta, BundleRefs, FORMAT_VERSION, Kind,
-    MANIFEST_NAME, META_NAME, ManifestEntry, RepoBundle,
+    BundleCommit, BundleFile, BundleGovernance, BundleManifest, BundleMeta, BundleRefs,
+    FORMAT_VERSION, Kind, MANIFEST_NAME, META_NAME, ManifestEntry, RepoBundle,
 };
 pub use reader::{Verified, read_bundle, read_meta};
 pub use writer::BundleWriter;

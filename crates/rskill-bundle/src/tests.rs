@@ -44,6 +44,10 @@ fn meta() -> BundleMeta {
             private: false,
             refs,
             commits: vec![commit],
+            governance: Some(crate::BundleGovernance {
+                version: 3,
+                registry_sha256: Sha256::of(b"{}"),
+            }),
         }],
     }
 }

@@ -1,8 +1,9 @@
 //! `POST /api/admin/import`: imports an air-gap bundle (`rskill export`) into the running
 //! server, streamed as the request body. Needs a token with the manage right, whose
 //! namespaces cover every repo of the bundle; the body is staged on disk while it is
-//! verified, then checked and applied under the catalog's writer lock, and the imported
-//! repos are served at once (docs/airgap.md).
+//! verified, then checked and applied under the catalog's writer lock (the governance
+//! checks with the keys of `serve --governance-key`), and the imported repos are served
+//! at once (docs/airgap.md).
 
 use std::io::Read;
 
@@ -63,6 +64,7 @@ pub async fn import(app: &App, ctx: &Ctx, body: Body) -> Result<Response, ApiErr
         return Err(e.into());
     }
     let catalog = app.catalog.clone();
+    let keys = app.governance_keys.clone();
     let handle = tokio::runtime::Handle::current();
     let stream = body.into_data_stream();
     let report = tokio::task::spawn_blocking(move || {
@@ -77,6 +79,7 @@ pub async fn import(app: &App, ctx: &Ctx, body: Body) -> Result<Response, ApiErr
             &ImportOptions {
                 on_step: None,
                 may_write: Some(&may_write),
+                governance_keys: &keys,
             },
         )
     })

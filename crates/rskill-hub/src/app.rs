@@ -33,6 +33,8 @@ pub struct App {
     pub lfs: Arc<super::lfs::Lfs>,
     /// How long a presigned download URL stays valid.
     pub presign_expiry: std::time::Duration,
+    /// Keys trusted for the governance states of imported bundles.
+    pub governance_keys: Vec<rskill_signing::PublicKey>,
 }
 
 /// A repo named in a request path (not yet checked).

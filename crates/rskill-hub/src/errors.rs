@@ -90,6 +90,8 @@ pub enum HubError {
     ObjectStore { context: String, message: String },
     #[error("`{value}` is not a blob store: {reason}")]
     InvalidBlobsUrl { value: String, reason: String },
+    #[error("--governance-key {path}: {reason}")]
+    InvalidGovernanceKey { path: String, reason: String },
     #[error("invalid bundle: {0}")]
     Bundle(#[from] rskill_bundle::BundleError),
     #[error("cannot import {repo}: {what}; nothing was changed")]
@@ -103,6 +105,9 @@ pub enum HubError {
          `rskill-hub token create … --manage`"
     )]
     ManageRightRequired { user: String, what: String },
+    /// The bundle's signed governance state (or its absence) is refused.
+    #[error("cannot import {repo}: governance: {what}; nothing was changed")]
+    ImportGovernance { repo: String, what: String },
 }
 
 impl HubError {
@@ -222,7 +227,8 @@ impl From<HubError> for ApiError {
             HubError::UploadMismatch { .. } => ApiError::bad_request("UploadMismatch", message),
             HubError::DataDirLocked { .. }
             | HubError::Bind { .. }
-            | HubError::InvalidBlobsUrl { .. } => {
+            | HubError::InvalidBlobsUrl { .. }
+            | HubError::InvalidGovernanceKey { .. } => {
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "ServerError", message)
             }
             HubError::InvalidRepoId { .. } => ApiError::bad_request("InvalidRepoId", message),
@@ -269,6 +275,9 @@ impl From<HubError> for ApiError {
             }
             HubError::ManageRightRequired { .. } => {
                 ApiError::new(StatusCode::FORBIDDEN, "ManageRightRequired", message)
+            }
+            HubError::ImportGovernance { .. } => {
+                ApiError::bad_request("GovernanceRefused", message)
             }
         }
     }

@@ -10,12 +10,13 @@
 //! new to the imported repos, not to the store: an import tells nothing of other repos'
 //! blobs), every parent in the bundle or the repo; a tag or branch the target holds
 //! elsewhere (a branch may only move forward), or a commit id it holds with other content,
-//! is a conflict. Nothing has been written yet. **Apply**: a journal naming everything the
-//! import will create (and each touched repo's `refs.json` as it was) is written first,
-//! then the blobs, commit records, settings and refs; removing the journal is the commit
-//! point. An error, or a crash (undone by [`recover`] the next time the directory is
-//! opened), leaves the directory exactly as it was before the import; once the journal is
-//! gone, exactly as after.
+//! is a conflict; the signed governance states must agree with the tags and may not go
+//! back (`import_governance`). Nothing has been written yet. **Apply**: a journal naming
+//! everything the import will create (and each touched repo's `refs.json` as it was) is
+//! written first, then the blobs, commit records, settings and refs; removing the journal
+//! is the commit point. An error, or a crash (undone by [`recover`] the next time the
+//! directory is opened), leaves the directory exactly as it was before the import; once
+//! the journal is gone, exactly as after.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fs;
@@ -28,6 +29,7 @@ use rskill_bundle::{BundleCommit, Kind, RepoBundle};
 
 use crate::catalog::repo_key;
 use crate::errors::HubError;
+use crate::import_governance::{self, Contents, GovernanceReport, RepoInput};
 use crate::names::{self, RepoId, RepoKind};
 use crate::records::{Commit, CommitRecord, FileEntry, Refs, RepoMeta, TagRef};
 use crate::storage::{StagedBlob, Store, read_json, sync_dir, to_json};
@@ -47,6 +49,10 @@ pub struct ImportOptions<'a> {
     /// namespaces); `None` allows every owner (the command line, run by whoever owns the
     /// data directory).
     pub may_write: Option<&'a dyn Fn(&str) -> bool>,
+    /// Keys trusted for governance (`--governance-key`): every signed governance state
+    /// the bundle carries must verify with one of them. Empty: consistency and order are
+    /// checked, signatures are not.
+    pub governance_keys: &'a [rskill_signing::PublicKey],
 }
 
 /// What an import did.
@@ -66,6 +72,8 @@ pub struct ImportReport {
     /// the same content for another repo.
     pub blobs_added: usize,
     pub bytes_added: u64,
+    /// What was checked of the signed governance states.
+    pub governance: GovernanceReport,
     /// The repos created or updated.
     #[serde(skip)]
     pub touched: Vec<(RepoKind, RepoId)>,
@@ -116,6 +124,8 @@ struct RepoPlan {
     /// Blobs the bundle carries for this repo that none of its commits in the target
     /// named (sha256 → size).
     new_blobs: HashMap<String, u64>,
+    /// `main` on the target before the import.
+    target_main: Option<String>,
 }
 
 impl RepoPlan {
@@ -228,6 +238,27 @@ pub fn commit_staged(
         }
     }
     let plans = plan(store, &verified.meta.repos, &staged, &git_ids)?;
+    let inputs: Vec<RepoInput<'_>> = verified
+        .meta
+        .repos
+        .iter()
+        .zip(&plans)
+        .map(|(rb, p)| RepoInput {
+            kind: p.kind,
+            bundle: rb,
+            target_main: p.target_main.as_deref(),
+            new_commits: &p.commits,
+        })
+        .collect();
+    let governance = import_governance::check(
+        &inputs,
+        &Contents {
+            store,
+            staged: &staged,
+        },
+        opts.governance_keys,
+    )?;
+    drop(inputs);
     let mut report = ImportReport {
         bundle: verified.id.to_string(),
         source: verified.meta.source.clone(),
@@ -238,6 +269,7 @@ pub fn commit_staged(
         commits_added: 0,
         blobs_added: 0,
         bytes_added: 0,
+        governance,
         touched: Vec::new(),
     };
     for p in &plans {
@@ -626,6 +658,7 @@ fn plan_repo(
         commits,
         old_refs,
         new_blobs,
+        target_main: target.and_then(|t| t.branches.get("main").cloned()),
     })
 }
 

@@ -8,8 +8,9 @@
 //!
 //! Owns: the server side of the Hub protocol (routing, storage, auth, catalog).
 //! Must never depend on the rskill Hub client (`rskill-hub-client`) nor on the
-//! `rskill` tool crate; it shares protocol types through `rskill-hub-protocol` and
-//! reads model cards through `rskill-manifest`.
+//! `rskill` tool crate; it shares protocol types through `rskill-hub-protocol`, reads
+//! model cards through `rskill-manifest`, air-gap bundles through `rskill-bundle`, and
+//! checks imported governance signatures through `rskill-signing`.
 
 // Paths the modules use from the shared crates, under their historical names.
 use rskill_hub_protocol::{fsutil, hub_names};
@@ -32,6 +33,7 @@ pub mod counters;
 pub mod errors;
 pub mod immutable;
 pub mod import;
+pub mod import_governance;
 pub mod lfs;
 pub mod listing;
 pub mod names;
@@ -116,6 +118,10 @@ pub struct Config {
     pub upload_ticket_ttl: Duration,
     /// Largest single LFS object accepted.
     pub max_lfs_object_bytes: u64,
+    /// Keys trusted for governance (`serve --governance-key`): a bundle imported through
+    /// `POST /api/admin/import` must carry signed governance states that verify with one
+    /// of them. Empty: consistency and order only (docs/airgap.md).
+    pub governance_keys: Vec<rskill_signing::PublicKey>,
 }
 
 impl Config {
@@ -137,6 +143,7 @@ impl Config {
             presign_expiry: lfs::DEFAULT_PRESIGN_EXPIRY,
             upload_ticket_ttl: lfs::DEFAULT_TICKET_TTL,
             max_lfs_object_bytes: lfs::DEFAULT_MAX_OBJECT,
+            governance_keys: Vec::new(),
         }
     }
 }
@@ -221,6 +228,7 @@ impl Server {
                 config.max_lfs_object_bytes,
             )),
             presign_expiry: config.presign_expiry,
+            governance_keys: config.governance_keys.clone(),
         });
         let router = Router::new().fallback(router::handle).with_state(app);
         Ok(Server {

@@ -60,6 +60,11 @@ enum Command {
         /// Seconds an LFS upload link stays valid (the upload must start before).
         #[arg(long = "upload-ticket-expiry", value_name = "SECS", default_value_t = 900.0, value_parser = secs)]
         upload_ticket_expiry: f64,
+        /// A public key (PEM) trusted for governance: a bundle imported through
+        /// `POST /api/admin/import` must carry signed governance states
+        /// (`rskill.registry.sig`) that verify with one of these keys (repeatable).
+        #[arg(long = "governance-key", value_name = "PUB.pem")]
+        governance_keys: Vec<PathBuf>,
         /// Benchmark only: leave Nagle's algorithm on for accepted connections, to
         /// measure the kept-alive stall it causes.
         #[arg(long = "no-nodelay", hide = true)]
@@ -78,6 +83,12 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// A public key (PEM) trusted for governance: every signed governance state the
+        /// bundle carries (`rskill.registry.sig`) must verify with one of these keys, and
+        /// a registry file without one is refused (repeatable). Without it, states are
+        /// checked for consistency and order only.
+        #[arg(long = "governance-key", value_name = "PUB.pem")]
+        governance_keys: Vec<PathBuf>,
         /// (The blob store of the server of this directory.)
         #[command(flatten)]
         blobs: BlobsArgs,
@@ -106,8 +117,8 @@ enum TokenCommand {
         #[arg(long)]
         write: bool,
         /// Also allow governance changes (version statuses and aliases, i.e. commits
-        /// touching rskill.registry.json), deleting or moving release (v…) tags, deleting
-        /// governed or released repos, and imports; implies --write.
+        /// touching rskill.registry.json or rskill.registry.sig), deleting or moving release
+        /// (v…) tags, deleting governed or released repos, and imports; implies --write.
         #[arg(long)]
         manage: bool,
     },
@@ -127,8 +138,10 @@ fn main() -> ExitCode {
             blobs,
             presign_expiry,
             upload_ticket_expiry,
+            governance_keys,
             no_nodelay,
         } => blobs.config().and_then(|blobs| {
+            let governance_keys = read_governance_keys(&governance_keys)?;
             serve(
                 data,
                 addr,
@@ -143,16 +156,19 @@ fn main() -> ExitCode {
                 },
                 public_url,
                 blobs,
+                governance_keys,
             )
         }),
         Command::Import {
             bundle,
             data,
             json,
+            governance_keys,
             blobs,
-        } => blobs
-            .config()
-            .and_then(|blobs| import(&bundle, &data, blobs, json)),
+        } => blobs.config().and_then(|blobs| {
+            let keys = read_governance_keys(&governance_keys)?;
+            import(&bundle, &data, blobs, &keys, json)
+        }),
         Command::Token {
             command:
                 TokenCommand::Create {
@@ -180,7 +196,8 @@ fn main() -> ExitCode {
             ExitCode::from(match e {
                 HubError::InvalidAccountName { .. }
                 | HubError::AccountNameTaken { .. }
-                | HubError::InvalidBlobsUrl { .. } => 2,
+                | HubError::InvalidBlobsUrl { .. }
+                | HubError::InvalidGovernanceKey { .. } => 2,
                 _ => 1,
             })
         }
@@ -214,6 +231,12 @@ fn hint(e: &HubError) -> &'static str {
             "the target's history differs from the source's: import into another data directory, or delete the conflicting repo or ref first"
         }
         HubError::ImportForbidden { .. } => "use a token of the bundle's namespaces",
+        HubError::ImportGovernance { .. } => {
+            "the bundle's release tags or governance files disagree with its signed state, or it is older than the target's: export again from the source Hub (and check the bundle's origin); --governance-key needs the key the org signs governance with"
+        }
+        HubError::InvalidGovernanceKey { .. } => {
+            "pass the PEM public key the org signs governance with (rskill-publisher keygen --public writes one)"
+        }
         HubError::ImportIncomplete { .. } => {
             "import the earlier bundles this one builds on (`rskill export --since`) first"
         }
@@ -229,6 +252,7 @@ fn import(
     bundle: &std::path::Path,
     data: &std::path::Path,
     blobs: hub_server::BlobsConfig,
+    governance_keys: &[rskill_signing::PublicKey],
     json: bool,
 ) -> Result<(), HubError> {
     let file = std::fs::File::open(bundle)
@@ -260,6 +284,7 @@ fn import(
         &hub_server::import::ImportOptions {
             on_step: Some(&on_step),
             may_write: None,
+            governance_keys,
         },
     )?;
     let mut out = std::io::stdout().lock();
@@ -269,7 +294,9 @@ fn import(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
-    } else if report.is_noop() {
+        return Ok(());
+    }
+    if report.is_noop() {
         let _ = writeln!(
             out,
             "bundle {} already imported: nothing changed ({} repos)",
@@ -290,7 +317,37 @@ fn import(
             report.bytes_added
         );
     }
+    let _ = writeln!(out, "governance: {}", report.governance.summary);
+    for (repo, g) in &report.governance.repos {
+        let before = match g.target_version {
+            Some(v) => format!(" (the target held version {v})"),
+            None => String::new(),
+        };
+        let checked = if g.verified {
+            "signature verified"
+        } else {
+            "signature not verified"
+        };
+        let _ = writeln!(
+            out,
+            "  {repo}: signed state version {}{before}, {checked}",
+            g.version
+        );
+    }
     Ok(())
+}
+
+/// The public keys of `--governance-key` (PEM files).
+fn read_governance_keys(paths: &[PathBuf]) -> Result<Vec<rskill_signing::PublicKey>, HubError> {
+    paths
+        .iter()
+        .map(|p| {
+            rskill_signing::PublicKey::read(p).map_err(|e| HubError::InvalidGovernanceKey {
+                path: p.display().to_string(),
+                reason: e.to_string(),
+            })
+        })
+        .collect()
 }
 
 /// A positive, finite number of seconds.
@@ -348,6 +405,7 @@ fn serve(
     limits: Limits,
     public_url: Option<String>,
     blobs: hub_server::BlobsConfig,
+    governance_keys: Vec<rskill_signing::PublicKey>,
 ) -> Result<(), HubError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -369,6 +427,7 @@ fn serve(
         config.blobs = blobs;
         config.presign_expiry = Duration::from_secs_f64(limits.presign_expiry);
         config.upload_ticket_ttl = Duration::from_secs_f64(limits.upload_ticket_expiry);
+        config.governance_keys = governance_keys;
         let server = hub_server::Server::bind(config).await?;
         for w in server.warnings() {
             eprintln!("warning: {w}");

@@ -1,7 +1,8 @@
 //! Access tokens: who a token speaks for (a user and the organizations they belong to)
-//! and whether it may write, and manage (change a skill's governance file,
-//! `rskill.registry.json`: version statuses and aliases; delete or move release tags and
-//! delete governed or released repos, `immutable.rs`). Tokens are created from the command line
+//! and whether it may write, and manage (change a skill's governance files,
+//! `rskill.registry.json`: version statuses and aliases, and its signed state
+//! `rskill.registry.sig`; delete or move release tags and delete governed or released
+//! repos, `immutable.rs`). Tokens are created from the command line
 //! (`rskill-hub token create`) or by [`create`]; only their SHA-256 is kept on disk, in
 //! `DIR/tokens.json`, which a running server re-reads when it changes. User and
 //! organization names are unique regardless of case (as on the Hub): a token for `ACME`

@@ -7,7 +7,10 @@
 //! plain files of the commits) and the whole history behind them (ids and parents as the
 //! Hub's commits endpoint reports them; in list order when it gives no parents), each
 //! commit with its file table. For a weights repo, `main` and the pinned commits with
-//! their histories, and the refs that name exported commits.
+//! their histories, and the refs that name exported commits. A repo whose `main` holds
+//! a signed governance state (`rskill.registry.sig`) has it parsed against the registry
+//! file (not verified: export holds no keys), and its version named in the metadata; a
+//! state `rskill-hub import` would refuse as malformed is refused here already.
 //!
 //! Memory stays flat whatever the size: files kept in git (small) are hashed on the way
 //! into a spool directory beside the output, since a tar header needs the digest that
@@ -23,11 +26,14 @@ use std::time::Instant;
 use serde::Serialize;
 
 use rskill_bundle::{
-    BundleCommit, BundleError, BundleFile, BundleMeta, BundleRefs, BundleWriter, FORMAT_VERSION,
-    Kind, RepoBundle,
+    BundleCommit, BundleError, BundleFile, BundleGovernance, BundleMeta, BundleRefs, BundleWriter,
+    FORMAT_VERSION, Kind, RepoBundle,
 };
+use rskill_hub_protocol::REGISTRY_FILE;
 use rskill_hub_protocol::hf_uri::HfUri;
 use rskill_manifest::group::{GROUP_FILE, GROUP_REPO_PREFIX};
+use rskill_signing::governance::MAX_GOVERNANCE_SIGNATURE_BYTES;
+use rskill_signing::{GOVERNANCE_SIGNATURE_FILE, SignedGovernance};
 
 use crate::hub::client::Ctx;
 use crate::hub::ids::{CommitId, GitBlobId, RepoPath, Sha256};
@@ -105,6 +111,8 @@ pub struct ExportReport {
     pub source: String,
     pub since: Option<String>,
     pub repos: Vec<String>,
+    /// The signed governance state carried per repo (its version), for repos with one.
+    pub governance: BTreeMap<String, u64>,
     pub commits: usize,
     pub blobs: usize,
     /// Bytes of the bundle file.
@@ -263,6 +271,11 @@ pub async fn export(
         .collect();
     let commits = meta.repos.iter().map(|r| r.commits.len()).sum();
     let repo_names = meta.repos.iter().map(|r| r.id.to_string()).collect();
+    let governance = meta
+        .repos
+        .iter()
+        .filter_map(|r| Some((r.id.to_string(), r.governance.as_ref()?.version)))
+        .collect();
     say(&format!(
         "writing {} ({} commits, {} blobs)",
         req.out.display(),
@@ -285,6 +298,7 @@ pub async fn export(
         source: client.endpoint().to_owned(),
         since: since.map(|(_, id)| id.to_string()),
         repos: repo_names,
+        governance,
         commits,
         blobs: count,
         bytes,
@@ -536,19 +550,71 @@ async fn read_repo(
             .map(|r| (r.name.clone(), r.target_commit.clone()))
             .collect()
     };
+    let branches = pick(&refs.branches);
+    let governance = match branches.get("main") {
+        Some(main) => governance_at(client, repo, main).await?,
+        None => None,
+    };
     Ok((
         RepoBundle {
             kind: Kind::Model,
             id: repo.clone(),
             private: info.private,
             refs: BundleRefs {
-                branches: pick(&refs.branches),
+                branches,
                 tags: pick(&refs.tags),
             },
             commits,
+            governance,
         },
         skipped,
     ))
+}
+
+/// The signed governance state at `main` (`rskill.registry.sig` beside the registry
+/// file), if there is one: its version and registry digest, for the metadata. The
+/// files themselves travel as files of `main`'s commit (in this bundle, or in the one it
+/// builds on when `main` has not moved since).
+async fn governance_at(
+    client: &HubClient,
+    repo: &RepoId,
+    main: &CommitId,
+) -> Result<Option<BundleGovernance>, ExportError> {
+    let info = client.repo_info(repo, Some(main.as_str())).await?;
+    if info.file(GOVERNANCE_SIGNATURE_FILE).is_none() {
+        return Ok(None);
+    }
+    let sig = client
+        .read_file_at_most(
+            repo,
+            main.as_str(),
+            GOVERNANCE_SIGNATURE_FILE,
+            MAX_GOVERNANCE_SIGNATURE_BYTES,
+        )
+        .await?;
+    let registry = match info.file(REGISTRY_FILE) {
+        Some(_) => Some(
+            client
+                .read_file_at_most(repo, main.as_str(), REGISTRY_FILE, MAX_GIT_FILE_BYTES)
+                .await?,
+        ),
+        None => None,
+    };
+    let bad = |message: String| ExportError::Source {
+        repo: repo.to_string(),
+        message,
+    };
+    let signed = SignedGovernance::parse_unverified(&sig, repo.as_str(), registry.as_deref())
+        .map_err(|e| bad(format!("{GOVERNANCE_SIGNATURE_FILE} at main ({main}): {e}")))?;
+    let registry_sha256 = signed
+        .state
+        .registry_sha256
+        .parse()
+        .map_err(|e| bad(format!("{GOVERNANCE_SIGNATURE_FILE}: registry_sha256: {e}")))?;
+    Ok(Some(BundleGovernance {
+        version: signed.state.version,
+        registry_sha256,
+    }))
 }
 
 /// The files of `repo` at `commit`: LFS files by the SHA-256 the Hub reports; files kept

@@ -25,13 +25,13 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_rskill-hub");
 
 /// A commit id made from a label (the source Hub's ids are opaque to the importer).
-fn cid(label: &str) -> CommitId {
+pub(crate) fn cid(label: &str) -> CommitId {
     rskill_hub_protocol::digest::sha256_hex(label.as_bytes())[..40]
         .parse()
         .unwrap()
 }
 
-fn file(bytes: &[u8]) -> BundleFile {
+pub(crate) fn file(bytes: &[u8]) -> BundleFile {
     BundleFile {
         sha256: Sha256::of(bytes),
         size: bytes.len() as u64,
@@ -40,7 +40,7 @@ fn file(bytes: &[u8]) -> BundleFile {
 }
 
 /// A commit with files `(path, content)`.
-fn commit(label: &str, parents: &[&str], files: &[(&str, &[u8])]) -> BundleCommit {
+pub(crate) fn commit(label: &str, parents: &[&str], files: &[(&str, &[u8])]) -> BundleCommit {
     BundleCommit {
         id: cid(label),
         parents: parents.iter().map(|p| cid(p)).collect(),
@@ -55,7 +55,7 @@ fn commit(label: &str, parents: &[&str], files: &[(&str, &[u8])]) -> BundleCommi
     }
 }
 
-fn repo(
+pub(crate) fn repo(
     id: &str,
     commits: Vec<BundleCommit>,
     branches: &[(&str, &str)],
@@ -73,11 +73,12 @@ fn repo(
             tags: tags.iter().map(|(n, c)| (n.to_string(), cid(c))).collect(),
         },
         commits,
+        governance: None,
     }
 }
 
 /// Writes a bundle of `repos` carrying every blob their commits name, except `skip`.
-fn write(repos: Vec<RepoBundle>, contents: &[&[u8]], format: u32) -> Vec<u8> {
+pub(crate) fn write(repos: Vec<RepoBundle>, contents: &[&[u8]], format: u32) -> Vec<u8> {
     let meta = BundleMeta {
         format,
         source: "http://127.0.0.1:1".into(),
@@ -96,7 +97,7 @@ fn write(repos: Vec<RepoBundle>, contents: &[&[u8]], format: u32) -> Vec<u8> {
     w.finish().unwrap().0
 }
 
-const README: &[u8] = b"---\ntags: [rskill]\n---\n# x\n";
+pub(crate) const README: &[u8] = b"---\ntags: [rskill]\n---\n# x\n";
 
 fn weights() -> Vec<u8> {
     noise(300_000, 7)
@@ -199,7 +200,7 @@ fn refused(bytes: &[u8], expect: &str) -> String {
     e
 }
 
-async fn get(url: &str) -> Value {
+pub(crate) async fn get(url: &str) -> Value {
     reqwest::get(url).await.unwrap().json().await.unwrap()
 }
 

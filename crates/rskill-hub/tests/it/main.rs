@@ -6,6 +6,7 @@ mod hfhub;
 mod http;
 mod immutable;
 mod import;
+mod import_governance;
 mod lfs;
 mod s3;
 mod security;

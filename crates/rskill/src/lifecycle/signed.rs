@@ -183,7 +183,9 @@ async fn manifest_version(
         Err(e) => return Err(e.into()),
     };
     Ok(if is_group {
-        group::parse_valid(&bytes).ok().map(|g| g.version.to_string())
+        group::parse_valid(&bytes)
+            .ok()
+            .map(|g| g.version.to_string())
     } else {
         rskill_manifest::validate::parse_valid(&String::from_utf8_lossy(&bytes))
             .ok()

@@ -4,10 +4,22 @@
 //! `rskill-hub import` into the air-gapped one, where `rskill install --locked` with that
 //! lockfile succeeds, signatures verified. Both Hubs are compared repo by repo through
 //! the API (commit ids, parents, files, tags); a second import changes nothing; an
-//! incremental export (`--since`) carries only what is new.
+//! incremental export (`--since`) carries only what is new. Then a skill with a signed
+//! governance state (`rskill.registry.sig`) crosses the gap with its state, and bundles
+//! tampered after export (a tag added or moved, the state of another repo or of an older
+//! export swapped in, the signature stripped) are refused, the target unchanged.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use rskill_bundle::{BundleCommit, BundleMeta, RepoBundle};
+use rskill_hub_client::RepoId;
+use rskill_hub_client::ids::{CommitId, Sha256};
+use rskill_hub_client::write::UploadFile;
+use rskill_hub_protocol::REGISTRY_FILE;
+use rskill_signing::governance::registry_digest;
+use rskill_signing::{GOVERNANCE_SIGNATURE_FILE, GovernanceState, PrivateKey};
 
 use rskill_hub::tokens::{self, Rights};
 use rskill_hub_client::{HubClient, HubEnv, Token, TokenSource};
@@ -148,11 +160,16 @@ fn describe(rt: &tokio::runtime::Runtime, hub: &str, repo: &str, scratch: &Path)
 }
 
 fn hub_import(bundle: &Path, data: &Path) -> Run {
+    hub_import_with(bundle, data, &[])
+}
+
+fn hub_import_with(bundle: &Path, data: &Path, extra: &[&str]) -> Run {
     let out = Command::new(hub_binary())
         .arg("import")
         .arg(bundle)
         .arg("--data")
         .arg(data)
+        .args(extra)
         .output()
         .expect("rskill-hub runs");
     Run {
@@ -410,4 +427,396 @@ fn export_import_and_a_locked_install_against_the_air_gapped_hub() {
     let b = describe(&rt, &airgap.url(), &ids[0], &work.path().join("cmp-b"));
     assert_eq!(a, b, "after the delta");
     assert!(a["refs"].to_string().contains(&format!("v{new_version}")));
+}
+
+/// A bundle read back whole (test bundles are small): its metadata and its blobs.
+fn read_back(bundle: &Path) -> (BundleMeta, HashMap<Sha256, Vec<u8>>) {
+    let mut blobs = HashMap::new();
+    let file = std::fs::File::open(bundle).unwrap();
+    let verified = rskill_bundle::read_bundle(file, |sha, _, content| {
+        let mut bytes = Vec::new();
+        content.read_to_end(&mut bytes)?;
+        blobs.insert(sha.clone(), bytes);
+        Ok(())
+    })
+    .unwrap();
+    (verified.meta, blobs)
+}
+
+/// Writes `meta` and every blob its commits name (from `blobs`) as a bundle at `out`.
+fn write_back(meta: &BundleMeta, blobs: &HashMap<Sha256, Vec<u8>>, out: &Path) {
+    let mut w = rskill_bundle::BundleWriter::new(Vec::new(), meta).unwrap();
+    for (sha, size) in meta.blobs() {
+        w.append_blob(&sha, size, blobs[&sha].as_slice()).unwrap();
+    }
+    std::fs::write(out, w.finish().unwrap().0).unwrap();
+}
+
+fn repo_mut<'a>(meta: &'a mut BundleMeta, id: &str) -> &'a mut RepoBundle {
+    meta.repos.iter_mut().find(|r| r.id.as_str() == id).unwrap()
+}
+
+/// The commit `main` names in a bundle's repo.
+fn main_commit<'a>(meta: &'a mut BundleMeta, id: &str) -> &'a mut BundleCommit {
+    let repo = repo_mut(meta, id);
+    let main = repo.refs.branches["main"].clone();
+    repo.commits.iter_mut().find(|c| c.id == main).unwrap()
+}
+
+/// A data directory: created empty, or holding `bundle`.
+fn target(root: &Path, name: &str, bundle: Option<&Path>) -> PathBuf {
+    let dir = root.join(name);
+    drop(rskill_hub::Store::open(&dir, Default::default()).unwrap());
+    if let Some(b) = bundle {
+        hub_import(b, &dir).ok("setting up the target");
+    }
+    dir
+}
+
+/// Imports `bundle` into `dir`, which must refuse it (exit 1) naming each of `expect`,
+/// and leave the directory as it was.
+fn refused(bundle: &Path, dir: &Path, extra: &[&str], expect: &[&str]) {
+    let before = data_dir_listing(dir);
+    let out = hub_import_with(bundle, dir, extra);
+    assert_eq!(
+        out.code, 1,
+        "must be refused:\n{}{}",
+        out.stdout, out.stderr
+    );
+    for x in expect {
+        assert!(out.stderr.contains(x), "`{x}` not in:\n{}", out.stderr);
+    }
+    assert!(out.stderr.contains("hint:"), "{}", out.stderr);
+    assert_eq!(data_dir_listing(dir), before, "{}", out.stderr);
+}
+
+#[test]
+fn a_signed_governance_state_crosses_the_gap_and_tampered_bundles_are_refused() {
+    const A: &str = "acme/rskill-gov-a";
+    const B: &str = "acme/rskill-gov-b";
+    let work = TempDir::new().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let source = TestHub::start();
+    let token = tokens::create_with(
+        source.dir.path(),
+        "governor",
+        &["acme".into()],
+        Rights {
+            write: true,
+            manage: true,
+        },
+    )
+    .unwrap();
+    let key = PrivateKey::generate();
+    let pem = work.path().join("governance.pub.pem");
+    std::fs::write(&pem, key.public().pem()).unwrap();
+    let pem = pem.to_str().unwrap().to_owned();
+    let hub = with_token(&source.url(), &token, &work.path().join("hf"));
+    let file = |path: &str, content: &[u8]| UploadFile {
+        path_in_repo: path.into(),
+        content: bytes::Bytes::copy_from_slice(content),
+    };
+    // Writes the registry file and its signed state `version` (releasing `releases`) to
+    // `main` of `repo` through the commit API, as a governor with a manage token does.
+    let govern = |repo: &RepoId, version: u64, releases: &[(&str, &str)]| {
+        let registry = format!("{{\"format\": 1, \"version\": {version}}}\n").into_bytes();
+        let sig = GovernanceState {
+            repo: repo.to_string(),
+            version,
+            issued: "2026-12-01T00:00:00Z".into(),
+            expires: "2099-12-31T00:00:00Z".into(),
+            registry_sha256: registry_digest(&registry),
+            history_length: version,
+            releases: releases
+                .iter()
+                .map(|(v, c)| (v.to_string(), c.to_string()))
+                .collect(),
+            scans: Default::default(),
+        }
+        .sign(&key)
+        .unwrap();
+        rt.block_on(hub.commit(
+            repo,
+            vec![
+                file(REGISTRY_FILE, &registry),
+                file(GOVERNANCE_SIGNATURE_FILE, &sig),
+            ],
+            vec![],
+            &format!("governance state {version}"),
+            None,
+        ))
+        .unwrap()
+    };
+    // Two skills, each with a release v1.0.0 and a signed state 1 naming it.
+    let mut released = HashMap::new();
+    for id in [A, B] {
+        let repo: RepoId = id.parse().unwrap();
+        rt.block_on(hub.create_repo(&repo, false)).unwrap();
+        let c1 = rt
+            .block_on(hub.commit(
+                &repo,
+                vec![file("README.md", format!("# {id}\n").as_bytes())],
+                vec![],
+                "release 1.0.0",
+                None,
+            ))
+            .unwrap();
+        rt.block_on(hub.create_tag(&repo, "v1.0.0", &c1, "1.0.0"))
+            .unwrap();
+        govern(&repo, 1, &[("1.0.0", &c1)]);
+        released.insert(id, c1);
+    }
+
+    // The export carries both states and names them in its metadata.
+    let exporter = machine(work.path(), "exporter");
+    let export = |out: &Path| {
+        let run = run(
+            Path::new(RSKILL),
+            &["export", A, B, "--out", out.to_str().unwrap(), "--json"],
+            &exporter,
+            &source.url(),
+            Some(&token),
+        )
+        .ok("export");
+        serde_json::from_str::<Value>(&run.stdout).unwrap()
+    };
+    let first = work.path().join("first.tar");
+    let report = export(&first);
+    assert_eq!(report["governance"][A], 1, "{report}");
+    assert_eq!(report["governance"][B], 1, "{report}");
+    let (meta, blobs) = read_back(&first);
+    let carried = main_commit(&mut meta.clone(), A).clone();
+    assert!(
+        carried
+            .files
+            .keys()
+            .any(|p| p.as_str() == GOVERNANCE_SIGNATURE_FILE),
+        "main's files: {:?}",
+        carried.files.keys()
+    );
+    assert_eq!(
+        repo_mut(&mut meta.clone(), A)
+            .governance
+            .as_ref()
+            .unwrap()
+            .version,
+        1
+    );
+
+    // It imports, the states verified with the governance key.
+    let clean = target(work.path(), "clean", None);
+    let out = hub_import_with(&first, &clean, &["--governance-key", &pem]).ok("import");
+    assert!(
+        out.stdout.contains(&format!("{A}: signed state version 1")),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("signature verified"), "{}", out.stdout);
+    let unverified = target(work.path(), "unverified", None);
+    let out = hub_import(&first, &unverified).ok("import without keys");
+    assert!(
+        out.stdout
+            .contains("governance: consistent, signature not verified (no --governance-key)"),
+        "{}",
+        out.stdout
+    );
+
+    let tampered = |name: &str, change: &dyn Fn(&mut BundleMeta)| {
+        let mut m = meta.clone();
+        change(&mut m);
+        let path = work.path().join(format!("{name}.tar"));
+        write_back(&m, &blobs, &path);
+        path
+    };
+    let fresh = |name: &str| target(work.path(), name, None);
+    let c1 = released[A].clone();
+    let main_a = repo_mut(&mut meta.clone(), A).refs.branches["main"].clone();
+    // One tag added (a version the state never released).
+    let added = tampered("added", &|m| {
+        repo_mut(m, A)
+            .refs
+            .tags
+            .insert("v6.6.6".into(), main_a.clone());
+    });
+    refused(
+        &added,
+        &fresh("t-added"),
+        &[],
+        &[A, "tag `v6.6.6`", "not a release"],
+    );
+    // One tag moved.
+    let moved = tampered("moved", &|m| {
+        repo_mut(m, A)
+            .refs
+            .tags
+            .insert("v1.0.0".into(), main_a.clone());
+    });
+    refused(
+        &moved,
+        &fresh("t-moved"),
+        &[],
+        &[A, "tag `v1.0.0`", &format!("releases 1.0.0 at {c1}")],
+    );
+    // The state of another repo swapped in (its registry file and signature); A's tags
+    // left out, so that no tag rule catches it before the repo rule.
+    let b_files = main_commit(&mut meta.clone(), B).files.clone();
+    let swapped = tampered("swapped", &|m| {
+        repo_mut(m, A).refs.tags.clear();
+        let files = &mut main_commit(m, A).files;
+        for (path, f) in &b_files {
+            if path.as_str() == REGISTRY_FILE || path.as_str() == GOVERNANCE_SIGNATURE_FILE {
+                files.insert(path.clone(), f.clone());
+            }
+        }
+        repo_mut(m, A).governance = None;
+    });
+    refused(
+        &swapped,
+        &fresh("t-swapped"),
+        &[],
+        &[A, &format!("signed for {B}"), "replayed on another repo"],
+    );
+    // The signature stripped: refused with a governance key.
+    let stripped = tampered("stripped", &|m| {
+        main_commit(m, A)
+            .files
+            .retain(|p, _| p.as_str() != GOVERNANCE_SIGNATURE_FILE);
+        repo_mut(m, A).governance = None;
+    });
+    refused(
+        &stripped,
+        &fresh("t-stripped"),
+        &["--governance-key", &pem],
+        &[A, "without rskill.registry.sig", "must be signed"],
+    );
+
+    // The source moves on: release 1.1.0 and signed state 2. A newer target takes it.
+    let repo_a: RepoId = A.parse().unwrap();
+    let c2 = rt
+        .block_on(hub.commit(
+            &repo_a,
+            vec![file("README.md", b"# 1.1.0\n")],
+            vec![],
+            "release 1.1.0",
+            None,
+        ))
+        .unwrap();
+    rt.block_on(hub.create_tag(&repo_a, "v1.1.0", &c2, "1.1.0"))
+        .unwrap();
+    govern(&repo_a, 2, &[("1.0.0", &c1), ("1.1.0", &c2)]);
+    let second = work.path().join("second.tar");
+    assert_eq!(export(&second)["governance"][A], 2);
+    // An incremental export carries the new state (main moved) and takes the target
+    // holding the first export from version 1 to 2; B's state, unchanged, stays where
+    // the first bundle brought it.
+    let delta = work.path().join("delta.tar");
+    let report = serde_json::from_str::<Value>(
+        &run(
+            Path::new(RSKILL),
+            &[
+                "export",
+                A,
+                B,
+                "--since",
+                first.to_str().unwrap(),
+                "--out",
+                delta.to_str().unwrap(),
+                "--json",
+            ],
+            &exporter,
+            &source.url(),
+            Some(&token),
+        )
+        .ok("incremental export")
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(report["governance"][A], 2, "{report}");
+    assert_eq!(report["governance"][B], 1, "{report}");
+    let (mut delta_meta, delta_blobs) = read_back(&delta);
+    let delta_main = main_commit(&mut delta_meta, A).clone();
+    let sig = &delta_main.files[&GOVERNANCE_SIGNATURE_FILE.parse().unwrap()];
+    assert!(
+        delta_blobs.contains_key(&sig.sha256),
+        "the new signature travels"
+    );
+    assert!(repo_mut(&mut delta_meta, B).commits.is_empty());
+    let out = hub_import_with(&delta, &clean, &["--governance-key", &pem]).ok("import the delta");
+    assert!(
+        out.stdout.contains(&format!(
+            "{A}: signed state version 2 (the target held version 1)"
+        )),
+        "{}",
+        out.stdout
+    );
+    let newer = target(work.path(), "newer", Some(&second));
+    // The older export as it is: its `main` is behind the target's.
+    refused(&first, &newer, &[], &[A, "does not descend"]);
+    // The older export's registry file and signature on a commit made to follow the
+    // target's `main` (commit ids are not recomputable, so nothing else stops it).
+    let (mut meta2, mut blobs2) = read_back(&second);
+    blobs2.extend(blobs.clone());
+    let old_files = carried.files.clone();
+    let head = main_commit(&mut meta2, A).clone();
+    let forged: CommitId = "f0".repeat(20).parse().unwrap();
+    let mut files = head.files.clone();
+    for (path, f) in &old_files {
+        if path.as_str() == REGISTRY_FILE || path.as_str() == GOVERNANCE_SIGNATURE_FILE {
+            files.insert(path.clone(), f.clone());
+        }
+    }
+    let repo = repo_mut(&mut meta2, A);
+    repo.commits.push(BundleCommit {
+        id: forged.clone(),
+        parents: vec![head.id.clone()],
+        files,
+        ..head
+    });
+    repo.refs.branches.insert("main".into(), forged);
+    repo.refs.tags.remove("v1.1.0");
+    repo.governance = None;
+    let rolled_back = work.path().join("rolled-back.tar");
+    write_back(&meta2, &blobs2, &rolled_back);
+    refused(
+        &rolled_back,
+        &newer,
+        &[],
+        &[
+            A,
+            "version 1, the target holds version 2",
+            "never goes back",
+        ],
+    );
+
+    // A registry file edited on the source without signing: export refuses it already.
+    rt.block_on(hub.commit(
+        &repo_a,
+        vec![file(REGISTRY_FILE, b"{\"format\": 1, \"edited\": true}\n")],
+        vec![],
+        "edit the registry file without signing",
+        None,
+    ))
+    .unwrap();
+    let out = run(
+        Path::new(RSKILL),
+        &[
+            "export",
+            A,
+            "--out",
+            work.path().join("x.tar").to_str().unwrap(),
+        ],
+        &exporter,
+        &source.url(),
+        Some(&token),
+    );
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(A) && out.stderr.contains("changed without signing"),
+        "{}",
+        out.stderr
+    );
 }

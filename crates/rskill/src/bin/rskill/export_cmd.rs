@@ -92,8 +92,16 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
                 report.left_out_blobs
             );
         }
+        if !report.governance.is_empty() {
+            let states: Vec<String> = report
+                .governance
+                .iter()
+                .map(|(repo, v)| format!("{repo} v{v}"))
+                .collect();
+            println!("signed governance states: {}", states.join(", "));
+        }
         println!(
-            "import it with: rskill-hub import {} --data DIR",
+            "import it with: rskill-hub import {} --data DIR [--governance-key PUB.pem]",
             report.out.display()
         );
     }
