@@ -104,6 +104,13 @@ async fn audit_one(client: &HubClient, seen: &Seen, skill: &InstalledSkill) -> A
                     row.checked_at = Some(r.fetched_at);
                     row.age_seconds = Some(r.age.as_secs());
                     row.notes.push(format!("the Hub was not reached ({e})"));
+                    if let Some(refused) = r.refused {
+                        row.notes.push(format!(
+                            "the last read, at {}, was refused: {}",
+                            refused.at, refused.reason
+                        ));
+                        return row;
+                    }
                     r.state
                 }
                 None => {

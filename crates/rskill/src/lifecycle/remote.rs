@@ -156,10 +156,15 @@ pub async fn read(
     seen: &Seen,
     repo: &RepoId,
 ) -> Result<SkillState, LifecycleError> {
-    match read_once(client, seen, repo).await {
+    let result = match read_once(client, seen, repo).await {
         Err(e) if is_older_than_seen(&e) => read_once(client, seen, repo).await,
         other => other,
+    };
+    if let Err(e @ (LifecycleError::Governance { .. } | LifecycleError::Rewritten { .. })) = &result
+    {
+        seen.note_refusal(repo, &e.to_string());
     }
+    result
 }
 
 /// Whether a read was refused for being older than the state this machine saw (what a

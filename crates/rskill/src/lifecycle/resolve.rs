@@ -48,6 +48,12 @@ pub async fn resolve(
             | HubError::EntryNotFound { .. }
             | HubError::Status { .. }),
         )) => {
+            // Not for a skill this machine has seen governed, or whose org it expects
+            // signed governance from: a Hub that stops answering refs is no reason to
+            // install without the checks.
+            if seen.policy().has_governance_keys(repo.org()) || seen.remembered(repo).is_some() {
+                return Err(LifecycleError::Hub(e));
+            }
             notes.push(format!("governance state not read: {e}"));
             None
         }
@@ -55,6 +61,33 @@ pub async fn resolve(
         // install could not fetch anything either, and waiting twice helps no one.)
         Err(LifecycleError::Hub(e @ HubError::Offline { .. })) => match seen.remembered(repo) {
             Some(r) => {
+                if let Some(refused) = &r.refused {
+                    return Err(LifecycleError::Local(format!(
+                        "{repo}: the last read of its governance, at {}, was refused: {}",
+                        refused.at, refused.reason
+                    )));
+                }
+                if let Some(signed) = r.state.authenticity.verified()
+                    && signed
+                        .expired_at(std::time::SystemTime::now())
+                        .unwrap_or(true)
+                {
+                    let problem = super::signed::GovernanceProblem::Expired {
+                        expires: signed.expires.clone(),
+                        version: signed.version,
+                    };
+                    match &seen.policy().allow_expired {
+                        Some(why) => {
+                            notes.push(format!("warning: {repo}: {problem}; used anyway: {why}"))
+                        }
+                        None => {
+                            return Err(LifecycleError::Governance {
+                                repo: repo.to_string(),
+                                problem,
+                            });
+                        }
+                    }
+                }
                 notes.push(format!(
                     "governance state from this machine's copy of {} ({})",
                     r.fetched_at, e

@@ -44,6 +44,17 @@ struct Record {
     governance: Option<GovernanceState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     governance_key: Option<String>,
+    /// The last read that was refused (rolled back, tampered …) since this state was
+    /// seen, and when: offline answers repeat it until a read is accepted again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refused: Option<Refusal>,
+}
+
+/// A refused read, remembered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub at: String,
+    pub reason: String,
 }
 
 /// A remembered state and how old it is.
@@ -52,6 +63,8 @@ pub struct Remembered {
     pub state: SkillState,
     pub fetched_at: String,
     pub age: Duration,
+    /// The last read refused since, if any.
+    pub refused: Option<Refusal>,
 }
 
 impl Seen {
@@ -146,10 +159,32 @@ impl Seen {
             registry: state.registry.to_file(),
             governance,
             governance_key,
+            refused: None,
         };
         let bytes = serde_json::to_vec_pretty(&record).expect("record serializes");
         crate::fsutil::write_atomic(&path, &bytes)
             .map_err(|e| LifecycleError::Local(format!("writing {}: {e}", path.display())))
+    }
+
+    /// Remembers that a read of `repo` was refused (the state seen before is kept), so
+    /// an offline audit still reports it.
+    pub fn note_refusal(&self, repo: &RepoId, reason: &str) {
+        let Some(path) = self.path(repo) else {
+            return;
+        };
+        let Ok(_lock) = self.lock(&path) else {
+            return;
+        };
+        let Some(mut record) = self.load(repo) else {
+            return;
+        };
+        record.refused = Some(Refusal {
+            at: crate::registry::now_rfc3339(),
+            reason: reason.to_string(),
+        });
+        let bytes = serde_json::to_vec_pretty(&record).expect("record serializes");
+        // Best effort: the refusal itself is what the user sees now.
+        let _ = crate::fsutil::write_atomic(&path, &bytes);
     }
 
     /// The history rules alone (extends the one seen, has not vanished), before the
@@ -209,6 +244,7 @@ impl Seen {
             },
             fetched_at: r.fetched_at,
             age: Duration::from_secs(now.saturating_sub(r.fetched_unix)),
+            refused: r.refused,
         })
     }
 }

@@ -220,7 +220,11 @@ impl Fx {
         self.run_with(bin, machine_name, args, endpoint, true)
     }
 
-    /// `require_signed`: robots run with `OPENRAL_REQUIRE_SIGNED_SKILLS=1`.
+    /// A robot run with extra environment variables (signatures required).
+    fn run_env(&self, bin: &str, machine_name: &str, args: &[&str], vars: &[(&str, &str)]) -> Run {
+        self.run_full(bin, machine_name, args, &self.hub.url(), true, vars)
+    }
+
     fn run_with(
         &self,
         bin: &str,
@@ -228,6 +232,19 @@ impl Fx {
         args: &[&str],
         endpoint: &str,
         require_signed: bool,
+    ) -> Run {
+        self.run_full(bin, machine_name, args, endpoint, require_signed, &[])
+    }
+
+    /// `require_signed`: robots run with `OPENRAL_REQUIRE_SIGNED_SKILLS=1`.
+    fn run_full(
+        &self,
+        bin: &str,
+        machine_name: &str,
+        args: &[&str],
+        endpoint: &str,
+        require_signed: bool,
+        vars: &[(&str, &str)],
     ) -> Run {
         let m = machine(self.work.path(), machine_name);
         let mut cmd = Command::new(bin);
@@ -253,6 +270,9 @@ impl Fx {
         } else {
             cmd.env_remove("HF_TOKEN")
                 .env_remove("OPENRAL_REQUIRE_SIGNED_SKILLS");
+        }
+        for (k, v) in vars {
+            cmd.env(k, v);
         }
         let out = cmd.output().expect("the binary runs");
         Run {
@@ -416,6 +436,29 @@ fn a_moved_release_tag_and_a_recalled_commit_tagged_anew_are_refused() {
     let audit = fx.robot("robot", &["audit", "--json"]);
     assert_eq!(audit.code, 1, "{audit:?}");
     assert!(audit.stdout.contains("the tag was moved"), "{audit:?}");
+
+    // Offline, the robot still knows its last read was refused.
+    let offline = fx.run_env(
+        RSKILL,
+        "robot",
+        &["audit", "--json"],
+        &[("HF_HUB_OFFLINE", "1")],
+    );
+    assert_eq!(offline.code, 1, "{offline:?}");
+    assert!(offline.stdout.contains("was refused"), "{offline:?}");
+    assert!(offline.stdout.contains("the tag was moved"), "{offline:?}");
+    fx.run_env(
+        RSKILL,
+        "robot",
+        &[
+            "install",
+            &format!("{SKILL}@production"),
+            "--no-smoke",
+            "--yes",
+        ],
+        &[("HF_HUB_OFFLINE", "1")],
+    )
+    .refused("offline after a refusal", "was refused");
 
     // The tag put back; the manager deletes 1.1.0; the attacker tags the recalled
     // commit as 1.1.1.
@@ -803,4 +846,63 @@ fn a_skill_published_before_signed_governance_keeps_installing_with_a_warning() 
         .install("strict", "@production")
         .ok("after the first signing");
     assert_eq!(ok.json()["version"], "1.1.0", "{ok:?}");
+}
+
+#[test]
+fn verifying_signed_governance_costs_one_request_cold_and_none_warm() {
+    use rskill::lifecycle::signed::GovernancePolicy;
+    use rskill::lifecycle::{Seen, resolve};
+    use rskill::trust::{Mode, Policy, Role, TrustFile};
+    use rskill_hub::RouteLabel;
+    let fx = Fx::new();
+    let key = rskill_signing::PublicKey::read(&fx.public_key).unwrap();
+    let repo: RepoId = SKILL.parse().unwrap();
+    let mut figures = Vec::new();
+    for (label, roles) in [
+        ("governance not verified", vec![Role::Skills]),
+        ("governance verified", vec![Role::Skills, Role::Governance]),
+    ] {
+        let mut trust = TrustFile::default();
+        trust.add(ORG, &key, None, Mode::Require, &roles.into_iter().collect());
+        let seen =
+            Seen::at(fx.work.path().join(label).join("seen")).with_policy(GovernancePolicy {
+                trust: Policy::from_files(&[trust], false),
+                allow_expired: None,
+            });
+        let c = client(&fx.hub.url(), None, &fx.work.path().join(label).join("hf"));
+        for round in ["cold", "warm", "warm"] {
+            fx.hub.handle().reset_counts();
+            let started = std::time::Instant::now();
+            let r = fx
+                .rt
+                .block_on(resolve::resolve(&c, &seen, &repo, Some("production")))
+                .unwrap();
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            assert_eq!(r.revision, fx.commits[1]);
+            let h = fx.hub.handle();
+            let counts = (
+                h.route_count(RouteLabel::Refs),
+                h.route_count(RouteLabel::Info),
+                h.route_count(RouteLabel::Resolve),
+            );
+            // refs + repo info at main; the registry file and its signature once per
+            // main commit (read through the per-commit cache), whether or not a key is
+            // trusted to verify it.
+            let want = if round == "cold" {
+                (1, 1, 2)
+            } else {
+                (1, 1, 0)
+            };
+            assert_eq!(counts, want, "{label}, {round}");
+            assert_eq!(h.request_count(), counts.0 + counts.1 + counts.2);
+            figures.push(format!(
+                "{label}, {round}: {} requests, {ms:.1} ms",
+                h.request_count()
+            ));
+        }
+    }
+    eprintln!(
+        "resolving @production with a signed state:\n  {}",
+        figures.join("\n  ")
+    );
 }
