@@ -689,10 +689,8 @@ impl Registry {
         }
         let old = self.aliases.get(alias).cloned();
         if old.as_ref() == Some(version) {
-            return Err(GovError::Invalid {
-                field: format!("aliases.{alias}"),
-                message: format!("already points to {version}"),
-            });
+            // Already there (a retry, or another publisher won the race): nothing to do.
+            return Ok(Vec::new());
         }
         let ev = self.event(
             What::Alias,

@@ -228,7 +228,8 @@ pub enum Op {
     },
 }
 
-/// What a change did.
+/// What a change did. No events: the registry already said so, nothing was committed
+/// (`commit` is then `main` as read).
 #[derive(Debug, Clone)]
 pub struct Applied {
     pub events: Vec<Event>,
@@ -311,6 +312,15 @@ pub async fn change(
             why,
         };
         let events = apply(&mut next, op, &state.tags, &c)?;
+        if events.is_empty() {
+            // The registry already says what was asked: no commit, no event.
+            return Ok(Applied {
+                events,
+                commit: state.main.to_string(),
+                attempts: attempt,
+                state,
+            });
+        }
         next.published = state.tagged();
         model::check_extends(&state.registry.history, &next.history)?;
         let summary = events
