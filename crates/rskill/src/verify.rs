@@ -1,6 +1,7 @@
 //! `rskill verify PATH|ID`: checks a skill's OMS signature on its own (for CI), either
-//! a local folder (every file hashed and compared with the signed list) or a skill on
-//! the Hub (the signature against the trust policy and any `--key`, every skill file
+//! a local folder (every file hashed and compared with the signed list, the signed
+//! subject with the manifest's `name`) or a skill on the Hub (the signed subject is the
+//! repo id; the signature against the trust policy and any `--key`, every skill file
 //! read and compared, and the signed weights lock against the upstream repo's listing
 //! and the commit `weights_uri` resolves to; weights are not downloaded).
 
@@ -57,10 +58,13 @@ pub fn verify_folder(dir: &Path, policy: &Policy, extra: &[PublicKey]) -> Verify
         weight_files: 0,
         problems: Vec::new(),
     };
-    let org = std::fs::read_to_string(dir.join(crate::corpus::MANIFEST_FILE))
+    let name = std::fs::read_to_string(dir.join(crate::corpus::MANIFEST_FILE))
         .ok()
         .and_then(|t| crate::validate::parse_valid(&t).ok())
-        .and_then(|m| m.name.parse::<RepoId>().ok())
+        .map(|m| m.name);
+    let org = name
+        .as_deref()
+        .and_then(|n| n.parse::<RepoId>().ok())
         .map(|r| r.org().to_string());
     let policy = policy_with(policy.clone(), org.as_deref().unwrap_or(""), extra);
     let trust = policy.for_org(org.as_deref().unwrap_or(""));
@@ -73,6 +77,15 @@ pub fn verify_folder(dir: &Path, policy: &Policy, extra: &[PublicKey]) -> Verify
     }
     match rskill_signing::verify_folder(dir, &trust.public_keys()) {
         Ok(signed) => {
+            if let Some(name) = &name
+                && let Err(subject) = signature::check_subject(&signed, name)
+            {
+                report.problems.push(format!(
+                    "{SIGNATURE_FILE}: the signature is for the model {subject:?}, not for \
+                     {name} (the manifest's name): another skill's signed files copied here"
+                ));
+                return report;
+            }
             report.signature.verified = true;
             report.signature.key_name = trust.name_of(&signed.key_id);
             report.signature.weights_locked = signed.digest_of(WEIGHTS_LOCK_FILE).is_some();

@@ -33,6 +33,11 @@ pub enum SignatureError {
     #[error("{repo}: {WEIGHTS_LOCK_FILE}: {problem}")]
     Lock { repo: String, problem: String },
     #[error(
+        "{repo}: {SIGNATURE_FILE}: the signature is for the model {subject:?}, not for {repo} \
+         (another repo's signed files copied here)"
+    )]
+    Subject { repo: String, subject: String },
+    #[error(
         "{path}: does not match the signed {what} (signed sha256 {expected}, downloaded {actual}); discarded"
     )]
     Download {
@@ -144,6 +149,12 @@ pub async fn verify_repo(
             });
         }
     };
+    // The statement names the model it signs: another repo's signature (with its files)
+    // copied here verifies with the same key, but names that other repo.
+    check_subject(&signed, repo.as_str()).map_err(|subject| SignatureError::Subject {
+        repo: repo.to_string(),
+        subject,
+    })?;
     // The repo's files against the signed list (names and, where the Hub lists one, the
     // LFS SHA-256), before anything is downloaded.
     let listed: Vec<Resource> = siblings
@@ -202,6 +213,16 @@ pub async fn verify_repo(
         manifest: Some(signed),
         lock,
     })
+}
+
+/// `Err(subject)` when the signed statement's subject is not `name` (the repo id, or a
+/// folder's manifest `name`).
+pub fn check_subject(signed: &SignedManifest, name: &str) -> Result<(), String> {
+    if signed.name == name {
+        Ok(())
+    } else {
+        Err(signed.name.clone())
+    }
 }
 
 /// Pins every file of the plan to its signed digest: skill files to the signature's,

@@ -668,7 +668,7 @@ fn verify_checks_a_hub_skill_and_a_folder() {
     for (path, bytes) in skill_files("acme/rskill-folder") {
         std::fs::write(dir.join(&path), bytes).unwrap();
     }
-    let sig = rskill_signing::sign_folder(&dir, "folder", &fx.key).unwrap();
+    let sig = rskill_signing::sign_folder(&dir, "acme/rskill-folder", &fx.key).unwrap();
     std::fs::write(dir.join("model.sig"), sig).unwrap();
     let d = dir.to_str().unwrap();
     let (code, out, err) = fx.bin(&["verify", d, "--key", p], &[]);
@@ -837,5 +837,69 @@ fn keygen_writes_a_private_key_only_its_owner_reads_and_never_overwrites() {
         PrivateKey::read(&key).unwrap().public().id(),
         id,
         "the key was kept"
+    );
+}
+
+#[test]
+fn another_repos_signed_files_copied_in_are_refused_by_their_subject() {
+    let fx = Fx::new();
+    let one = fx.signed_skill("one", &fx.lock_now(), &fx.key);
+    let two = fx.signed_skill("two", &fx.lock_now(), &fx.key);
+    // Every file of `one`, its signature included, copied over `two`'s.
+    let id: RepoId = one.parse().unwrap();
+    let copied: Vec<(String, Vec<u8>)> = [
+        "rskill.yaml",
+        "README.md",
+        "eval/sim.json",
+        "weights.lock.json",
+        "model.sig",
+    ]
+    .iter()
+    .map(|p| {
+        let b = fx.rt.block_on(fx.writer.read_file(&id, "main", p)).unwrap();
+        (p.to_string(), b.to_vec())
+    })
+    .collect();
+    fx.commit(&two, copied.clone(), &[], false);
+
+    let err = refused(fx.install(&two, fx.policy(Mode::Require)).0);
+    assert!(
+        err.contains(&format!(
+            "model.sig: the signature is for the model \"{one}\", not for {two}"
+        )),
+        "{err}"
+    );
+    fx.assert_nothing_installed();
+    // Even when signatures are only wanted (warn): a verified signature for another
+    // model is a fault, not a missing signature.
+    let err = refused(fx.install(&two, fx.policy(Mode::Warn)).0);
+    assert!(err.contains("the signature is for the model"), "{err}");
+
+    let pub_pem = fx.work.path().join("pub.pem");
+    std::fs::write(&pub_pem, fx.key.public().pem()).unwrap();
+    let p = pub_pem.to_str().unwrap();
+    let (code, out, err) = fx.bin(&["verify", &two, "--key", p, "--json"], &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(&format!("the signature is for the model \\\"{one}\\\"")),
+        "{out}"
+    );
+    // The original still verifies.
+    let (code, out, err) = fx.bin(&["verify", &one, "--key", p], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // A folder: the subject is compared with the manifest's name.
+    let dir = fx.work.path().join("copied");
+    std::fs::create_dir_all(dir.join("eval")).unwrap();
+    for (path, bytes) in skill_files(&two) {
+        std::fs::write(dir.join(&path), bytes).unwrap();
+    }
+    let sig = rskill_signing::sign_folder(&dir, &one, &fx.key).unwrap();
+    std::fs::write(dir.join("model.sig"), sig).unwrap();
+    let (code, out, _) = fx.bin(&["verify", dir.to_str().unwrap(), "--key", p], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("not for {two} (the manifest's name)")),
+        "{out}"
     );
 }
