@@ -373,6 +373,22 @@ pub(crate) fn finish(
             }
         ));
     }
+    // Pickles the names did not give away (NumPy object arrays, zip checkpoints and
+    // pickle streams under other names), by content, before anything is activated.
+    let pickled: Vec<String> = plan
+        .files
+        .iter()
+        .zip(downloaded)
+        .filter_map(|(spec, d)| {
+            rskill_scan::scan::pickle_bearing(&d.path, spec.path.as_str())
+                .map(|why| format!("{}/{}: {why}", spec.repo, spec.path))
+        })
+        .collect();
+    if let Decision::Refuse { reason, hint } =
+        guard::pickle_content_decision(&pickled, &opts.consent)
+    {
+        return Err(InstallError::Refused { reason, hint });
+    }
     let auto_map = crate::hub_scan::auto_map_configs(plan, downloaded);
     if let Decision::Refuse { reason, hint } =
         guard::remote_code_decision(&[], &auto_map, &opts.consent)

@@ -1166,3 +1166,95 @@ fn files_outside_the_signature_are_left_out_of_the_install() {
     );
     assert!(err.contains("not covered by the signature"), "{err}");
 }
+
+#[test]
+fn every_pickle_bearing_format_is_refused_without_consent_even_when_signed() {
+    use rskill_test_support::scan_corpus::{evil_object_npy, npy, torch_zip, zip_of};
+    let pickle = b"\x80\x04K\x01.".to_vec();
+    // Bytes no content check recognises: only the name can refuse these.
+    let opaque = b"opaque bytes".to_vec();
+    let floats: Vec<u8> = [1.0f32, 2.0, 3.0]
+        .iter()
+        .flat_map(|f| f.to_le_bytes())
+        .collect();
+    // (file shipped in the skill, its bytes, refused without consent)
+    let table: Vec<(&str, Vec<u8>, bool)> = vec![
+        ("extra.pickle", opaque.clone(), true),
+        ("extra.pkl", opaque.clone(), true),
+        ("extra.joblib", opaque.clone(), true),
+        ("extra.dill", opaque.clone(), true),
+        ("extra.pt", opaque.clone(), true),
+        ("extra.pth", opaque.clone(), true),
+        ("extra.bin", opaque.clone(), true),
+        ("extra.ckpt", opaque.clone(), true),
+        ("handler.mar", zip_of(&[("MANIFEST.json", b"{}")]), true),
+        // A zip checkpoint under a name no list holds: found by content.
+        ("weights.zip", torch_zip(&pickle, &[]), true),
+        // A pickle stream under a name no list holds: found by content.
+        ("state.dat", pickle.clone(), true),
+        ("objects.npy", evil_object_npy(), true),
+        (
+            "objects.npz",
+            zip_of(&[("a.npy", &evil_object_npy())]),
+            true,
+        ),
+        ("broken.npy", b"not a numpy header".to_vec(), true),
+        // Plain arrays carry no pickle: they install.
+        ("floats.npy", npy("'<f4'", &floats), false),
+        (
+            "floats.npz",
+            zip_of(&[("a.npy", &npy("'<f4'", &floats))]),
+            false,
+        ),
+    ];
+    let fx = Fx::new();
+    let lock = fx.lock_now();
+    for (i, (file, bytes, pickled)) in table.into_iter().enumerate() {
+        let repo = format!("acme/rskill-pickle-{i}");
+        let mut files = skill_files(&repo);
+        files.push((file.to_string(), bytes));
+        fx.signed_repo(&repo, files, &lock, &fx.key);
+        let (r, said) = fx.install(&repo, fx.policy(Mode::Require));
+        match (r, pickled) {
+            (Err(e), true) => {
+                let msg = e.to_string();
+                assert!(
+                    msg.contains("files are pickled (") && msg.contains(file),
+                    "{file}: {msg}"
+                );
+                let hint = e.hint().unwrap_or_default();
+                assert!(
+                    hint.contains("OPENRAL_ALLOW_UNSAFE_PICKLE=1"),
+                    "{file}: {hint}"
+                );
+                assert!(
+                    rskill::registry::load_at(&fx.registry())
+                        .map(|r| !r.skills.contains_key(&repo))
+                        .unwrap_or(true),
+                    "{file}: registered"
+                );
+            }
+            (Ok(_), false) => {}
+            (Ok(_), true) => panic!("{file}: installed without consent\n{said}"),
+            (Err(e), false) => panic!("{file}: refused: {e}\n{said}"),
+        }
+    }
+    // With consent, a pickle-bearing skill installs (still signed and verified).
+    let client = client_at(&fx.hub.url(), None, &fx.hf_home());
+    let opts = InstallOptions {
+        registry_path: Some(fx.registry()),
+        trust: fx.policy(Mode::Require),
+        consent: rskill::install::guard::Consent {
+            allow_pickle: true,
+            ..Default::default()
+        },
+        ..InstallOptions::default()
+    };
+    let ui = Quiet(Default::default());
+    let target = id::parse("acme/rskill-pickle-11", &[]).unwrap();
+    let rep = fx
+        .rt
+        .block_on(install::install(&client, &target, &opts, &ui))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(rep.entry.signature.verified);
+}
