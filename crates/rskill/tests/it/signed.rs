@@ -1165,6 +1165,12 @@ fn files_outside_the_signature_are_left_out_of_the_install() {
         "{out}"
     );
     assert!(err.contains("not covered by the signature"), "{err}");
+    let (code, out, err) = fx.bin(&["info", &repo], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("left out: ") && out.contains(".gitignore"),
+        "{out}"
+    );
 }
 
 #[test]
