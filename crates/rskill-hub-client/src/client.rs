@@ -194,9 +194,12 @@ impl HubClient {
         if let Some((token, _)) = &env.token {
             builder = builder.token(token.expose());
         }
-        let hf = builder
-            .build()
-            .map_err(|e| HubError::Other(format!("invalid Hub endpoint {}: {e}", env.endpoint)))?;
+        let hf = builder.build().map_err(|e| {
+            HubError::Other(format!(
+                "invalid Hub endpoint {}: {e}",
+                redact_url(&env.endpoint)
+            ))
+        })?;
         Ok(HubClient {
             env,
             http,
@@ -230,6 +233,11 @@ impl HubClient {
 
     pub fn endpoint(&self) -> &str {
         &self.env.endpoint
+    }
+
+    /// The endpoint as it may be shown (messages, JSON, bundles): without credentials.
+    pub fn shown_endpoint(&self) -> String {
+        redact_url(&self.env.endpoint)
     }
 
     /// The hf-hub handle of a model repo.
@@ -328,7 +336,7 @@ impl HubClient {
                 }
                 Err((_, reason)) => {
                     return Err(HubError::Unreachable {
-                        endpoint: self.env.endpoint.clone(),
+                        endpoint: self.shown_endpoint(),
                         reason,
                     });
                 }
@@ -413,7 +421,7 @@ impl HubClient {
                 None => return Ok(body),
                 Some(Err(e)) => {
                     return Err(HubError::Unreachable {
-                        endpoint: self.env.endpoint.clone(),
+                        endpoint: self.shown_endpoint(),
                         reason: format!("reading {url}: {}", describe_transport_error(&e)),
                     });
                 }
@@ -430,7 +438,7 @@ impl HubClient {
     /// The retryable error of a body that made too little progress.
     pub fn stalled(&self, url: &str, reason: &str) -> HubError {
         HubError::Unreachable {
-            endpoint: self.env.endpoint.clone(),
+            endpoint: self.shown_endpoint(),
             reason: format!("{url} stalled: {reason}; run again to resume"),
         }
     }
@@ -476,7 +484,7 @@ impl HubClient {
             (401, _) => match self.token_source() {
                 Some(source) => HubError::TokenInvalid {
                     token_source: source.clone(),
-                    endpoint: self.env.endpoint.clone(),
+                    endpoint: self.shown_endpoint(),
                 },
                 None => HubError::TokenMissing {
                     action: ctx.action.clone(),
@@ -541,7 +549,7 @@ impl HubClient {
                 path,
             },
             HFError::Request { source, .. } => HubError::Unreachable {
-                endpoint: self.env.endpoint.clone(),
+                endpoint: self.shown_endpoint(),
                 reason: describe_transport_error(&source),
             },
             other => HubError::Other(format!("{}: {other}", ctx.action)),
@@ -591,7 +599,5 @@ fn describe_transport_error(e: &reqwest::Error) -> String {
     msg
 }
 
-/// A URL fit for an error message: no query string.
-pub fn redact_url(url: &str) -> String {
-    url.split('?').next().unwrap_or(url).to_string()
-}
+/// A URL fit for an error message: no credentials, no query string.
+pub use rskill_hub_protocol::redact::redact_url;

@@ -452,7 +452,7 @@ impl HubClient {
                 })
             }
             Some(Interrupted::Transport(e)) => Err(HubError::Unreachable {
-                endpoint: self.endpoint().to_string(),
+                endpoint: self.shown_endpoint(),
                 reason: format!(
                     "download of {} interrupted: {e} (run again to resume)",
                     spec.path

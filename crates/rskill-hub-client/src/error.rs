@@ -1,24 +1,35 @@
 //! Everything that can go wrong talking to a Hub, each case with the value at fault
-//! and a hint a user can act on. Tokens never appear in these messages.
+//! and a hint a user can act on. Tokens never appear in these messages, nor the
+//! credentials of a URL (`http://user:secret@host`): every field that can hold one is
+//! shown through [`redact_credentials`].
 
 use std::path::PathBuf;
 
+use rskill_hub_protocol::redact::redact_credentials;
+
 use super::env::TokenSource;
+
+fn shown(s: &str) -> std::borrow::Cow<'_, str> {
+    redact_credentials(s)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
     #[error("offline mode (HF_HUB_OFFLINE) forbids HTTP: cannot {what}")]
     Offline { what: String },
-    #[error("cannot reach the Hub at {endpoint}: {reason}")]
+    #[error("cannot reach the Hub at {}: {}", shown(endpoint), shown(reason))]
     Unreachable { endpoint: String, reason: String },
     #[error("{action} needs a token, and none is set")]
     TokenMissing { action: String },
-    #[error("the token from {token_source} was rejected by {endpoint} (invalid or expired)")]
+    #[error(
+        "the token from {token_source} was rejected by {} (invalid or expired)",
+        shown(endpoint)
+    )]
     TokenInvalid {
         token_source: TokenSource,
         endpoint: String,
     },
-    #[error("the token from {token_source} may not {action}: {message}")]
+    #[error("the token from {token_source} may not {action}: {}", shown(message))]
     Forbidden {
         token_source: TokenSource,
         action: String,
@@ -34,17 +45,20 @@ pub enum HubError {
         revision: String,
         path: String,
     },
-    #[error("conflict: {message}")]
+    #[error("conflict: {}", shown(message))]
     Conflict { message: String },
-    #[error("the Hub kept answering {status} (rate limited or unavailable) for {url}")]
+    #[error(
+        "the Hub kept answering {status} (rate limited or unavailable) for {}",
+        shown(url)
+    )]
     Overloaded { status: u16, url: String },
-    #[error("the Hub answered {status} for {url}: {message}")]
+    #[error("the Hub answered {status} for {}: {}", shown(url), shown(message))]
     Status {
         status: u16,
         url: String,
         message: String,
     },
-    #[error("unexpected answer from {url}: {message}")]
+    #[error("unexpected answer from {}: {}", shown(url), shown(message))]
     Protocol { url: String, message: String },
     #[error(
         "{path}: checksum mismatch (expected sha256 {expected}, got {actual}); the file was discarded"
@@ -54,13 +68,13 @@ pub enum HubError {
         expected: String,
         actual: String,
     },
-    #[error("{context}: {source}")]
+    #[error("{}: {}", shown(context), shown(&source.to_string()))]
     Io {
         context: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("{0}")]
+    #[error("{}", shown(.0))]
     Other(String),
 }
 

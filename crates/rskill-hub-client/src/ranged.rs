@@ -385,7 +385,7 @@ impl Split<'_> {
             let reason = broke.unwrap_or_else(|| "the body ended early".into());
             if attempt >= PIECE_ATTEMPTS {
                 return Err(HubError::Unreachable {
-                    endpoint: self.client.endpoint().to_string(),
+                    endpoint: self.client.shown_endpoint(),
                     reason: format!(
                         "bytes {start}-{} of {} from {url}: {reason}, {PIECE_ATTEMPTS} times \
                          (run again to resume)",

@@ -2,7 +2,8 @@
 //! (`rskill-hub`) share, defined once so the two cannot disagree: the repo-id naming
 //! rules ([`hub_names`]), the typed ids that reach file names ([`ids`]: commit ids,
 //! SHA-256 and git blob ids, the safe [`ids::RepoPath`]), file digests ([`digest`]),
-//! the one repo-id type ([`repo_id::RepoId`]), `hf://` URIs ([`hf_uri`]) and the crash-safe writes both sides use for their state
+//! the one repo-id type ([`repo_id::RepoId`]), `hf://` URIs ([`hf_uri`]), credentials kept out of
+//! shown URLs ([`redact`]), the one list of pickle-bearing file formats ([`pickle_formats`]) and the crash-safe writes both sides use for their state
 //! on disk ([`fsutil`]).
 //!
 //! Owns: protocol vocabulary only. Must never depend on any other rskill crate (not
@@ -13,6 +14,8 @@ pub mod fsutil;
 pub mod hf_uri;
 pub mod hub_names;
 pub mod ids;
+pub mod pickle_formats;
+pub mod redact;
 pub mod repo_id;
 
 /// The manifest file every skill repo holds at its root.

@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 ok, 1 failure, 2 usage error.
 
+use rskill_hub_protocol::redact::redact_credentials;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -191,7 +192,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // The data directory's URLs (--blobs, --public-url) may carry credentials.
+            eprintln!("error: {}", redact_credentials(&e.to_string()));
             eprintln!("hint: {}", hint(&e));
             ExitCode::from(match e {
                 HubError::InvalidAccountName { .. }
@@ -430,7 +432,7 @@ fn serve(
         config.governance_keys = governance_keys;
         let server = hub_server::Server::bind(config).await?;
         for w in server.warnings() {
-            eprintln!("warning: {w}");
+            eprintln!("warning: {}", redact_credentials(&w.to_string()));
         }
         {
             let mut out = std::io::stdout().lock();

@@ -8,32 +8,24 @@ use sha1::{Digest, Sha1};
 pub const LFS_SIZE_THRESHOLD: u64 = 10 * 1024 * 1024;
 
 /// Extensions the Hub's default `.gitattributes` sends to LFS (binary weights, archives,
-/// array and table formats).
+/// array and table formats), besides the pickle-bearing formats (the one list,
+/// `rskill_hub_protocol::pickle_formats`), which are always LFS files.
 const LFS_EXTENSIONS: &[&str] = &[
     "7z",
     "arrow",
-    "bin",
     "bz2",
-    "ckpt",
     "ftz",
     "gguf",
     "ggml",
     "gz",
     "h5",
-    "joblib",
     "mlmodel",
     "model",
     "msgpack",
-    "npy",
-    "npz",
     "onnx",
     "ot",
     "parquet",
     "pb",
-    "pickle",
-    "pkl",
-    "pt",
-    "pth",
     "rar",
     "safetensors",
     "tar",
@@ -53,12 +45,12 @@ pub fn is_lfs(path: &str, size: u64) -> bool {
     if size >= LFS_SIZE_THRESHOLD {
         return true;
     }
-    let file_name = path.rsplit('/').next().unwrap_or(path);
-    match file_name.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() => {
-            LFS_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
+    match rskill_hub_protocol::pickle_formats::extension(path) {
+        Some(ext) => {
+            LFS_EXTENSIONS.contains(&ext.as_str())
+                || rskill_hub_protocol::pickle_formats::may_hold_pickles(path)
         }
-        _ => false,
+        None => false,
     }
 }
 

@@ -101,14 +101,11 @@ pub fn env_opt_in(var: &str) -> bool {
     std::env::var(var).is_ok_and(|v| v == "1")
 }
 
-/// File extensions of pickled weights, which execute code when loaded.
-pub const PICKLE_EXTENSIONS: &[&str] = &["pt", "pth", "bin", "ckpt", "pkl"];
-
-/// Whether a file name is pickled weights.
-pub fn is_pickle_file(path: &str) -> bool {
-    path.rsplit_once('.')
-        .is_some_and(|(_, ext)| PICKLE_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
-}
+/// The one list of pickle-bearing formats (which execute code when loaded), defined in
+/// `rskill-hub-protocol` for every crate.
+pub use rskill_hub_protocol::pickle_formats::{
+    NUMPY_EXTENSIONS, PICKLE_EXTENSIONS, is_numpy_file, is_pickle_file, may_hold_pickles,
+};
 
 #[cfg(test)]
 mod tests {
@@ -142,14 +139,5 @@ mod tests {
             let (id, name) = p.card_license();
             assert!(p.card_agrees(Some(id), name), "{p}");
         }
-    }
-
-    #[test]
-    fn pickle_files() {
-        assert!(is_pickle_file("model.PT"));
-        assert!(is_pickle_file("a/b/pytorch_model.bin"));
-        assert!(!is_pickle_file("model.safetensors"));
-        assert!(!is_pickle_file("model.onnx"));
-        assert!(!is_pickle_file("README"));
     }
 }

@@ -2,7 +2,8 @@
 //! grades what they find. Pickles are walked opcode by opcode without being executed
 //! ([`pickle`]), and judged against an allowlist ([`policy`]); safetensors headers
 //! ([`safetensors`]) and ONNX models ([`onnx`], over the [`onnx_proto`] prost types)
-//! are checked for what a loader would trust; Python files and `auto_map` configs are
+//! are checked for what a loader would trust; NumPy arrays' headers tell object arrays
+//! (a pickle inside) from plain ones ([`numpy`]); Python files and `auto_map` configs are
 //! remote code; the manifest and card reuse `rskill-manifest`'s checks. [`scan`] picks
 //! the scanner per file and [`report`] is the typed result, ready to be recorded as
 //! `scan.<type>.<field>`.
@@ -10,6 +11,7 @@
 //! Owns: the formats' security checks. No network, no Hub client: callers bring files.
 //! Depends only on `rskill-manifest`.
 
+pub mod numpy;
 pub mod onnx;
 pub mod onnx_proto;
 pub mod pickle;

@@ -20,10 +20,8 @@ pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 /// Entries of a zip checkpoint looked at, at most.
 pub const MAX_ZIP_ENTRIES: usize = 100_000;
 
-/// File extensions of pickle-based files (the install guard's, plus pickle's own).
-pub const PICKLE_EXTENSIONS: &[&str] = &[
-    "pt", "pth", "bin", "ckpt", "pkl", "pickle", "joblib", "dill",
-];
+/// File extensions of pickle-based files: the one list, shared with the install guard.
+pub use rskill_manifest::license::{NUMPY_EXTENSIONS, PICKLE_EXTENSIONS};
 
 const ZIP_MAGIC: &[u8; 4] = b"PK\x03\x04";
 
@@ -31,6 +29,8 @@ const ZIP_MAGIC: &[u8; 4] = b"PK\x03\x04";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
     Pickle,
+    /// `.npy` / `.npz`: a pickle inside when the header says `object`.
+    Numpy,
     Safetensors,
     Onnx,
     Python,
@@ -53,6 +53,7 @@ pub fn kind_of(rel: &str) -> FileKind {
         "onnx" => FileKind::Onnx,
         "py" => FileKind::Python,
         e if PICKLE_EXTENSIONS.contains(&e) => FileKind::Pickle,
+        e if NUMPY_EXTENSIONS.contains(&e) => FileKind::Numpy,
         _ => FileKind::Other,
     }
 }
@@ -123,6 +124,7 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, String)>, truncated:
 pub fn scan_file(path: &Path, rel: &str, report: &mut ScanReport) {
     match kind_of(rel) {
         FileKind::Pickle => scan_pickle_file(path, rel, report),
+        FileKind::Numpy => scan_numpy(path, rel, report),
         FileKind::Safetensors => scan_safetensors(path, rel, report),
         FileKind::Onnx => scan_onnx(path, rel, report),
         FileKind::Python => remote_code_file(rel, report),
@@ -144,6 +146,110 @@ fn starts_like_pickle(path: &Path) -> bool {
         .is_ok()
         && head[0] == 0x80
         && (2..=5).contains(&head[1])
+}
+
+/// A NumPy array (`.npy`) or a zip of them (`.npz`): an object array's pickle (after
+/// its header) is walked like any pickle; a header that cannot be read is an error.
+pub fn scan_numpy(path: &Path, rel: &str, report: &mut ScanReport) {
+    const P: ScanType = ScanType::Pickle;
+    report.touch(P).files += 1;
+    let mut file = match File::open(path) {
+        Ok(f) => BufReader::new(f),
+        Err(e) => return report.push(P, Severity::Error, rel, format!("cannot open: {e}")),
+    };
+    if !rel.to_ascii_lowercase().ends_with(".npz") {
+        return numpy_stream(&mut file, rel, report);
+    }
+    let mut archive = match zip::ZipArchive::new(file) {
+        Ok(a) => a,
+        Err(e) => {
+            return report.push(P, Severity::Error, rel, format!("not a readable .npz: {e}"));
+        }
+    };
+    report.field(P, "format", "npz");
+    for i in 0..archive.len().min(MAX_ZIP_ENTRIES) {
+        let mut entry = match archive.by_index(i) {
+            Ok(e) => e,
+            Err(e) => {
+                report.push(
+                    P,
+                    Severity::Error,
+                    rel,
+                    format!("entry {i} cannot be read: {e}"),
+                );
+                continue;
+            }
+        };
+        let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
+        numpy_stream(&mut entry, &format!("{rel}:{name}"), report);
+    }
+}
+
+/// One `.npy` stream: its header, then (object arrays) the pickle after it.
+fn numpy_stream(input: &mut impl Read, rel: &str, report: &mut ScanReport) {
+    const P: ScanType = ScanType::Pickle;
+    match crate::numpy::read_header(&mut *input) {
+        Err(e) => report.push(P, Severity::Error, rel, format!("not a readable .npy: {e}")),
+        Ok(h) if h.holds_objects => {
+            report.field(P, "format", "npy object array");
+            judge(&pickle::walk(input), rel, report);
+        }
+        Ok(_) => {}
+    }
+}
+
+/// Why the file at `path` (shown as `rel`) carries a pickle, by name or content, if it
+/// does: a pickle format by name; a NumPy array whose header says `object` or cannot
+/// be read (a `.npz` member included); a zip holding a `*.pkl` (a checkpoint under any
+/// name); a pickle stream under any name. `None`: no pickle. For the install guard.
+pub fn pickle_bearing(path: &Path, rel: &str) -> Option<String> {
+    if rskill_manifest::license::is_pickle_file(rel) {
+        return Some("a pickle format".into());
+    }
+    let numpy = |input: &mut dyn Read, what: &str| match crate::numpy::read_header(input) {
+        Ok(h) if h.holds_objects => Some(format!("{what}an object array (dtype {})", h.descr)),
+        Ok(_) => None,
+        Err(e) => Some(format!("{what}a .npy header that cannot be read ({e})")),
+    };
+    let mut file = match File::open(path) {
+        Ok(f) => BufReader::new(f),
+        Err(e) => return Some(format!("cannot be opened to check ({e})")),
+    };
+    let lower = rel.to_ascii_lowercase();
+    if lower.ends_with(".npy") {
+        return numpy(&mut file, "");
+    }
+    let mut magic = [0u8; 4];
+    let read = file.read(&mut magic).unwrap_or(0);
+    if read >= 2 && magic[0] == 0x80 && (2..=5).contains(&magic[1]) {
+        return Some("a pickle stream".into());
+    }
+    let is_zip = read == 4 && &magic == ZIP_MAGIC;
+    if !is_zip {
+        return lower
+            .ends_with(".npz")
+            .then(|| "a .npz that is not a zip".into());
+    }
+    let file = File::open(path).ok()?;
+    let mut archive = match zip::ZipArchive::new(BufReader::new(file)) {
+        Ok(a) => a,
+        Err(e) => return Some(format!("a zip that cannot be read ({e})")),
+    };
+    for i in 0..archive.len().min(MAX_ZIP_ENTRIES) {
+        let Ok(mut entry) = archive.by_index(i) else {
+            return Some(format!("a zip whose entry {i} cannot be read"));
+        };
+        let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
+        if name.ends_with(".pkl") {
+            return Some(format!("a zip checkpoint (holds {name})"));
+        }
+        if lower.ends_with(".npz")
+            && let Some(why) = numpy(&mut entry, &format!("{name}: "))
+        {
+            return Some(why);
+        }
+    }
+    None
 }
 
 /// A pickle-based file: a zip checkpoint (every `*.pkl` inside is walked) or a plain

@@ -275,6 +275,7 @@ async fn sign(
         repo: weights.to_string(),
         commit: info.sha.to_string(),
         files: locked,
+        processors: Vec::new(),
     };
     files.push(UploadFile {
         path_in_repo: rskill_signing::WEIGHTS_LOCK_FILE.into(),

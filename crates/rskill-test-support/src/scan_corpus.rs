@@ -177,6 +177,43 @@ pub fn torch_zip(data_pkl: &[u8], storages: &[Vec<u8>]) -> Vec<u8> {
     out.into_inner()
 }
 
+/// A `.npy` file (format 1.0): a header whose `descr` is the Python literal `descr`
+/// (`'<f4'`, `'|O'` …), then `data` (an object array's data is a pickle).
+pub fn npy(descr: &str, data: &[u8]) -> Vec<u8> {
+    let mut dict = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (3,), }}");
+    // NumPy pads the header with spaces and a newline to a multiple of 64 bytes.
+    while (10 + dict.len() + 1) % 64 != 0 {
+        dict.push(' ');
+    }
+    dict.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((dict.len() as u16).to_le_bytes());
+    out.extend(dict.as_bytes());
+    out.extend(data);
+    out
+}
+
+/// A zip archive of `entries` (stored, not compressed), as `numpy.savez` writes `.npz`.
+pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut out);
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        for (name, bytes) in entries {
+            z.start_file(*name, stored).expect("zip");
+            z.write_all(bytes).expect("zip");
+        }
+        z.finish().expect("zip");
+    }
+    out.into_inner()
+}
+
+/// An object array's pickle that runs `os.system`.
+pub fn evil_object_npy() -> Vec<u8> {
+    npy("'|O'", &reduce_call(2, "os", "system", "id"))
+}
+
 fn floats(n: usize) -> Vec<u8> {
     (0..n)
         .flat_map(|i| (i as f32 * 0.25).to_le_bytes())
@@ -483,6 +520,25 @@ pub fn corpus() -> Vec<CorpusFile> {
             torch_legacy(&benign_sd),
         ),
         ok("benign_numpy.pkl", "numpy array", numpy_array_pickle()),
+        h(
+            "evil_object.npy",
+            "NumPy object array whose pickle calls os.system",
+            evil_object_npy(),
+        ),
+        h(
+            "evil_member.npz",
+            "NumPy .npz holding an object array whose pickle calls os.system",
+            zip_of(&[
+                ("x.npy", &npy("'<f4'", &floats(3))),
+                ("y.npy", &evil_object_npy()),
+            ]),
+        ),
+        ok("benign.npy", "NumPy float array", npy("'<f4'", &floats(3))),
+        ok(
+            "benign.npz",
+            "NumPy .npz of float arrays",
+            zip_of(&[("x.npy", &npy("'<f4'", &floats(3)))]),
+        ),
         ok(
             "benign_dict.pkl",
             "plain dict",

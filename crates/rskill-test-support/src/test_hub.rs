@@ -150,34 +150,41 @@ pub use rskill_hub_protocol::digest::sha256_hex;
 pub fn hub_binary() -> std::path::PathBuf {
     static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            let exe = std::env::current_exe().expect("test executable path");
-            // target/<profile>/deps/<test> → target/<profile>
-            let profile_dir = exe
-                .parent()
-                .and_then(std::path::Path::parent)
-                .expect("test executable under target/<profile>/deps");
-            let mut build = std::process::Command::new(env!("CARGO"));
-            build
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "rskill-hub",
-                    "--bin",
-                    "rskill-hub",
-                ])
-                .current_dir(env!("CARGO_MANIFEST_DIR"));
-            if profile_dir.file_name().is_some_and(|n| n == "release") {
-                build.arg("--release");
-            }
-            let status = build.status().expect("run cargo build -p rskill-hub");
-            assert!(status.success(), "cargo build -p rskill-hub failed");
-            let bin = profile_dir.join(format!("rskill-hub{}", std::env::consts::EXE_SUFFIX));
-            assert!(bin.is_file(), "no rskill-hub binary at {}", bin.display());
-            bin
-        })
+        .get_or_init(|| workspace_binary("rskill-hub", "rskill-hub"))
         .clone()
+}
+
+/// The `rskill-seed` binary of this build, built first like [`hub_binary`].
+pub fn seed_binary() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| workspace_binary("rskill-test-support", "rskill-seed"))
+        .clone()
+}
+
+/// Builds `bin` of `package` in this test's profile and returns its path.
+fn workspace_binary(package: &str, bin: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> → target/<profile>
+    let profile_dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("test executable under target/<profile>/deps");
+    let mut build = std::process::Command::new(env!("CARGO"));
+    build
+        .args(["build", "--quiet", "-p", package, "--bin", bin])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        build.arg("--release");
+    }
+    let status = build.status().expect("run cargo build");
+    assert!(
+        status.success(),
+        "cargo build -p {package} --bin {bin} failed"
+    );
+    let path = profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.is_file(), "no {bin} binary at {}", path.display());
+    path
 }
 
 /// Starts the `rskill-hub` binary (`serve --data dir` on a free port) and returns the

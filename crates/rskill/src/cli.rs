@@ -170,9 +170,11 @@ pub fn paint(text: &str, ansi: &str, color: bool) -> String {
 
 pub fn error(e: &CliError) {
     let color = use_color(std::io::stderr().is_terminal());
-    eprintln!("{} {}", paint("error:", "1;31", color), e.message);
+    // The last line of defence: no URL's credentials (HF_ENDPOINT's) reach the screen.
+    let shown = rskill_hub_protocol::redact::redact_credentials;
+    eprintln!("{} {}", paint("error:", "1;31", color), shown(&e.message));
     if let Some(h) = &e.hint {
-        eprintln!("{} {h}", paint("hint:", "1;36", color));
+        eprintln!("{} {}", paint("hint:", "1;36", color), shown(h));
     }
 }
 

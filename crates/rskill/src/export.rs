@@ -254,7 +254,7 @@ pub async fn export(
     }
     let meta = BundleMeta {
         format: FORMAT_VERSION,
-        source: client.endpoint().to_owned(),
+        source: client.shown_endpoint(),
         created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         since: since.as_ref().map(|(_, id)| id.clone()),
         repos,
@@ -295,7 +295,7 @@ pub async fn export(
     Ok(ExportReport {
         bundle: id.to_string(),
         out: req.out.clone(),
-        source: client.endpoint().to_owned(),
+        source: client.shown_endpoint(),
         since: since.map(|(_, id)| id.to_string()),
         repos: repo_names,
         governance,

@@ -33,7 +33,11 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("error: {message}");
+            // HF_ENDPOINT may carry a user and password.
+            eprintln!(
+                "error: {}",
+                rskill_hub_protocol::redact::redact_credentials(&message)
+            );
             ExitCode::FAILURE
         }
     }
@@ -76,7 +80,7 @@ fn run(cli: &Cli) -> Result<(), String> {
     println!(
         "{} upstream repo(s) ready on {}",
         seeded.len(),
-        client.endpoint()
+        client.shown_endpoint()
     );
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The install guard of the spec: non-commercial postures need an explicit
 //! declaration of non-commercial use; proprietary / unknown need a confirmation;
-//! pickled weights need an opt-in; so does a weights repo that ships or asks for Python
+//! pickle-bearing files (the one list of `rskill_hub_protocol::pickle_formats`, and
+//! NumPy object arrays or zip checkpoints found by content) need an opt-in; so does a weights repo that ships or asks for Python
 //! code (remote code). Pure decisions, so every branch is testable.
 
 use crate::license::{
@@ -88,23 +89,28 @@ pub fn license_decision(posture: LicensePosture, consent: &Consent) -> Decision 
     }
 }
 
-/// Decides on pickled weight files among `files`.
+/// Decides on pickled files among `files`, by name (the one list of pickle formats),
+/// before anything is downloaded.
 pub fn pickle_decision(files: &[String], consent: &Consent) -> Decision {
-    let pickles: Vec<&String> = files
+    let pickles: Vec<String> = files
         .iter()
         .filter(|f| crate::license::is_pickle_file(f))
+        .cloned()
         .collect();
-    if pickles.is_empty() || consent.allow_pickle {
+    pickle_content_decision(&pickles, consent)
+}
+
+/// Decides on files found to carry pickles (`found`: each named, with why), by name or,
+/// once downloaded, by content (NumPy object arrays, zip checkpoints, pickle streams
+/// under other names).
+pub fn pickle_content_decision(found: &[String], consent: &Consent) -> Decision {
+    if found.is_empty() || consent.allow_pickle {
         return Decision::Proceed;
     }
     Decision::Refuse {
         reason: format!(
-            "the weights are pickled ({}): loading them can execute arbitrary code",
-            pickles
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            "files are pickled ({}): loading them can execute arbitrary code",
+            found.join(", ")
         ),
         hint: format!(
             "prefer a safetensors or ONNX upstream; to accept the risk set {ALLOW_UNSAFE_PICKLE_ENV}=1"

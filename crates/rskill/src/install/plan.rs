@@ -25,13 +25,21 @@ pub struct Pinned {
     pub commit: CommitId,
 }
 
+/// A processor file a `processors` URI names, where it resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessorFile {
+    pub repo: RepoId,
+    pub commit: CommitId,
+    pub path: String,
+}
+
 /// Everything an install will fetch.
 #[derive(Debug, Clone)]
 pub struct InstallPlan {
     pub files: Vec<FileSpec>,
     pub weights: Option<Pinned>,
-    /// Upstream repos of the processors, pinned.
-    pub processors: Vec<Pinned>,
+    /// The processor files, each in its upstream repo at the commit its URI resolved to.
+    pub processors: Vec<ProcessorFile>,
     /// Every file of the weights repo at its pinned commit, fetched or not (its `*.py`
     /// files are remote code).
     pub weights_repo_files: Vec<String>,
@@ -157,11 +165,7 @@ pub async fn plan(
             {
                 files.push(spec);
             }
-            processors.push(Pinned {
-                repo: repo.to_string(),
-                revision: parsed.revision,
-                commit,
-            });
+            processors.push(ProcessorFile { repo, commit, path });
         }
     }
     Ok(InstallPlan {

@@ -292,7 +292,31 @@ pub(crate) async fn prepare(
     }
 
     let mut plan = plan::plan(client, repo, &commit, &manifest).await?;
-    signature::pin_plan(repo, &mut plan, &verified)?;
+    let pinning = signature::pin_plan(repo, &commit, &mut plan, &verified)?;
+    if !pinning.left_out.is_empty() {
+        ui.say(&format!(
+            "not installed (not covered by the signature): {}",
+            pinning.left_out.join(", ")
+        ));
+    }
+    if !pinning.unpinned.is_empty() {
+        if opts.trust.for_org(repo.org()).required {
+            return Err(SignatureError::Unpinned {
+                repo: repo.to_string(),
+                files: pinning.unpinned,
+            }
+            .into());
+        }
+        ui.say(&format!(
+            "warning: {repo}: {} not pinned by the signed {} (installed unverified)",
+            pinning.unpinned.join(", "),
+            rskill_signing::WEIGHTS_LOCK_FILE
+        ));
+    }
+    let mut verified = verified;
+    verified.record.left_out = pinning.left_out;
+    verified.record.unpinned = pinning.unpinned;
+    verified.pinned = pinning.pinned;
     if let Some(locked) = locked {
         apply_lock(&mut plan, locked)?;
     }
@@ -357,8 +381,10 @@ pub(crate) fn finish(
 ) -> Result<InstalledSkill, InstallError> {
     let (repo, commit, plan, verified) = (&p.repo, &p.commit, &p.plan, &p.verified);
     if verified.record.verified {
+        // Only what is true: the files pinned to a signed digest, and those that are not.
+        let unpinned = &verified.record.unpinned;
         ui.say(&format!(
-            "signature verified: key {}{}, {} file(s) match their signed digests",
+            "signature verified: key {}{}, {} file(s) match their signed digests{}",
             verified.record.key_id.as_deref().unwrap_or(""),
             verified
                 .record
@@ -366,8 +392,29 @@ pub(crate) fn finish(
                 .as_deref()
                 .map(|n| format!(" ({n})"))
                 .unwrap_or_default(),
-            plan.files.len()
+            verified.pinned,
+            if unpinned.is_empty() {
+                String::new()
+            } else {
+                format!("; not pinned by any signed digest: {}", unpinned.join(", "))
+            }
         ));
+    }
+    // Pickles the names did not give away (NumPy object arrays, zip checkpoints and
+    // pickle streams under other names), by content, before anything is activated.
+    let pickled: Vec<String> = plan
+        .files
+        .iter()
+        .zip(downloaded)
+        .filter_map(|(spec, d)| {
+            rskill_scan::scan::pickle_bearing(&d.path, spec.path.as_str())
+                .map(|why| format!("{}/{}: {why}", spec.repo, spec.path))
+        })
+        .collect();
+    if let Decision::Refuse { reason, hint } =
+        guard::pickle_content_decision(&pickled, &opts.consent)
+    {
+        return Err(InstallError::Refused { reason, hint });
     }
     let auto_map = crate::hub_scan::auto_map_configs(plan, downloaded);
     if let Decision::Refuse { reason, hint } =

@@ -1,6 +1,8 @@
 //! Verifying a skill before it is activated: its OMS signature against the trust
-//! policy, the skill repo's file list against the signed one, the signed weights lock
-//! against the weights the install resolves, and — by handing the signed digests to the
+//! policy (and its subject against the repo), the skill repo's file list against the
+//! signed one (files the signature does not cover are left out of the install), the
+//! signed weights lock against the weights and processors the install resolves, and —
+//! by handing the signed digests to the
 //! downloader, which hashes while downloading — every downloaded byte against them,
 //! with no second pass. A verified signature makes any difference fatal, whatever the
 //! policy; the policy only decides what an unsigned or unverifiable skill gets.
@@ -33,6 +35,17 @@ pub enum SignatureError {
     #[error("{repo}: {WEIGHTS_LOCK_FILE}: {problem}")]
     Lock { repo: String, problem: String },
     #[error(
+        "{repo}: {} not pinned by the signed {WEIGHTS_LOCK_FILE} (processor file(s) of the \
+         manifest's `processors`), and the trust policy requires signed skills",
+        files.join(", ")
+    )]
+    Unpinned { repo: String, files: Vec<String> },
+    #[error(
+        "{repo}: {SIGNATURE_FILE}: the signature is for the model {subject:?}, not for {repo} \
+         (another repo's signed files copied here)"
+    )]
+    Subject { repo: String, subject: String },
+    #[error(
         "{path}: does not match the signed {what} (signed sha256 {expected}, downloaded {actual}); discarded"
     )]
     Download {
@@ -55,6 +68,11 @@ impl SignatureError {
                  otherwise the skill was tampered with"
                     .into()
             }
+            SignatureError::Unpinned { .. } => {
+                "ask the publisher to re-publish with this rskill-publisher --sign-key (it pins \
+                 processors in the lock), or relax the policy: `rskill trust add ORG --key PUB.pem --mode warn`"
+                    .into()
+            }
             _ => "the skill or its weights changed after signing: do not use it; tell its publisher".into(),
         }
     }
@@ -75,6 +93,13 @@ pub struct SignatureRecord {
     pub key_name: Option<String>,
     /// The weights are pinned by a signed weights lock.
     pub weights_locked: bool,
+    /// Files of the skill repo the signature does not cover, left out of the install.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<String>,
+    /// Processor files installed without a signed pin (allowed only when signatures
+    /// are not required).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unpinned: Vec<String>,
 }
 
 /// What verification established, used to pin every download.
@@ -83,6 +108,8 @@ pub struct Verified {
     pub record: SignatureRecord,
     pub manifest: Option<SignedManifest>,
     pub lock: Option<WeightsLock>,
+    /// Files of the plan pinned to a signed digest (set by [`pin_plan`]'s caller).
+    pub pinned: usize,
 }
 
 /// Checks the signature of `repo` at `commit` (whose files are `siblings`) against the
@@ -144,6 +171,12 @@ pub async fn verify_repo(
             });
         }
     };
+    // The statement names the model it signs: another repo's signature (with its files)
+    // copied here verifies with the same key, but names that other repo.
+    check_subject(&signed, repo.as_str()).map_err(|subject| SignatureError::Subject {
+        repo: repo.to_string(),
+        subject,
+    })?;
     // The repo's files against the signed list (names and, where the Hub lists one, the
     // LFS SHA-256), before anything is downloaded.
     let listed: Vec<Resource> = siblings
@@ -198,22 +231,51 @@ pub async fn verify_repo(
             key_name: trust.name_of(&signed.key_id),
             key_id: Some(signed.key_id.clone()),
             weights_locked: lock.is_some(),
+            ..SignatureRecord::default()
         },
         manifest: Some(signed),
         lock,
+        pinned: 0,
     })
 }
 
-/// Pins every file of the plan to its signed digest: skill files to the signature's,
-/// weight files to the weights lock's (which must name the commit the weights
-/// resolved to, and every weight file the install fetches).
+/// `Err(subject)` when the signed statement's subject is not `name` (the repo id, or a
+/// folder's manifest `name`).
+pub fn check_subject(signed: &SignedManifest, name: &str) -> Result<(), String> {
+    if signed.name == name {
+        Ok(())
+    } else {
+        Err(signed.name.clone())
+    }
+}
+
+/// What pinning a plan did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pinning {
+    /// Files whose download is checked against a signed digest.
+    pub pinned: usize,
+    /// Files of the skill repo the signature does not cover (its `ignore_paths`:
+    /// `.github/`, `.gitignore`, the governance file …), left out of the install.
+    pub left_out: Vec<String>,
+    /// Processor files no signed digest pins (`org/repo@commit/path`).
+    pub unpinned: Vec<String>,
+}
+
+/// Pins every file of the plan to its signed digest: skill files (at the verified
+/// `commit`) to the signature's, weight files to the weights lock's (which must name
+/// the commit the weights resolved to, and every weight file the install fetches),
+/// processor files to the lock's processor pins. Skill files the signature does not
+/// cover leave the plan (the signature file itself stays: offline reinstalls verify
+/// it); processors without a pin are reported for the caller's policy to decide.
 pub fn pin_plan(
     skill: &RepoId,
+    commit: &CommitId,
     plan: &mut InstallPlan,
     verified: &Verified,
-) -> Result<(), SignatureError> {
+) -> Result<Pinning, SignatureError> {
+    let mut pinning = Pinning::default();
     let Some(signed) = &verified.manifest else {
-        return Ok(());
+        return Ok(pinning);
     };
     let lock_err = |problem: String| SignatureError::Lock {
         repo: skill.to_string(),
@@ -237,43 +299,88 @@ pub fn pin_plan(
             short(w.commit.as_str())
         )));
     }
+    let processors = plan.processors.clone();
+    let mut keep = Vec::with_capacity(plan.files.len());
     for spec in &mut plan.files {
-        if spec.repo == *skill {
-            if let Some(d) = signed.digest_of(spec.path.as_str()) {
+        let path = spec.path.to_string();
+        if spec.repo == *skill && spec.commit == *commit {
+            if let Some(d) = signed.digest_of(&path) {
                 pin(spec, d, None);
+                pinning.pinned += 1;
+                keep.push(true);
+            } else {
+                // Not in the signed list, yet not refused by the file-list check: one
+                // of the signature's ignore paths. Only the signature itself installs.
+                let is_signature = path == SIGNATURE_FILE;
+                if !is_signature {
+                    pinning.left_out.push(path);
+                }
+                keep.push(is_signature);
             }
             continue;
         }
-        let Some(lock) = &verified.lock else { continue };
-        if spec.repo.as_str() != lock.repo {
-            continue; // processors: outside the lock
-        }
-        let Some(locked) = lock.file(spec.path.as_str()) else {
-            return Err(lock_err(format!(
-                "{}/{} is installed but not in the signed weights lock",
-                spec.repo, spec.path
-            )));
+        keep.push(true);
+        let is_processor = processors
+            .iter()
+            .any(|p| p.repo == spec.repo && p.commit == spec.commit && p.path == path);
+        let Some(lock) = &verified.lock else {
+            if is_processor {
+                pinning.unpinned.push(format!(
+                    "{}@{}/{path}",
+                    spec.repo,
+                    short(spec.commit.as_str())
+                ));
+            }
+            continue;
         };
+        let locked = if is_processor {
+            match lock.processor(spec.repo.as_str(), spec.commit.as_str(), &path) {
+                Some(p) => p,
+                None => {
+                    pinning.unpinned.push(format!(
+                        "{}@{}/{path}",
+                        spec.repo,
+                        short(spec.commit.as_str())
+                    ));
+                    continue;
+                }
+            }
+        } else {
+            match lock.file(&path) {
+                Some(f) if spec.repo.as_str() == lock.repo => (f.size, f.sha256.as_str()),
+                _ => {
+                    return Err(lock_err(format!(
+                        "{}/{} is installed but not in the signed weights lock",
+                        spec.repo, spec.path
+                    )));
+                }
+            }
+        };
+        let (size, sha256) = locked;
         if let Some(hub) = &spec.sha256
-            && hub.as_str() != locked.sha256
+            && hub.as_str() != sha256
         {
             return Err(lock_err(format!(
                 "{}/{}: the Hub lists sha256 {} but the signed lock pins {}",
-                spec.repo, spec.path, hub, locked.sha256
+                spec.repo, spec.path, hub, sha256
             )));
         }
-        if spec.size.is_some_and(|s| s != locked.size) {
+        if spec.size.is_some_and(|s| s != size) {
             return Err(lock_err(format!(
                 "{}/{}: the Hub lists {} bytes but the signed lock pins {}",
                 spec.repo,
                 spec.path,
                 spec.size.unwrap_or(0),
-                locked.size
+                size
             )));
         }
-        pin(spec, &locked.sha256, Some(locked.size));
+        let sha256 = sha256.to_string();
+        pin(spec, &sha256, Some(size));
+        pinning.pinned += 1;
     }
-    Ok(())
+    let mut keep = keep.into_iter();
+    plan.files.retain(|_| keep.next().unwrap_or(true));
+    Ok(pinning)
 }
 
 fn pin(spec: &mut FileSpec, sha256: &str, size: Option<u64>) {

@@ -689,10 +689,8 @@ impl Registry {
         }
         let old = self.aliases.get(alias).cloned();
         if old.as_ref() == Some(version) {
-            return Err(GovError::Invalid {
-                field: format!("aliases.{alias}"),
-                message: format!("already points to {version}"),
-            });
+            // Already there (a retry, or another publisher won the race): nothing to do.
+            return Ok(Vec::new());
         }
         let ev = self.event(
             What::Alias,
@@ -717,10 +715,8 @@ impl Registry {
         record.check()?;
         let old = self.scans.get(commit);
         if old == Some(record) {
-            return Err(GovError::Invalid {
-                field: format!("scans.{commit}"),
-                message: "already holds this record".into(),
-            });
+            // Recorded already: nothing to change (a change may still sign it).
+            return Ok(Vec::new());
         }
         let ev = self.event(
             What::Scan,
@@ -1128,7 +1124,10 @@ mod tests {
         );
         assert_eq!(r.scan_of(COMMIT), Some(&first));
         // The same record again changes nothing; a new one carries the old.
-        assert!(r.record_scan(COMMIT, &first, &C).is_err());
+        assert!(
+            r.record_scan(COMMIT, &first, &C).unwrap().is_empty(),
+            "the same record again changes nothing"
+        );
         let second = record(S::Dangerous, "2026-02-01T00:00:00Z");
         let evs = r.record_scan(COMMIT, &second, &C).unwrap();
         assert_eq!(evs[0].old, Some(first.to_event_value()));

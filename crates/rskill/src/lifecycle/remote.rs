@@ -176,7 +176,7 @@ fn is_older_than_seen(e: &LifecycleError) -> bool {
             source: GovError::HistoryShortened { .. },
             ..
         } | LifecycleError::Governance {
-            problem: GovernanceProblem::Rollback { .. },
+            problem: GovernanceProblem::Rollback { .. } | GovernanceProblem::HistoryVanished { .. },
             ..
         }
     )
@@ -331,11 +331,15 @@ pub enum Op {
     Refresh,
 }
 
-/// What a change did.
+/// What a change did. No events: the registry already said so, nothing was committed
+/// (`commit` is then `main` as read).
 #[derive(Debug, Clone)]
 pub struct Applied {
     pub events: Vec<Event>,
+    /// The commit made, or `main` as it was when nothing needed changing.
     pub commit: String,
+    /// Whether a commit was made (a registry change, or a new signed state).
+    pub committed: bool,
     pub attempts: u32,
     pub state: SkillState,
     /// Said to the user (tags a signer left unreleased, and why).
@@ -421,12 +425,6 @@ pub async fn change(
                 },
             });
         }
-        if signer.is_none() && read.signature.is_some() {
-            return Err(LifecycleError::Governance {
-                repo: repo.to_string(),
-                problem: GovernanceProblem::SignerRequired,
-            });
-        }
         let mut next = state.registry.clone();
         let when = crate::registry::now_rfc3339();
         let c = Change {
@@ -435,6 +433,27 @@ pub async fn change(
             why,
         };
         let events = apply(&mut next, op, &state.tags, &c)?;
+        // The registry already says what was asked: no commit, no event — unless the
+        // point is a new signed state (a refresh, or a scan record to be signed by the
+        // key that records it).
+        let signs_anyway =
+            matches!(op, Op::Refresh) || (signer.is_some() && matches!(op, Op::Scan { .. }));
+        if events.is_empty() && !signs_anyway {
+            return Ok(Applied {
+                events,
+                commit: state.main.to_string(),
+                committed: false,
+                attempts: attempt,
+                state: read.state,
+                notes: Vec::new(),
+            });
+        }
+        if signer.is_none() && read.signature.is_some() {
+            return Err(LifecycleError::Governance {
+                repo: repo.to_string(),
+                problem: GovernanceProblem::SignerRequired,
+            });
+        }
         next.published = state.tagged();
         model::check_extends(&state.registry.history, &next.history)?;
         let registry_bytes = next.to_bytes();
@@ -526,6 +545,7 @@ pub async fn change(
                 return Ok(Applied {
                     events,
                     commit,
+                    committed: true,
                     attempts: attempt,
                     state: after,
                     notes,

@@ -11,22 +11,17 @@ use crate::digest::{self, Digests};
 /// Default largest file uploaded without `--allow-large`.
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
 
-/// Extensions of model weights.
+/// Extensions of model weights, besides the pickle-bearing formats (the one list,
+/// `rskill_hub_protocol::pickle_formats`), which count as weights too.
 const WEIGHT_EXTENSIONS: &[&str] = &[
     "safetensors",
     "onnx",
-    "bin",
-    "pt",
-    "pth",
-    "ckpt",
-    "pkl",
     "gguf",
     "h5",
     "msgpack",
     "engine",
     "plan",
     "tflite",
-    "npz",
 ];
 
 /// A file to upload.
@@ -87,6 +82,7 @@ fn exclusion(name: &str, is_dir: bool) -> Option<&'static str> {
 pub fn is_weight_file(path: &str) -> bool {
     path.rsplit_once('.')
         .is_some_and(|(_, ext)| WEIGHT_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
+        || crate::license::may_hold_pickles(path)
 }
 
 /// Walks `dir` and sorts its files.

@@ -1,17 +1,19 @@
 //! Signing a publish: the weights lock (the upstream repo, its resolved commit and
-//! each weight file's size and SHA-256, read from the Hub now) and the OMS signature
+//! each weight file's size and SHA-256, and each processor file the manifest names, read
+//! from the Hub now) and the OMS signature
 //! over every file of the skill plus that lock. Both go into the publish's one commit,
 //! so the Hub never holds a skill whose signature and files disagree.
 
 use bytes::Bytes;
 
 use crate::digest::sha256_hex;
-use crate::hub::{HubClient, HubError, RepoId};
+use crate::hub::ids::CommitId;
+use crate::hub::{HubClient, HubError, RepoId, Sibling};
 use crate::install::plan::select_weight_files;
 use crate::manifest::Manifest;
 use crate::publish::bump::HfUri;
 use rskill_signing::folder::{Resource, is_ignored, sort_canonical};
-use rskill_signing::weights_lock::{LockedFile, WEIGHTS_LOCK_FILE, WeightsLock};
+use rskill_signing::weights_lock::{LockedFile, LockedProcessor, WEIGHTS_LOCK_FILE, WeightsLock};
 use rskill_signing::{PrivateKey, SIGNATURE_FILE, bundle, statement};
 
 use super::plan::Plan;
@@ -32,10 +34,13 @@ impl Generated {
     }
 }
 
-/// The weights lock of `manifest`'s `hf://` weights, read from the Hub; `None` when
-/// the skill has no upstream weights.
+/// The weights lock of `manifest`'s `hf://` weights, read from the Hub, with every
+/// processor file its `processors` URIs name in other repos than `skill` (files of the
+/// skill repo itself are covered by the signature); `None` when the skill has no
+/// upstream weights.
 pub async fn weights_lock(
     client: &HubClient,
+    skill: &RepoId,
     manifest: &Manifest,
 ) -> Result<Option<WeightsLock>, HubError> {
     let Some(parsed) = manifest.weights_uri.as_deref().and_then(HfUri::parse) else {
@@ -45,22 +50,7 @@ pub async fn weights_lock(
     let info = client.repo_info(&repo, parsed.revision.as_deref()).await?;
     let mut files = Vec::new();
     for s in select_weight_files(&info.siblings, manifest.runtime) {
-        let (size, sha256) = match (&s.lfs, s.size) {
-            (Some(lfs), _) => (lfs.size, lfs.sha256.as_str().to_string()),
-            // A small regular file (a config): the Hub lists no SHA-256 for it, so read it.
-            (None, Some(size)) => {
-                let bytes = client
-                    .read_file_at_most(&repo, info.sha.as_str(), s.rfilename.as_str(), size)
-                    .await?;
-                (bytes.len() as u64, sha256_hex(&bytes))
-            }
-            (None, None) => {
-                return Err(HubError::Other(format!(
-                    "{repo}: {} has no size on the Hub; cannot lock it",
-                    s.rfilename
-                )));
-            }
-        };
+        let (size, sha256) = locked_digest(client, &repo, &info.sha, s).await?;
         files.push(LockedFile {
             path: s.rfilename.to_string(),
             size,
@@ -72,7 +62,73 @@ pub async fn weights_lock(
         repo: repo.to_string(),
         commit: info.sha.to_string(),
         files,
+        processors: processor_pins(client, skill, manifest).await?,
     }))
+}
+
+/// The pins of the processor files `manifest` names outside the skill repo.
+async fn processor_pins(
+    client: &HubClient,
+    skill: &RepoId,
+    manifest: &Manifest,
+) -> Result<Vec<LockedProcessor>, HubError> {
+    let mut out: Vec<LockedProcessor> = Vec::new();
+    let Some(p) = &manifest.processors else {
+        return Ok(out);
+    };
+    for uri in [&p.preprocessor_uri, &p.postprocessor_uri] {
+        let Some(parsed) = HfUri::parse(uri) else {
+            continue;
+        };
+        let Some(path) = parsed.path.as_deref() else {
+            continue;
+        };
+        let repo: RepoId = parsed.repo.parse().map_err(HubError::Other)?;
+        if repo == *skill {
+            continue;
+        }
+        let info = client.repo_info(&repo, parsed.revision.as_deref()).await?;
+        let sibling = info.file(path).ok_or_else(|| HubError::EntryNotFound {
+            repo: repo.to_string(),
+            revision: info.sha.to_string(),
+            path: path.to_string(),
+        })?;
+        let (size, sha256) = locked_digest(client, &repo, &info.sha, sibling).await?;
+        let pin = LockedProcessor {
+            repo: repo.to_string(),
+            commit: info.sha.to_string(),
+            path: path.to_string(),
+            size,
+            sha256,
+        };
+        if !out.contains(&pin) {
+            out.push(pin);
+        }
+    }
+    Ok(out)
+}
+
+/// Size and SHA-256 of one upstream file: the Hub's LFS record, or for a small regular
+/// file (a config: the Hub lists no SHA-256 for it) its bytes read and hashed.
+async fn locked_digest(
+    client: &HubClient,
+    repo: &RepoId,
+    commit: &CommitId,
+    s: &Sibling,
+) -> Result<(u64, String), HubError> {
+    match (&s.lfs, s.size) {
+        (Some(lfs), _) => Ok((lfs.size, lfs.sha256.as_str().to_string())),
+        (None, Some(size)) => {
+            let bytes = client
+                .read_file_at_most(repo, commit.as_str(), s.rfilename.as_str(), size)
+                .await?;
+            Ok((bytes.len() as u64, sha256_hex(&bytes)))
+        }
+        (None, None) => Err(HubError::Other(format!(
+            "{repo}: {} has no size on the Hub; cannot lock it",
+            s.rfilename
+        ))),
+    }
 }
 
 /// The generated files of a signed publish: the weights lock (when the skill has
@@ -87,7 +143,7 @@ pub async fn signed_files(
         .manifest()
         .ok_or_else(|| HubError::Other("no valid manifest to sign".into()))?;
     let mut generated = Vec::new();
-    if let Some(lock) = weights_lock(client, manifest).await? {
+    if let Some(lock) = weights_lock(client, repo, manifest).await? {
         generated.push(Generated {
             path: WEIGHTS_LOCK_FILE.into(),
             bytes: Bytes::from(lock.to_json()),

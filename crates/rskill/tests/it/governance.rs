@@ -988,3 +988,27 @@ fn publishing_a_draft_records_it_before_its_content_and_tag_and_keeps_the_file()
     assert_eq!(r.status, Some(lifecycle::Status::Draft));
     assert_eq!(r.revision, tagged);
 }
+
+#[test]
+fn setting_an_alias_to_its_current_version_is_a_no_op() {
+    let fx = Fx::new();
+    let r = fx.publisher(&["alias", "set", SKILL, "production", "1.1.0"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let before = fx.state();
+    // Again (as after a lost race): success, nothing committed, no event.
+    let r = fx.publisher(&["alias", "set", SKILL, "production", "1.1.0"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("already points to 1.1.0"), "{r:?}");
+    let r = fx.publisher(&["alias", "set", SKILL, "production", "1.1.0", "--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let v = r.json();
+    assert_eq!(v["changed"], false, "{r:?}");
+    assert_eq!(v["events"].as_array().map(Vec::len), Some(0), "{r:?}");
+    let after = fx.state();
+    assert_eq!(after.main, before.main, "no commit");
+    assert_eq!(after.registry.history.len(), before.registry.history.len());
+    // A real move still commits and says so.
+    let r = fx.publisher(&["alias", "set", SKILL, "production", "1.0.0", "--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["changed"], true, "{r:?}");
+}

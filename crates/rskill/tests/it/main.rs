@@ -5,6 +5,7 @@
 mod airgap;
 mod cli;
 mod client_security;
+mod credentials;
 mod downloads;
 mod governance;
 mod groups;

@@ -174,6 +174,7 @@ impl Fx {
             repo: "acme/w".into(),
             commit: info.sha.to_string(),
             files,
+            processors: Vec::new(),
         }
     }
 
@@ -181,7 +182,18 @@ impl Fx {
     /// `key` over them, as the publisher makes it.
     fn signed_skill(&self, name: &str, lock: &WeightsLock, key: &PrivateKey) -> String {
         let repo = format!("acme/rskill-{name}");
-        let mut files = skill_files(&repo);
+        self.signed_repo(&repo, skill_files(&repo), lock, key);
+        repo
+    }
+
+    /// Creates `repo` holding `files`, `lock` and a signature by `key` over them.
+    fn signed_repo(
+        &self,
+        repo: &str,
+        mut files: Vec<(String, Vec<u8>)>,
+        lock: &WeightsLock,
+        key: &PrivateKey,
+    ) {
         files.push(("weights.lock.json".into(), lock.to_json()));
         let mut resources: Vec<Resource> = files
             .iter()
@@ -191,12 +203,11 @@ impl Fx {
             })
             .collect();
         sort_canonical(&mut resources);
-        let sig = bundle::sign(&statement::build(&repo, &resources), key)
+        let sig = bundle::sign(&statement::build(repo, &resources), key)
             .unwrap()
             .to_json();
         files.push(("model.sig".into(), sig));
-        self.commit(&repo, files, &[], true);
-        repo
+        self.commit(repo, files, &[], true);
     }
 
     fn policy(&self, mode: Mode) -> Policy {
@@ -670,7 +681,7 @@ fn verify_checks_a_hub_skill_and_a_folder() {
     for (path, bytes) in skill_files("acme/rskill-folder") {
         std::fs::write(dir.join(&path), bytes).unwrap();
     }
-    let sig = rskill_signing::sign_folder(&dir, "folder", &fx.key).unwrap();
+    let sig = rskill_signing::sign_folder(&dir, "acme/rskill-folder", &fx.key).unwrap();
     std::fs::write(dir.join("model.sig"), sig).unwrap();
     let d = dir.to_str().unwrap();
     let (code, out, err) = fx.bin(&["verify", d, "--key", p], &[]);
@@ -691,8 +702,37 @@ fn verify_checks_a_hub_skill_and_a_folder() {
 
 #[test]
 fn the_publisher_signs_and_a_fleet_that_trusts_the_key_installs() {
+    publish_signed_then_install("rtdetr-coco-detector");
+}
+
+#[test]
+fn the_publisher_pins_processors_in_the_lock() {
+    let (fx, name) = publish_signed_then_install("diffusion-pusht");
+    let id: RepoId = name.parse().unwrap();
+    let bytes = fx
+        .rt
+        .block_on(fx.writer.read_file(&id, "main", "weights.lock.json"))
+        .unwrap();
+    let lock = WeightsLock::parse(&bytes).unwrap();
+    let mut paths: Vec<&str> = lock.processors.iter().map(|p| p.path.as_str()).collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        ["policy_postprocessor.json", "policy_preprocessor.json"],
+        "{lock:?}"
+    );
+    assert!(
+        lock.processors
+            .iter()
+            .all(|p| p.repo == "lerobot/diffusion_pusht" && p.commit.len() == 40),
+        "{lock:?}"
+    );
+}
+
+/// Publishes the corpus skill `slug` signed (its upstreams seeded) and installs it
+/// under a policy that requires the key.
+fn publish_signed_then_install(slug: &str) -> (Fx, String) {
     let fx = Fx::new();
-    let slug = "rtdetr-coco-detector";
     let path = corpus_dir().join(slug).join("rskill.yaml");
     let m =
         rskill_manifest::validate::parse_valid(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -746,10 +786,13 @@ fn the_publisher_signs_and_a_fleet_that_trusts_the_key_installs() {
     let (r, said) = fx.install(&m.name, Policy::from_files(&[f], false));
     let rep = r.unwrap_or_else(|e| panic!("{e}\n{said}"));
     assert!(
-        rep.entry.signature.verified && rep.entry.signature.weights_locked,
+        rep.entry.signature.verified
+            && rep.entry.signature.weights_locked
+            && rep.entry.signature.unpinned.is_empty(),
         "{:?}",
         rep.entry.signature
     );
+    (fx, m.name)
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -846,4 +889,386 @@ fn keygen_writes_a_private_key_only_its_owner_reads_and_never_overwrites() {
         id,
         "the key was kept"
     );
+}
+
+#[test]
+fn another_repos_signed_files_copied_in_are_refused_by_their_subject() {
+    let fx = Fx::new();
+    let one = fx.signed_skill("one", &fx.lock_now(), &fx.key);
+    let two = fx.signed_skill("two", &fx.lock_now(), &fx.key);
+    // Every file of `one`, its signature included, copied over `two`'s.
+    let id: RepoId = one.parse().unwrap();
+    let copied: Vec<(String, Vec<u8>)> = [
+        "rskill.yaml",
+        "README.md",
+        "eval/sim.json",
+        "weights.lock.json",
+        "model.sig",
+    ]
+    .iter()
+    .map(|p| {
+        let b = fx.rt.block_on(fx.writer.read_file(&id, "main", p)).unwrap();
+        (p.to_string(), b.to_vec())
+    })
+    .collect();
+    fx.commit(&two, copied.clone(), &[], false);
+
+    let err = refused(fx.install(&two, fx.policy(Mode::Require)).0);
+    assert!(
+        err.contains(&format!(
+            "model.sig: the signature is for the model \"{one}\", not for {two}"
+        )),
+        "{err}"
+    );
+    fx.assert_nothing_installed();
+    // Even when signatures are only wanted (warn): a verified signature for another
+    // model is a fault, not a missing signature.
+    let err = refused(fx.install(&two, fx.policy(Mode::Warn)).0);
+    assert!(err.contains("the signature is for the model"), "{err}");
+
+    let pub_pem = fx.work.path().join("pub.pem");
+    std::fs::write(&pub_pem, fx.key.public().pem()).unwrap();
+    let p = pub_pem.to_str().unwrap();
+    let (code, out, err) = fx.bin(&["verify", &two, "--key", p, "--json"], &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(&format!("the signature is for the model \\\"{one}\\\"")),
+        "{out}"
+    );
+    // The original still verifies.
+    let (code, out, err) = fx.bin(&["verify", &one, "--key", p], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // A folder: the subject is compared with the manifest's name.
+    let dir = fx.work.path().join("copied");
+    std::fs::create_dir_all(dir.join("eval")).unwrap();
+    for (path, bytes) in skill_files(&two) {
+        std::fs::write(dir.join(&path), bytes).unwrap();
+    }
+    let sig = rskill_signing::sign_folder(&dir, &one, &fx.key).unwrap();
+    std::fs::write(dir.join("model.sig"), sig).unwrap();
+    let (code, out, _) = fx.bin(&["verify", dir.to_str().unwrap(), "--key", p], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("not for {two} (the manifest's name)")),
+        "{out}"
+    );
+}
+
+/// The processor repo's files and the pins a lock gives them at `commit`.
+fn processor_files() -> Vec<(String, Vec<u8>)> {
+    vec![
+        ("pre.json".into(), br#"{"normalize": [0.5, 0.5]}"#.to_vec()),
+        (
+            "post.json".into(),
+            br#"{"unnormalize": [2.0, 2.0]}"#.to_vec(),
+        ),
+    ]
+}
+
+/// A skill whose manifest names processors in `acme/p` (at its `main`).
+fn skill_files_with_processors(repo: &str) -> Vec<(String, Vec<u8>)> {
+    let mut files = skill_files(repo);
+    let yaml = rskill_test_support::paths::manifest_from_corpus(
+        "diffusion-pusht",
+        &[
+            ("name: ", repo),
+            ("weights_uri: ", "hf://acme/w"),
+            ("  preprocessor_uri: ", "hf://acme/p/pre.json"),
+            ("  postprocessor_uri: ", "hf://acme/p/post.json"),
+        ],
+    );
+    rskill_manifest::validate::parse_valid(&yaml).expect("a valid manifest with processors");
+    files[0].1 = yaml.into_bytes();
+    files
+}
+
+impl Fx {
+    /// `acme/p` with the processor files; the lock's pins for them.
+    fn processors_repo(&self) -> Vec<rskill_signing::weights_lock::LockedProcessor> {
+        let commit = self.commit("acme/p", processor_files(), &[], true);
+        processor_files()
+            .into_iter()
+            .map(|(path, b)| rskill_signing::weights_lock::LockedProcessor {
+                repo: "acme/p".into(),
+                commit: commit.clone(),
+                path,
+                size: b.len() as u64,
+                sha256: sha256_hex(&b),
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn processors_are_pinned_by_the_lock_and_swapped_bytes_are_refused() {
+    let fx = Fx::new();
+    let mut lock = fx.lock_now();
+    lock.processors = fx.processors_repo();
+    let repo = "acme/rskill-proc";
+    fx.signed_repo(repo, skill_files_with_processors(repo), &lock, &fx.key);
+    let (r, said) = fx.install(repo, fx.policy(Mode::Require));
+    let rep = r.unwrap_or_else(|e| panic!("{e}\n{said}"));
+    assert!(rep.entry.signature.unpinned.is_empty(), "{said}");
+    assert!(
+        rep.entry
+            .files
+            .iter()
+            .any(|f| f.repo == "acme/p" && f.path == "pre.json"),
+        "{:?}",
+        rep.entry.files
+    );
+    // 4 skill files + 2 weight files + 2 processors, every one pinned.
+    assert!(
+        said.contains("8 file(s) match their signed digests"),
+        "{said}"
+    );
+    assert!(!said.contains("not pinned"), "{said}");
+
+    // `rskill verify` checks them too.
+    let pub_pem = fx.work.path().join("pub.pem");
+    std::fs::write(&pub_pem, fx.key.public().pem()).unwrap();
+    let p = pub_pem.to_str().unwrap();
+    let (code, out, err) = fx.bin(&["verify", repo, "--key", p, "--json"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["processor_files"], 2, "{out}");
+
+    // The processor repo's owner swaps pre.json for other bytes of the same size.
+    std::fs::remove_file(fx.registry()).unwrap();
+    let original = &processor_files()[0].1;
+    let mut swapped = original.clone();
+    let at = swapped.iter().position(|b| *b == b'5').unwrap();
+    swapped[at] = b'9';
+    fx.commit(
+        "acme/p",
+        vec![("pre.json".into(), swapped.clone())],
+        &[],
+        false,
+    );
+    let err = refused(fx.install(repo, fx.policy(Mode::Require)).0);
+    assert!(
+        err.contains("/pre.json, acme/p@")
+            && err.contains("not pinned by the signed weights.lock.json"),
+        "{err}"
+    );
+    fx.assert_nothing_installed();
+    let (code, out, _) = fx.bin(&["verify", repo, "--key", p], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("/pre.json: a processor (hf://acme/p/pre.json) that the signed weights.lock.json does not pin"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_lock_that_does_not_pin_a_processor_is_refused_when_signatures_are_required() {
+    let fx = Fx::new();
+    fx.processors_repo();
+    // A lock as written before processors were pinned: weights only.
+    let lock = fx.lock_now();
+    let repo = "acme/rskill-oldlock";
+    fx.signed_repo(repo, skill_files_with_processors(repo), &lock, &fx.key);
+    let err = refused(fx.install(repo, fx.policy(Mode::Require)).0);
+    assert!(
+        err.contains("acme/p@")
+            && err.contains("/pre.json")
+            && err.contains("not pinned by the signed weights.lock.json"),
+        "{err}"
+    );
+    fx.assert_nothing_installed();
+    // Under `warn`: installed, with a warning, and the summary says what is not pinned.
+    let (r, said) = fx.install(repo, fx.policy(Mode::Warn));
+    let rep = r.unwrap_or_else(|e| panic!("{e}\n{said}"));
+    assert_eq!(
+        rep.entry.signature.unpinned.len(),
+        2,
+        "{:?}",
+        rep.entry.signature
+    );
+    assert!(
+        said.contains("warning: acme/rskill-oldlock: acme/p@"),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "6 file(s) match their signed digests; not pinned by any signed digest: acme/p@"
+        ),
+        "{said}"
+    );
+    // verify names the unpinned processor.
+    let pub_pem = fx.work.path().join("pub.pem");
+    std::fs::write(&pub_pem, fx.key.public().pem()).unwrap();
+    let (code, out, _) = fx.bin(&["verify", repo, "--key", pub_pem.to_str().unwrap()], &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("/pre.json: a processor (hf://acme/p/pre.json) that the signed weights.lock.json does not pin"), "{out}");
+}
+
+#[test]
+fn files_outside_the_signature_are_left_out_of_the_install() {
+    let fx = Fx::new();
+    let repo = fx.signed_skill("extras", &fx.lock_now(), &fx.key);
+    // Added after signing, under model_signing's ignore paths.
+    fx.commit(
+        &repo,
+        vec![
+            (".github/workflows/run.yml".into(), b"on: push\n".to_vec()),
+            (".gitignore".into(), b"*.onnx\n".to_vec()),
+        ],
+        &[],
+        false,
+    );
+    let (r, said) = fx.install(&repo, fx.policy(Mode::Require));
+    let rep = r.unwrap_or_else(|e| panic!("{e}\n{said}"));
+    let paths: Vec<&str> = rep.entry.files.iter().map(|f| f.path.as_str()).collect();
+    assert!(
+        !paths
+            .iter()
+            .any(|p| p.starts_with(".github") || *p == ".gitignore"),
+        "{paths:?}"
+    );
+    assert!(
+        said.contains(
+            "not installed (not covered by the signature): .github/workflows/run.yml, .gitignore"
+        ) || said.contains(
+            "not installed (not covered by the signature): .gitignore, .github/workflows/run.yml"
+        ),
+        "{said}"
+    );
+    let snapshot = fx
+        .hf_home()
+        .join("hub")
+        .join(format!("models--{}", repo.replace('/', "--")))
+        .join("snapshots");
+    let cached: Vec<String> = walk(&snapshot)
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !cached
+            .iter()
+            .any(|p| p.contains(".github") || p.ends_with(".gitignore")),
+        "{cached:?}"
+    );
+    // --json says so too.
+    std::fs::remove_file(fx.registry()).unwrap();
+    let pub_pem = fx.work.path().join("pub.pem");
+    std::fs::write(&pub_pem, fx.key.public().pem()).unwrap();
+    let (code, _, err) = fx.bin(
+        &["trust", "add", "acme", "--key", pub_pem.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = fx.bin(&["install", &repo, "--json"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let left: Vec<&str> = v["signature"]["left_out"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{out}"))
+        .iter()
+        .filter_map(|x| x.as_str())
+        .collect();
+    assert!(
+        left.contains(&".gitignore") && left.contains(&".github/workflows/run.yml"),
+        "{out}"
+    );
+    assert!(err.contains("not covered by the signature"), "{err}");
+    let (code, out, err) = fx.bin(&["info", &repo], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("left out: ") && out.contains(".gitignore"),
+        "{out}"
+    );
+}
+
+#[test]
+fn every_pickle_bearing_format_is_refused_without_consent_even_when_signed() {
+    use rskill_test_support::scan_corpus::{evil_object_npy, npy, torch_zip, zip_of};
+    let pickle = b"\x80\x04K\x01.".to_vec();
+    // Bytes no content check recognises: only the name can refuse these.
+    let opaque = b"opaque bytes".to_vec();
+    let floats: Vec<u8> = [1.0f32, 2.0, 3.0]
+        .iter()
+        .flat_map(|f| f.to_le_bytes())
+        .collect();
+    // (file shipped in the skill, its bytes, refused without consent)
+    let table: Vec<(&str, Vec<u8>, bool)> = vec![
+        ("extra.pickle", opaque.clone(), true),
+        ("extra.pkl", opaque.clone(), true),
+        ("extra.joblib", opaque.clone(), true),
+        ("extra.dill", opaque.clone(), true),
+        ("extra.pt", opaque.clone(), true),
+        ("extra.pth", opaque.clone(), true),
+        ("extra.bin", opaque.clone(), true),
+        ("extra.ckpt", opaque.clone(), true),
+        ("handler.mar", zip_of(&[("MANIFEST.json", b"{}")]), true),
+        // A zip checkpoint under a name no list holds: found by content.
+        ("weights.zip", torch_zip(&pickle, &[]), true),
+        // A pickle stream under a name no list holds: found by content.
+        ("state.dat", pickle.clone(), true),
+        ("objects.npy", evil_object_npy(), true),
+        (
+            "objects.npz",
+            zip_of(&[("a.npy", &evil_object_npy())]),
+            true,
+        ),
+        ("broken.npy", b"not a numpy header".to_vec(), true),
+        // Plain arrays carry no pickle: they install.
+        ("floats.npy", npy("'<f4'", &floats), false),
+        (
+            "floats.npz",
+            zip_of(&[("a.npy", &npy("'<f4'", &floats))]),
+            false,
+        ),
+    ];
+    let fx = Fx::new();
+    let lock = fx.lock_now();
+    for (i, (file, bytes, pickled)) in table.into_iter().enumerate() {
+        let repo = format!("acme/rskill-pickle-{i}");
+        let mut files = skill_files(&repo);
+        files.push((file.to_string(), bytes));
+        fx.signed_repo(&repo, files, &lock, &fx.key);
+        let (r, said) = fx.install(&repo, fx.policy(Mode::Require));
+        match (r, pickled) {
+            (Err(e), true) => {
+                let msg = e.to_string();
+                assert!(
+                    msg.contains("files are pickled (") && msg.contains(file),
+                    "{file}: {msg}"
+                );
+                let hint = e.hint().unwrap_or_default();
+                assert!(
+                    hint.contains("OPENRAL_ALLOW_UNSAFE_PICKLE=1"),
+                    "{file}: {hint}"
+                );
+                assert!(
+                    rskill::registry::load_at(&fx.registry())
+                        .map(|r| !r.skills.contains_key(&repo))
+                        .unwrap_or(true),
+                    "{file}: registered"
+                );
+            }
+            (Ok(_), false) => {}
+            (Ok(_), true) => panic!("{file}: installed without consent\n{said}"),
+            (Err(e), false) => panic!("{file}: refused: {e}\n{said}"),
+        }
+    }
+    // With consent, a pickle-bearing skill installs (still signed and verified).
+    let client = client_at(&fx.hub.url(), None, &fx.hf_home());
+    let opts = InstallOptions {
+        registry_path: Some(fx.registry()),
+        trust: fx.policy(Mode::Require),
+        consent: rskill::install::guard::Consent {
+            allow_pickle: true,
+            ..Default::default()
+        },
+        ..InstallOptions::default()
+    };
+    let ui = Quiet(Default::default());
+    let target = id::parse("acme/rskill-pickle-11", &[]).unwrap();
+    let rep = fx
+        .rt
+        .block_on(install::install(&client, &target, &opts, &ui))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(rep.entry.signature.verified);
 }

@@ -241,15 +241,24 @@ fn run(
             "releases": s.releases,
         })
     });
+    let changed = applied.committed;
     if json {
         let v = serde_json::json!({
             "repo": repo.as_str(),
+            "changed": changed,
             "commit": applied.commit,
             "attempts": applied.attempts,
             "events": applied.events,
             "governance": governance,
         });
         println!("{}", serde_json::to_string_pretty(&v).expect("JSON"));
+    } else if !changed {
+        // Only an alias set to its current version changes nothing.
+        if let Op::AliasSet { alias, version } = &op {
+            println!("{repo}: alias `{alias}` already points to {version}; nothing to change");
+        } else {
+            println!("{repo}: nothing to change");
+        }
     } else {
         for e in &applied.events {
             println!("{}", event_line(e));

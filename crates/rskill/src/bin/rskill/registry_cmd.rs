@@ -269,6 +269,15 @@ pub fn info(args: InfoArgs) -> Result<Outcome, CliError> {
                     ),
                 }
             );
+            if !sig.unpinned.is_empty() {
+                println!("  unpinned: {} (no signed digest)", sig.unpinned.join(", "));
+            }
+            if !sig.left_out.is_empty() {
+                println!(
+                    "  left out: {} (not covered by the signature)",
+                    sig.left_out.join(", ")
+                );
+            }
             if let Some(st) = &s.smoke.safetensors {
                 println!("  smoke:    {st}");
             }

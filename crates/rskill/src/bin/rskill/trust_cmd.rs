@@ -275,7 +275,7 @@ fn render(r: &VerifyReport, json: bool) {
     }
     if r.ok {
         println!(
-            "{}: verified, key {}{}, {} file(s){}",
+            "{}: verified, key {}{}, {} file(s){}{}",
             r.target,
             r.signature.key_id.as_deref().unwrap_or(""),
             r.signature
@@ -286,6 +286,11 @@ fn render(r: &VerifyReport, json: bool) {
             r.files,
             if r.signature.weights_locked {
                 format!(", weights locked ({} file(s))", r.weight_files)
+            } else {
+                String::new()
+            },
+            if r.processor_files > 0 {
+                format!(", processors pinned ({} file(s))", r.processor_files)
             } else {
                 String::new()
             }
