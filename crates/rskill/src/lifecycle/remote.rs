@@ -402,16 +402,46 @@ pub async fn change(
             "the Hub's whoami-v2 names no user for this token".into(),
         ));
     }
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let read = match read_for_change(client, seen, repo).await {
-            // Another change of this machine recorded a newer state since this read
-            // began: read again, like a conflict.
-            Err(e) if is_older_than_seen(&e) && attempt < MAX_ATTEMPTS => {
-                tokio::time::sleep(jitter(attempt)).await;
-                continue;
-            }
+    let ctx = ChangeCtx {
+        client,
+        seen,
+        repo,
+        op,
+        why,
+        signer,
+        who: &who,
+    };
+    for attempt in 1..=MAX_ATTEMPTS {
+        if let Some(applied) = ctx.attempt(attempt).await? {
+            return Ok(applied);
+        }
+        tokio::time::sleep(jitter(attempt)).await;
+    }
+    Err(LifecycleError::Contention {
+        repo: repo.to_string(),
+        attempts: MAX_ATTEMPTS,
+    })
+}
+
+/// What one change works with.
+struct ChangeCtx<'a> {
+    client: &'a HubClient,
+    seen: &'a Seen,
+    repo: &'a RepoId,
+    op: &'a Op,
+    why: &'a str,
+    signer: Option<&'a GovernanceSigner>,
+    who: &'a str,
+}
+
+impl ChangeCtx<'_> {
+    /// One attempt: `None` when it should be tried again (`main` moved, or this
+    /// machine recorded a newer state since the read began).
+    async fn attempt(&self, attempt: u32) -> Result<Option<Applied>, LifecycleError> {
+        let (client, repo, op) = (self.client, self.repo, self.op);
+        let last = attempt >= MAX_ATTEMPTS;
+        let read = match read_for_change(client, self.seen, repo).await {
+            Err(e) if is_older_than_seen(&e) && !last => return Ok(None),
             other => other?,
         };
         let state = &read.state;
@@ -428,27 +458,27 @@ pub async fn change(
         let mut next = state.registry.clone();
         let when = crate::registry::now_rfc3339();
         let c = Change {
-            who: &who,
+            who: self.who,
             when: &when,
-            why,
+            why: self.why,
         };
         let events = apply(&mut next, op, &state.tags, &c)?;
         // The registry already says what was asked: no commit, no event — unless the
         // point is a new signed state (a refresh, or a scan record to be signed by the
         // key that records it).
         let signs_anyway =
-            matches!(op, Op::Refresh) || (signer.is_some() && matches!(op, Op::Scan { .. }));
+            matches!(op, Op::Refresh) || (self.signer.is_some() && matches!(op, Op::Scan { .. }));
         if events.is_empty() && !signs_anyway {
-            return Ok(Applied {
+            return Ok(Some(Applied {
                 events,
                 commit: state.main.to_string(),
                 committed: false,
                 attempts: attempt,
                 state: read.state,
                 notes: Vec::new(),
-            });
+            }));
         }
-        if signer.is_none() && read.signature.is_some() {
+        if self.signer.is_none() && read.signature.is_some() {
             return Err(LifecycleError::Governance {
                 repo: repo.to_string(),
                 problem: GovernanceProblem::SignerRequired,
@@ -458,102 +488,35 @@ pub async fn change(
         model::check_extends(&state.registry.history, &next.history)?;
         let registry_bytes = next.to_bytes();
         let mut notes = Vec::new();
-        let signed = match signer {
-            Some(signer) => {
-                let scanned = match op {
-                    Op::Scan { commit, .. } => Some(commit.as_str()),
-                    _ => None,
-                };
-                let next_state = signed::next_state(
-                    client,
-                    repo,
-                    signed::Previous {
-                        registry: read.registry.as_deref(),
-                        signature: read.signature.as_deref(),
-                        hub_tags: &read.hub_tags,
-                    },
-                    &registry_bytes,
-                    next.history.len(),
-                    scanned,
-                    signer,
-                    seen.policy(),
-                    &mut notes,
-                )
-                .await?;
-                Some(next_state)
-            }
+        let signed = match self.signer {
+            Some(signer) => Some((
+                signer,
+                self.next_signed(signer, &read, &next, &registry_bytes, &mut notes)
+                    .await?,
+            )),
             None => None,
         };
-        let mut summary = events
-            .iter()
-            .map(Event::summary)
-            .collect::<Vec<_>>()
-            .join("; ");
-        let mut description = events
-            .iter()
-            .map(|e| format!("{} by {} at {}: {}", e.summary(), e.who, e.when, e.why))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let message = commit_message(&events, signed.as_ref().map(|(_, s)| s), &c);
         let mut files = vec![UploadFile {
             path_in_repo: REGISTRY_FILE.into(),
             content: Bytes::from(registry_bytes),
         }];
-        if let Some(s) = &signed {
-            let line = format!(
-                "rskill governance: signed state version {} (expires {})",
-                s.version, s.expires
-            );
-            if summary.is_empty() {
-                summary = line;
-                description = format!("by {who} at {when}: {why}");
-            } else {
-                description.push_str(&format!("\n{line}"));
-            }
+        if let Some((signer, s)) = &signed {
+            let bytes = s
+                .sign(&signer.key)
+                .map_err(|e| LifecycleError::Local(format!("signing the governance state: {e}")))?;
             files.push(UploadFile {
                 path_in_repo: GOVERNANCE_SIGNATURE_FILE.into(),
-                content: Bytes::from(s.sign(&signer.expect("signed with a signer").key).map_err(
-                    |e| LifecycleError::Local(format!("signing the governance state: {e}")),
-                )?),
+                content: Bytes::from(bytes),
             });
         }
-        let message = format!("{summary}\n\n{description}");
-        match client
-            .commit(repo, files, Vec::new(), &message, Some(state.main.as_str()))
+        let parent = state.main.to_string();
+        let commit = match client
+            .commit(repo, files, Vec::new(), &message, Some(&parent))
             .await
         {
-            Ok(commit) => {
-                let main: CommitId = commit.parse().map_err(|e| HubError::Protocol {
-                    url: client.url(&format!("/api/models/{repo}/commit/main")),
-                    message: format!("commitOid `{commit}`: {e}"),
-                })?;
-                let mut after = SkillState {
-                    main,
-                    registry: next,
-                    has_file: true,
-                    ..read.state
-                };
-                if let (Some(s), Some(signer)) = (signed, signer) {
-                    after.tags = signed::releases_of(&s);
-                    let key_id = signer.key.public().id().to_string();
-                    after.authenticity = Authenticity::Verified {
-                        key_name: seen.policy().trust.for_org(repo.org()).name_of(&key_id),
-                        key_id,
-                        state: s,
-                    };
-                }
-                seen.check_and_remember(&after)?;
-                return Ok(Applied {
-                    events,
-                    commit,
-                    committed: true,
-                    attempts: attempt,
-                    state: after,
-                    notes,
-                });
-            }
-            Err(HubError::Conflict { .. }) if attempt < MAX_ATTEMPTS => {
-                tokio::time::sleep(jitter(attempt)).await;
-            }
+            Ok(commit) => commit,
+            Err(HubError::Conflict { .. }) if !last => return Ok(None),
             Err(HubError::Conflict { .. }) => {
                 return Err(LifecycleError::Contention {
                     repo: repo.to_string(),
@@ -561,8 +524,100 @@ pub async fn change(
                 });
             }
             Err(e) => return Err(e.into()),
+        };
+        let main: CommitId = commit.parse().map_err(|e| HubError::Protocol {
+            url: client.url(&format!("/api/models/{repo}/commit/main")),
+            message: format!("commitOid `{commit}`: {e}"),
+        })?;
+        let mut after = SkillState {
+            main,
+            registry: next,
+            has_file: true,
+            ..read.state
+        };
+        if let Some((signer, s)) = signed {
+            after.tags = signed::releases_of(&s);
+            let key_id = signer.key.public().id().to_string();
+            after.authenticity = Authenticity::Verified {
+                key_name: self
+                    .seen
+                    .policy()
+                    .trust
+                    .for_org(repo.org())
+                    .name_of(&key_id),
+                key_id,
+                state: s,
+            };
+        }
+        self.seen.check_and_remember(&after)?;
+        Ok(Some(Applied {
+            events,
+            commit,
+            committed: true,
+            attempts: attempt,
+            state: after,
+            notes,
+        }))
+    }
+
+    /// The signed state this change commits (see [`signed::next_state`]).
+    async fn next_signed(
+        &self,
+        signer: &GovernanceSigner,
+        read: &ReadForChange,
+        next: &Registry,
+        registry_bytes: &[u8],
+        notes: &mut Vec<String>,
+    ) -> Result<rskill_signing::GovernanceState, LifecycleError> {
+        let scanned = match self.op {
+            Op::Scan { commit, .. } => Some(commit.as_str()),
+            _ => None,
+        };
+        let previous = signed::Previous {
+            registry: read.registry.as_deref(),
+            signature: read.signature.as_deref(),
+            hub_tags: &read.hub_tags,
+        };
+        signed::next_state(
+            self.client,
+            self.repo,
+            previous,
+            registry_bytes,
+            next.history.len(),
+            scanned,
+            signer,
+            self.seen.policy(),
+            notes,
+        )
+        .await
+    }
+}
+
+/// The commit message of a change: a title naming each event (what `rskill history`
+/// corroborates) or, for a change that only signs, the new state; then who, when and why.
+fn commit_message(
+    events: &[Event],
+    signed: Option<&rskill_signing::GovernanceState>,
+    c: &Change<'_>,
+) -> String {
+    let mut title: Vec<String> = events.iter().map(Event::summary).collect();
+    let mut lines: Vec<String> = events
+        .iter()
+        .map(|e| format!("{} by {} at {}: {}", e.summary(), e.who, e.when, e.why))
+        .collect();
+    if let Some(s) = signed {
+        let line = format!(
+            "rskill governance: signed state version {} (expires {})",
+            s.version, s.expires
+        );
+        if title.is_empty() {
+            title.push(line);
+            lines.push(format!("by {} at {}: {}", c.who, c.when, c.why));
+        } else {
+            lines.push(line);
         }
     }
+    format!("{}\n\n{}", title.join("; "), lines.join("\n"))
 }
 
 /// A growing, jittered pause between attempts (5–40 ms × attempt, attempt capped at 8).
