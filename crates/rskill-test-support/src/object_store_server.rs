@@ -47,10 +47,16 @@ impl ObjectStoreServer {
             .filter(|p| !p.as_os_str().is_empty())
     }
 
-    /// Starts a node, or prints why the calling test is skipped and returns `None`.
+    /// Starts a node, or prints why the calling test is skipped and returns `None`;
+    /// under `CI=true` a missing node fails the test instead (CI never passes a test it
+    /// did not run).
     pub fn start_or_skip(test: &str) -> Option<Self> {
         match Self::binary() {
             Some(bin) => Some(Self::start(&bin)),
+            None if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
+                "{test}: CI=true but {GARAGE_BIN_ENV} is not set; scripts/test.sh builds \
+                 Garage (scripts/ensure-garage.sh) and sets it"
+            ),
             None => {
                 eprintln!(
                     "SKIPPED {test}: set {GARAGE_BIN_ENV} to a garage 2.x binary \
