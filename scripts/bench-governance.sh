@@ -113,25 +113,31 @@ run_robot() {
 ROBOTS=("signed:$BIN:skills,governance:$SKILL" "unsigned:$BIN:skills:$TWIN")
 [ -n "$BEFORE" ] && ROBOTS+=("before:$BEFORE::$TWIN")
 
-printf '%-11s %-26s %-26s %-26s\n' robot "install cold, ms" "install warm, ms" "search warm, ms"
-for entry in "${ROBOTS[@]}"; do
-  IFS=: read -r name bin roles id <<< "$entry"
-  cold=()
-  for i in $(seq 0 "$RUNS"); do
+# Runs interleave the robots (one run of each in turn), so a noisy machine slows them
+# alike; run 0 of each is a warm-up, not counted.
+declare -A COLD WARM SEARCH
+for i in $(seq 0 "$RUNS"); do
+  for entry in "${ROBOTS[@]}"; do
+    IFS=: read -r name bin roles id <<< "$entry"
     rm -rf "$WORK/$name"
     trust "$name" "$bin" "$roles"
     t=$(ms run_robot "$name" "$bin" install "$id@production" --no-smoke --yes)
-    [ "$i" -gt 0 ] && cold+=("$t")
+    [ "$i" -gt 0 ] && COLD[$name]+=" $t"
   done
-  warm=()
-  for i in $(seq 0 "$RUNS"); do
-    t=$(ms run_robot "$name" "$bin" install "$id@production" --no-smoke --yes)
-    [ "$i" -gt 0 ] && warm+=("$t")
-  done
-  search=()
-  for i in $(seq 0 "$RUNS"); do
-    t=$(ms run_robot "$name" "$bin" search --embodiment franka_panda)
-    [ "$i" -gt 0 ] && search+=("$t")
-  done
-  printf '%-11s %-26s %-26s %-26s\n' "$name" "$(median "${cold[@]}")" "$(median "${warm[@]}")" "$(median "${search[@]}")"
 done
+for i in $(seq 0 "$RUNS"); do
+  for entry in "${ROBOTS[@]}"; do
+    IFS=: read -r name bin roles id <<< "$entry"
+    t=$(ms run_robot "$name" "$bin" install "$id@production" --no-smoke --yes)
+    [ "$i" -gt 0 ] && WARM[$name]+=" $t"
+    t=$(ms run_robot "$name" "$bin" search --embodiment franka_panda)
+    [ "$i" -gt 0 ] && SEARCH[$name]+=" $t"
+  done
+done
+printf '%-9s %-24s %-24s %-24s\n' robot "install cold, ms" "install warm, ms" "search warm, ms"
+for entry in "${ROBOTS[@]}"; do
+  IFS=: read -r name _ <<< "$entry"
+  # shellcheck disable=SC2086
+  printf '%-9s %-24s %-24s %-24s\n' "$name" "$(median ${COLD[$name]})" "$(median ${WARM[$name]})" "$(median ${SEARCH[$name]})"
+done
+echo "(median (min-max) of $RUNS runs each, whole process, release build)"

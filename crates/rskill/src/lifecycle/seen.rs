@@ -76,19 +76,25 @@ impl Seen {
         }
     }
 
-    /// Records under the rskill data directory (`$RSKILL_DATA_DIR/governance`), read
-    /// with the trust policy in force (a policy that cannot be read is reported by the
-    /// commands that verify signatures; here it counts as none).
+    /// Records under the rskill data directory (`$RSKILL_DATA_DIR/governance`), with no
+    /// trust policy (see [`Seen::for_this_machine`]).
     pub fn default_location() -> Seen {
         Seen {
             dir: crate::registry::data_dir()
                 .ok()
                 .map(|d| d.join("governance")),
-            policy: GovernancePolicy {
-                trust: crate::trust::Policy::load().unwrap_or_default(),
-                allow_expired: None,
-            },
+            policy: GovernancePolicy::default(),
         }
+    }
+
+    /// This machine's records, read with its trust policy (`trust.json` and the
+    /// project's `rskill-trust.json`); a policy file that cannot be read is an error,
+    /// never an empty policy.
+    pub fn for_this_machine() -> Result<Seen, crate::trust::TrustError> {
+        Ok(Seen::default_location().with_policy(GovernancePolicy {
+            trust: crate::trust::Policy::load()?,
+            allow_expired: None,
+        }))
     }
 
     /// The same records, read with `policy`.

@@ -906,3 +906,20 @@ fn verifying_signed_governance_costs_one_request_cold_and_none_warm() {
         figures.join("\n  ")
     );
 }
+
+#[test]
+fn a_trust_policy_that_cannot_be_read_is_an_error_never_an_empty_policy() {
+    let fx = Fx::new();
+    fx.install("robot", "@production").ok("install");
+    let trust = fx.work.path().join("robot/rskill-data/trust.json");
+    std::fs::write(&trust, b"{ not json").unwrap();
+    for args in [
+        vec!["history", SKILL],
+        vec!["audit", "--json"],
+        vec!["info", SKILL],
+    ] {
+        let r = fx.robot("robot", &args);
+        assert_eq!(r.code, 1, "{args:?}: {r:?}");
+        assert!(r.stderr.contains("trust.json"), "{args:?}: {r:?}");
+    }
+}

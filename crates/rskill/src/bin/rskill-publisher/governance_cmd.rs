@@ -43,15 +43,18 @@ impl SignerArgs {
 
 /// The records of this machine, read with its trust policy and, for a signer, its own
 /// key trusted for the org's governance.
-pub fn seen_for(repo: &rskill_hub_client::RepoId, signer: Option<&GovernanceSigner>) -> Seen {
-    let seen = Seen::default_location();
-    match signer {
+pub fn seen_for(
+    repo: &rskill_hub_client::RepoId,
+    signer: Option<&GovernanceSigner>,
+) -> Result<Seen, CliError> {
+    let seen = Seen::for_this_machine().map_err(|e| CliError::new(e.to_string()))?;
+    Ok(match signer {
         Some(s) => {
             let policy: GovernancePolicy = seen.policy().clone();
             seen.with_policy(policy.for_signer(repo.org(), &s.key.public()))
         }
         None => seen,
-    }
+    })
 }
 
 #[derive(clap::Args)]
@@ -222,7 +225,7 @@ fn run(
 ) -> Result<cli::Outcome, CliError> {
     let signer = signer.signer()?;
     let client = hub_client(token)?;
-    let seen = seen_for(repo, signer.as_ref());
+    let seen = seen_for(repo, signer.as_ref())?;
     let applied = runtime()?.block_on(remote::change(
         &client,
         &seen,

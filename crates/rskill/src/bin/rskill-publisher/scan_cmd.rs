@@ -49,7 +49,7 @@ pub fn run(args: Args) -> Result<cli::Outcome, CliError> {
     })?;
     let client = hub_client(args.token.as_deref())?;
     let signer = args.signer.signer()?;
-    let seen = super::governance_cmd::seen_for(&repo, signer.as_ref());
+    let seen = super::governance_cmd::seen_for(&repo, signer.as_ref())?;
     let rt = runtime()?;
     let state = rt.block_on(remote::read(&client, &seen, &repo))?;
     let Some(commit) = state.tags.get(&version) else {

@@ -31,7 +31,7 @@ pub struct AuditArgs {
 pub fn history(args: HistoryArgs) -> Result<Outcome, CliError> {
     let repo = parse_repo(&args.id)?;
     let client = hub_client(args.token.as_deref())?;
-    let seen = Seen::default_location();
+    let seen = Seen::for_this_machine().map_err(|e| CliError::new(e.to_string()))?;
     let (state, log) = runtime()?.block_on(async {
         let state = remote::read(&client, &seen, &repo).await?;
         let log = remote::commit_log(&client, &repo).await;
@@ -189,7 +189,7 @@ pub fn audit(args: AuditArgs) -> Result<Outcome, CliError> {
     let reg = rskill::registry::load()?;
     let installed: Vec<_> = reg.skills.values().cloned().collect();
     let client = hub_client(args.token.as_deref())?;
-    let seen = Seen::default_location();
+    let seen = Seen::for_this_machine().map_err(|e| CliError::new(e.to_string()))?;
     let rows = runtime()?.block_on(audit::audit(&client, &seen, &installed));
     let worst = rows.iter().map(|r| r.verdict).max().unwrap_or(Verdict::Ok);
     if args.json {

@@ -189,7 +189,13 @@ fn governance(
     repo: &rskill_hub_client::RepoId,
 ) -> (Option<rskill::lifecycle::SkillState>, bool) {
     use rskill::lifecycle::LifecycleError;
-    let seen = rskill::lifecycle::Seen::default_location();
+    let seen = match rskill::lifecycle::Seen::for_this_machine() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: governance state not checked: {e}");
+            return (None, false);
+        }
+    };
     let Ok(rt) = runtime() else {
         return (None, true);
     };
