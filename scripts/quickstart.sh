@@ -4,20 +4,23 @@
 #   2. start a private Hub (`rskill-hub serve`) on a free port with a fresh data dir;
 #   3. seed it with the upstream weight repos the corpus points to (generated weights);
 #   4. generate a signing key (`rskill-publisher keygen`) and publish the in-repo corpus
-#      signed with it (`rskill-publisher --publish --public --sign-key`);
-#   5. trust the key for the corpus org (`rskill trust add`) and check a published
-#      skill's signature (`rskill verify`);
+#      signed with it, each release also in the skill's signed governance state
+#      (`rskill-publisher --publish --public --sign-key K --governance-key K`, a token with
+#      the manage right);
+#   5. trust the key for the corpus org's skills and governance (`rskill trust add …
+#      --role skills,governance`) and check a published skill's signature (`rskill verify`);
 #   6. `rskill search --embodiment franka_panda`;
-#   7. promote one version (`rskill-publisher alias set … production`, with a token that
-#      has the manage right);
+#   7. promote one version (`rskill-publisher alias set … production --governance-key K`,
+#      with a token that has the manage right);
 #   8. with OPENRAL_REQUIRE_SIGNED_SKILLS=1, install one safetensors skill through that
 #      alias and one ONNX skill, each verified against its signature and signed weights
 #      lock, then smoke-loaded;
 #   9. `rskill scan` one skill and its pinned weights (the built-in security scanners),
 #      record the result for that version's commit on the Hub (`rskill-publisher scan
 #      … --record`, manage right) and show it with `rskill info`;
-#  10. publish the corpus's groups and install one with `--harness claude-code`, showing
-#      the `.claude/skills/` folder it wrote;
+#  10. publish the corpus's groups, sign their governance (`rskill-publisher governance
+#      refresh`), and install one with `--harness claude-code`, showing the
+#      `.claude/skills/` folder it wrote;
 #  11. `rskill audit` (the fleet health check), then stop the Hub. Everything it wrote
 #      lives in a temp dir ($RSKILL_QUICKSTART_DIR to keep it).
 set -euo pipefail
@@ -52,7 +55,9 @@ echo "Hub at $HF_ENDPOINT (data in $WORK/hub)" >&2
 # A write token for the corpus org and every upstream org it points to.
 ORG_FLAGS=()
 while read -r org; do ORG_FLAGS+=(--org "$org"); done < <("$BIN/rskill-seed" --print-orgs rskills)
-HF_TOKEN="$("$BIN/rskill-hub" token create --data "$WORK/hub" --user quickstart "${ORG_FLAGS[@]}" --write)"
+# Publishing signs each release into the skill's governance state, which needs the
+# manage right on rskill-hub.
+HF_TOKEN="$("$BIN/rskill-hub" token create --data "$WORK/hub" --user quickstart "${ORG_FLAGS[@]}" --manage)"
 export HF_TOKEN
 
 say "seeding upstream weight repos"
@@ -61,11 +66,14 @@ say "seeding upstream weight repos"
 say "generating a signing key"
 "$BIN/rskill-publisher" keygen --out "$WORK/signing-key.pem" --public "$WORK/signing-key.pub.pem"
 
-say "publishing the corpus, signed"
+# The same key signs the skills and their governance (an org may use two keys).
+export RSKILL_GOVERNANCE_KEY="$WORK/signing-key.pem"
+
+say "publishing the corpus, signed, each release in its signed governance state"
 "$BIN/rskill-publisher" rskills --publish --public --sign-key "$WORK/signing-key.pem"
 
-say "trusting the key for rskill-project"
-"$BIN/rskill" trust add rskill-project --key "$WORK/signing-key.pub.pem" --name quickstart
+say "trusting the key for rskill-project's skills and governance"
+"$BIN/rskill" trust add rskill-project --key "$WORK/signing-key.pub.pem" --name quickstart --role skills,governance
 "$BIN/rskill" verify rskill-project/rskill-smolvla-franka-pick-cube
 # Every install below must be signed by a trusted key (as fleets set it).
 export OPENRAL_REQUIRE_SIGNED_SKILLS=1
@@ -95,8 +103,11 @@ say "recording the scan on the Hub: rskill-publisher scan $SKILL@$VERSION --reco
 HF_TOKEN="$MANAGE_TOKEN" "$BIN/rskill-publisher" scan "$SKILL@$VERSION" --record --reason "quickstart scan"
 "$BIN/rskill" info "$SKILL"
 
-say "publishing the groups (every member checked on the Hub first)"
+say "publishing the groups (every member checked on the Hub first), and signing their governance"
 "$BIN/rskill-publisher" group groups --publish --public
+for g in groups/*/rskill-group.yaml; do
+  "$BIN/rskill-publisher" governance refresh "$(awk '/^name:/ {print $2; exit}' "$g")" --reason "quickstart release"
+done
 "$BIN/rskill" search --groups
 
 say "installing a group into Claude Code: rskill install … --harness claude-code"
