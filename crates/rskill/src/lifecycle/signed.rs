@@ -55,12 +55,18 @@ impl GovernancePolicy {
         self
     }
 
-    /// The policy a signer reads with: its own key trusted, and an expired state
-    /// accepted (the change it signs renews it).
+    /// The policy a signer reads with: its own key trusted, an expired or unsigned
+    /// state accepted (the change it signs renews or first signs it; the state it
+    /// replaces must still verify with its key or a trusted one, see [`next_state`]).
     pub fn for_signer(self, org: &str, key: &PublicKey) -> GovernancePolicy {
+        let mut policy = self.trusting(org, key);
+        policy.trust.require_all = false;
+        if let Some(p) = policy.trust.orgs.get_mut(org) {
+            p.mode = Mode::Warn;
+        }
         GovernancePolicy {
             allow_expired: Some("the signer renews it".into()),
-            ..self.trusting(org, key)
+            ..policy
         }
     }
 
