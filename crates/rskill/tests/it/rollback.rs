@@ -832,6 +832,23 @@ fn a_skill_published_before_signed_governance_keeps_installing_with_a_warning() 
         "unsigned governance, governance key required",
         "governance state is unsigned",
     );
+    // The publisher's machine requires signed governance too: its first signing
+    // still reads the unsigned state it replaces.
+    fx.run(
+        RSKILL,
+        "publisher",
+        &[
+            "trust",
+            "add",
+            ORG,
+            "--key",
+            fx.public_key.to_str().unwrap(),
+            "--role",
+            "governance",
+        ],
+        &fx.hub.url(),
+    )
+    .ok("trust on the publisher's machine");
     let refresh = fx
         .governed(&["governance", "refresh", SKILL, "--json"])
         .ok("first signing");
