@@ -434,7 +434,7 @@ impl HubClient {
             if status == StatusCode::TOO_MANY_REQUESTS {
                 // The Hub's way: r=0 means wait for the window (the pacer now holds it
                 // empty until `t`); that wait is bounded by the budget, not by attempts.
-                if limit.as_ref().is_some_and(|l| l.remaining == 0) && self.pacer.enabled() {
+                if limit.as_ref().is_some_and(|l| l.remaining == 0) {
                     attempt -= 1;
                     continue;
                 }

@@ -192,15 +192,12 @@ pub struct Pacer {
     waited: Mutex<(Duration, Option<Instant>)>,
     max_wait: Duration,
     reporter: Option<Arc<dyn WaitReporter>>,
-    /// Whether pacing is on (off only to show what happens without it).
-    enabled: bool,
 }
 
 impl fmt::Debug for Pacer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pacer")
             .field("max_wait", &self.max_wait)
-            .field("enabled", &self.enabled)
             .finish_non_exhaustive()
     }
 }
@@ -226,21 +223,7 @@ impl Pacer {
             waited: Mutex::new((Duration::ZERO, None)),
             max_wait,
             reporter,
-            enabled: true,
         }
-    }
-
-    /// A pacer that never waits for a window (rate-limit headers ignored): what a client
-    /// without this module did, for tests that show the difference.
-    pub fn disabled() -> Pacer {
-        Pacer {
-            enabled: false,
-            ..Pacer::new(Duration::ZERO, None)
-        }
-    }
-
-    pub fn enabled(&self) -> bool {
-        self.enabled
     }
 
     pub fn max_wait(&self) -> Duration {
@@ -255,9 +238,6 @@ impl Pacer {
     /// Before a request of `class`: takes one request from its window, or says how long
     /// to wait for the window to reset (then call again).
     pub fn reserve(&self, class: &'static str) -> Option<Wait> {
-        if !self.enabled {
-            return None;
-        }
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         let w = windows.get_mut(class)?;
@@ -279,9 +259,6 @@ impl Pacer {
 
     /// After an answer of `class` carrying `limit` (and maybe `policy`).
     pub fn observe(&self, class: &'static str, limit: &RateLimit, policy: Option<Policy>) {
-        if !self.enabled {
-            return;
-        }
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         let reset_at = Instant::now() + limit.reset;
         let policy = policy.filter(|p| p.bucket == limit.bucket);

@@ -243,33 +243,17 @@ async fn a_cold_search_under_quota_and_503s_returns_exactly_the_direct_answer() 
     assert_eq!(hit_ids(&through), hit_ids(&direct));
     assert_eq!(through.skipped.len(), direct.skipped.len());
     let c = &proxy.counters;
+    eprintln!(
+        "429s {}, 503s {}, pages {}, requests {}",
+        c.too_many.load(Ordering::SeqCst),
+        c.unavailable.load(Ordering::SeqCst),
+        c.pages.load(Ordering::SeqCst),
+        c.requests.load(Ordering::SeqCst)
+    );
     assert!(c.unavailable.load(Ordering::SeqCst) > 0, "503s were drawn");
     assert!(c.pages.load(Ordering::SeqCst) >= 10, "paged by cursor");
     assert!(
         !waits.0.lock().unwrap().is_empty(),
         "the windows were waited for"
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_pacing_the_same_search_is_not_the_direct_answer() {
-    let (hub, franka_count) = hub_with_catalog(240);
-    let proxy = loaded(&hub);
-    let home = tempfile::tempdir().unwrap();
-    let client = HubClient::new(env(&proxy.url(), home.path()))
-        .unwrap()
-        .with_pacer(Pacer::disabled());
-    // Without reading the limits, a cold search fails (or, before the rule that a
-    // missing manifest fails it, came back short): never a silent shorter table.
-    match search::search(&client, &franka()).await {
-        Err(_) => {}
-        Ok(o) => {
-            assert!(
-                !o.missing.is_empty() && o.hits.len() < franka_count,
-                "{} of {franka_count}",
-                o.hits.len()
-            );
-        }
-    }
-    assert!(proxy.counters.too_many.load(Ordering::SeqCst) > 0);
 }
