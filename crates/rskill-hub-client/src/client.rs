@@ -12,12 +12,21 @@ use serde::de::DeserializeOwned;
 
 use super::env::{HubEnv, TokenSource};
 use super::error::HubError;
+use super::ratelimit::{self, Pacer, Wait, WaitCause};
 use rskill_hub_protocol::repo_id::RepoId;
 
-/// Attempts for a request the Hub answers with 429 or 5xx.
-const MAX_ATTEMPTS: usize = 4;
-/// Longest wait between attempts, whatever Retry-After says.
+/// Attempts for a request that fails transiently (408, 429 without limits, 5xx, a
+/// reset connection): five retries, as huggingface_hub makes.
+const MAX_ATTEMPTS: usize = 6;
+/// Longest wait between attempts of a transient failure, whatever Retry-After says
+/// (waits for a rate-limit window are bounded by the pacer's budget instead).
 const MAX_BACKOFF: Duration = Duration::from_secs(20);
+/// The first retry's delay, doubled each time up to [`BACKOFF_CAP`], jittered.
+const BACKOFF_BASE: Duration = Duration::from_secs(1);
+const BACKOFF_CAP: Duration = Duration::from_secs(8);
+/// Most waits for a window one request makes (each bounded by the budget too): a Hub
+/// that says `t=0` forever cannot hold a request.
+const MAX_WINDOW_WAITS: usize = 20;
 
 /// Largest JSON API answer read (repo info, a listing page, a collection).
 pub const MAX_JSON_BYTES: u64 = 8 << 20;
@@ -168,6 +177,9 @@ pub struct HubClient {
     hf: HFClient,
     /// How big files are split over parallel ranged requests ([`crate::ranged`]).
     parallel: crate::ranged::Parallel,
+    /// The Hub's quotas as its answers said them, and the waiting budget: shared by
+    /// every clone, so concurrent requests pace together ([`crate::ratelimit`]).
+    pacer: std::sync::Arc<Pacer>,
 }
 
 impl HubClient {
@@ -206,7 +218,18 @@ impl HubClient {
             nofollow,
             hf,
             parallel: crate::ranged::Parallel::from_env(),
+            pacer: std::sync::Arc::new(Pacer::new(ratelimit::DEFAULT_MAX_WAIT, None)),
         })
+    }
+
+    /// The same client with its own pacer (a waiting budget, a reporter of waits).
+    pub fn with_pacer(mut self, pacer: Pacer) -> HubClient {
+        self.pacer = std::sync::Arc::new(pacer);
+        self
+    }
+
+    pub fn pacer(&self) -> &Pacer {
+        &self.pacer
     }
 
     /// The same client, splitting big downloads as `parallel` says (instead of the
@@ -224,7 +247,9 @@ impl HubClient {
     pub fn anonymous(&self) -> Result<HubClient, HubError> {
         let mut env = self.env.clone();
         env.token = None;
-        Ok(HubClient::new(env)?.with_parallel(self.parallel.clone()))
+        let mut client = HubClient::new(env)?.with_parallel(self.parallel.clone());
+        client.pacer = self.pacer.clone();
+        Ok(client)
     }
 
     pub fn env(&self) -> &HubEnv {
@@ -274,10 +299,14 @@ impl HubClient {
         }
     }
 
-    /// Sends a request (built anew for each attempt), retrying 429 and 5xx answers
-    /// with backoff that honours Retry-After, and maps failures to [`HubError`]. A
-    /// request marked [`Ctx::not_idempotent`] is retried only when it cannot have
-    /// reached the server (a refused connection, a 429), never after a timeout or a 5xx.
+    /// Sends a request (built anew for each attempt) and maps failures to
+    /// [`HubError`]. Rate limits are honoured the Hub's way ([`crate::ratelimit`]): a
+    /// bucket known to be empty is waited out before sending, a 429 with `r=0` waits
+    /// `t+1` s, else `Retry-After`, else a jittered backoff; all waits for windows are
+    /// bounded by the pacer's budget (`--max-wait`). 408, 5xx and failed connections are
+    /// retried with jittered backoff. A request marked [`Ctx::not_idempotent`] is
+    /// retried only when it cannot have reached the server (a refused connection, a
+    /// 429), never after a timeout or a 5xx.
     pub async fn send(
         &self,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
@@ -286,10 +315,54 @@ impl HubClient {
         self.send_via(Via::Hub, build, ctx).await
     }
 
+    /// Waits as the pacer says before a request of `class` to `url`.
+    async fn wait_for_window(&self, class: &'static str, url: &str) -> Result<(), HubError> {
+        let mut waits = 0;
+        while let Some(wait) = self.pacer.reserve(class) {
+            waits += 1;
+            let bucket = wait.bucket.clone().unwrap_or_else(|| class.to_string());
+            let admitted = if waits > MAX_WINDOW_WAITS {
+                Err(None)
+            } else {
+                self.pacer.admit(wait).map_err(Some)
+            };
+            match admitted {
+                Ok(d) => tokio::time::sleep(d).await,
+                Err(over) => {
+                    let (wait_secs, waited) = over
+                        .map(|o| (o.wait.as_secs_f64().ceil() as u64, o.waited))
+                        .unwrap_or((0, self.pacer.waited()));
+                    return Err(HubError::RateLimited {
+                        bucket,
+                        wait_secs,
+                        waited_secs: waited.as_secs(),
+                        max_wait_secs: self.pacer.max_wait().as_secs(),
+                        url: redact_url(url),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the rate-limit headers of an answer of `class` into the pacer; the limit
+    /// it says, if any.
+    fn observe_limits(
+        &self,
+        class: &'static str,
+        response: &Response,
+    ) -> Option<ratelimit::RateLimit> {
+        let limit = header(response, "ratelimit").and_then(|v| ratelimit::parse_ratelimit(&v))?;
+        let policy = header(response, "ratelimit-policy").and_then(|v| ratelimit::parse_policy(&v));
+        self.pacer.observe(class, &limit, policy);
+        Some(limit)
+    }
+
     /// [`HubClient::send`] through `via`: to the Hub (with the token, following
     /// redirects), to the Hub or to another origin without following redirects (a
     /// `3xx` is then an answer, for [`crate::redirect`] to judge). Only
-    /// [`Via::Hub`] and [`Via::HubNoFollow`] carry the token.
+    /// [`Via::Hub`] and [`Via::HubNoFollow`] carry the token, and only the Hub's
+    /// answers are paced.
     pub async fn send_via(
         &self,
         via: Via,
@@ -312,11 +385,20 @@ impl HubClient {
             } else {
                 request
             };
-            let sent = request.send();
+            let request = request
+                .build()
+                .map_err(|e| HubError::Other(format!("{}: {e}", ctx.action)))?;
+            let url = request.url().to_string();
+            let class =
+                (via != Via::Elsewhere).then(|| ratelimit::route_class(request.url().path()));
+            if let Some(class) = class {
+                self.wait_for_window(class, &url).await?;
+            }
+            let sent = http.execute(request);
             let result = match tokio::time::timeout(timeout, sent).await {
                 Ok(r) => r.map_err(|e| {
                     (
-                        e.is_connect() || (e.is_timeout() && !ctx.not_idempotent),
+                        e.is_connect() || !ctx.not_idempotent,
                         describe_transport_error(&e),
                     )
                 }),
@@ -331,7 +413,8 @@ impl HubClient {
             let response = match result {
                 Ok(r) => r,
                 Err((true, _)) if attempt < MAX_ATTEMPTS => {
-                    tokio::time::sleep(backoff(attempt, None)).await;
+                    tokio::time::sleep(ratelimit::jittered(attempt, BACKOFF_BASE, BACKOFF_CAP))
+                        .await;
                     continue;
                 }
                 Err((_, reason)) => {
@@ -341,20 +424,53 @@ impl HubClient {
                     });
                 }
             };
+            let limit = class.and_then(|c| self.observe_limits(c, &response));
             let status = response.status();
             if status.is_success() || (status.is_redirection() && via != Via::Hub) {
                 return Ok(response);
             }
-            let retryable = status == StatusCode::TOO_MANY_REQUESTS
-                || (status.is_server_error() && !ctx.not_idempotent);
-            if retryable && attempt < MAX_ATTEMPTS {
-                let retry_after = response
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
-                tokio::time::sleep(backoff(attempt, retry_after)).await;
+            let retry_after = header(&response, "retry-after")
+                .and_then(|v| ratelimit::parse_retry_after(&v, std::time::SystemTime::now()));
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                // The Hub's way: r=0 means wait for the window (the pacer now holds it
+                // empty until `t`); that wait is bounded by the budget, not by attempts.
+                if limit.as_ref().is_some_and(|l| l.remaining == 0) {
+                    attempt -= 1;
+                    continue;
+                }
+                if attempt < MAX_ATTEMPTS {
+                    let wait = Wait {
+                        cause: WaitCause::RateLimited,
+                        duration: retry_after.unwrap_or_else(|| {
+                            ratelimit::jittered(attempt, BACKOFF_BASE, BACKOFF_CAP)
+                        }),
+                        bucket: limit.map(|l| l.bucket),
+                        policy: None,
+                    };
+                    let bucket = wait.bucket.clone().unwrap_or_else(|| "api".into());
+                    match self.pacer.admit(wait) {
+                        Ok(d) => {
+                            tokio::time::sleep(d).await;
+                            continue;
+                        }
+                        Err(over) => {
+                            return Err(HubError::RateLimited {
+                                bucket,
+                                wait_secs: over.wait.as_secs_f64().ceil() as u64,
+                                waited_secs: over.waited.as_secs(),
+                                max_wait_secs: over.max_wait.as_secs(),
+                                url: redact_url(&url),
+                            });
+                        }
+                    }
+                }
+            }
+            let transient = status == StatusCode::REQUEST_TIMEOUT || status.is_server_error();
+            if transient && !ctx.not_idempotent && attempt < MAX_ATTEMPTS {
+                let delay = retry_after
+                    .unwrap_or_else(|| ratelimit::jittered(attempt, BACKOFF_BASE, BACKOFF_CAP))
+                    .min(MAX_BACKOFF);
+                tokio::time::sleep(delay).await;
                 continue;
             }
             if !authorized {
@@ -507,7 +623,7 @@ impl HubClient {
             },
             (404, _) if ctx.repo.is_some() => HubError::RepoNotFound { repo },
             (409 | 412, _) => HubError::Conflict { message },
-            (429 | 500..=599, _) => HubError::Overloaded { status, url },
+            (408 | 429 | 500..=599, _) => HubError::Overloaded { status, url },
             _ => HubError::Status {
                 status,
                 url,
@@ -573,11 +689,6 @@ fn header(response: &Response, name: &str) -> Option<String> {
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
-}
-
-fn backoff(attempt: usize, retry_after: Option<Duration>) -> Duration {
-    let exp = Duration::from_millis(250 * (1u64 << attempt.min(6)));
-    retry_after.unwrap_or(exp).min(MAX_BACKOFF)
 }
 
 /// A transport error in words, without the URL's query (which never holds a token,

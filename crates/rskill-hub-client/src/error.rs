@@ -52,6 +52,18 @@ pub enum HubError {
         shown(url)
     )]
     Overloaded { status: u16, url: String },
+    #[error(
+        "rate limited by the Hub ({bucket} quota): waiting {wait_secs} s more would pass \
+         --max-wait ({max_wait_secs} s; {waited_secs} s waited already) for {}",
+        shown(url)
+    )]
+    RateLimited {
+        bucket: String,
+        wait_secs: u64,
+        waited_secs: u64,
+        max_wait_secs: u64,
+        url: String,
+    },
     #[error("the Hub answered {status} for {}: {}", shown(url), shown(message))]
     Status {
         status: u16,
@@ -116,6 +128,10 @@ impl HubError {
                 "use a branch, a tag (e.g. v1.2.0) or a full commit SHA".into()
             }
             HubError::Overloaded { .. } => "try again later".into(),
+            HubError::RateLimited { .. } => "raise --max-wait (or RSKILL_MAX_WAIT), use a token \
+                 (accounts have larger quotas than anonymous callers), or run again after the \
+                 window resets"
+                .into(),
             HubError::Integrity { .. } => {
                 "run the command again; if it persists the upstream file is corrupt".into()
             }

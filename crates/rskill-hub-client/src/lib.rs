@@ -14,6 +14,7 @@ pub mod env;
 pub mod error;
 pub mod listing;
 pub mod ranged;
+pub mod ratelimit;
 pub mod redirect;
 pub mod repo;
 pub mod tls;

@@ -152,7 +152,15 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 /// Reads the Hub settings and builds a client.
 pub fn hub_client(token_flag: Option<&str>) -> Result<crate::hub::HubClient, CliError> {
     let env = crate::hub::HubEnv::from_env(token_flag);
-    Ok(crate::hub::HubClient::new(env)?)
+    let reporter = std::sync::Arc::new(crate::wait_notice::StderrWaits::new(
+        !env.disable_progress_bars,
+    ));
+    Ok(
+        crate::hub::HubClient::new(env)?.with_pacer(rskill_hub_client::ratelimit::Pacer::new(
+            crate::wait_notice::max_wait(),
+            Some(reporter),
+        )),
+    )
 }
 
 /// Whether to colour a stream.

@@ -28,6 +28,7 @@ pub mod search_index;
 pub mod smoke;
 pub mod trust;
 pub mod verify;
+pub mod wait_notice;
 
 // Paths the modules use from the other crates, under their historical names.
 use rskill_hub_client as hub;

@@ -155,11 +155,25 @@ pub struct TagDrift {
     pub unexpected: Vec<String>,
 }
 
+/// Why a candidate could not be used.
+#[derive(Debug, Clone)]
+enum Unusable {
+    /// Its files could not be read (429 after the waits allowed, 5xx, a timeout): the
+    /// answer is incomplete without it.
+    Missing(String),
+    /// Read, and not a usable skill (an invalid manifest or registry file).
+    Invalid(String),
+}
+
 /// Everything a search produced.
 #[derive(Debug, Clone, Default)]
 pub struct SearchOutcome {
     pub hits: Vec<Hit>,
+    /// Candidates read and left out (no valid manifest), with the reason.
     pub skipped: Vec<Skipped>,
+    /// Candidates whose files could not be read, with the reason: when any, the hits
+    /// are a partial answer, never to be shown as the whole one.
+    pub missing: Vec<Skipped>,
     pub drifted: Vec<TagDrift>,
     pub candidates: usize,
     /// Listing pages requested (0 offline).
@@ -255,9 +269,9 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
         });
     }
     while let Some(joined) = set.join_next().await {
-        let Ok((i, c, fetched)) = joined else {
-            continue;
-        };
+        // A task that died took its candidate with it: the answer would be short.
+        let (i, c, fetched) =
+            joined.map_err(|e| HubError::Other(format!("a manifest read failed: {e}")))?;
         loaded.push((i, c, fetched));
     }
     loaded.sort_by_key(|(i, _, _)| *i);
@@ -272,8 +286,15 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
                 });
                 continue;
             }
-            Err(reason) => {
+            Err(Unusable::Invalid(reason)) => {
                 outcome.skipped.push(Skipped {
+                    repo_id: c.repo.to_string(),
+                    reason,
+                });
+                continue;
+            }
+            Err(Unusable::Missing(reason)) => {
+                outcome.missing.push(Skipped {
                     repo_id: c.repo.to_string(),
                     reason,
                 });
@@ -351,7 +372,9 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
     if let Some(n) = query.limit {
         outcome.hits.truncate(n);
     }
-    signing_keys(client, &mut outcome.hits, &mut index).await;
+    outcome
+        .missing
+        .extend(signing_keys(client, &mut outcome.hits, &mut index).await);
     tokio::task::spawn_blocking(move || index.save())
         .await
         .map_err(|e| HubError::Other(format!("writing the search index failed: {e}")))?;
@@ -359,8 +382,13 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
 }
 
 /// Fills in the key id of each signed hit from its signature file (read through the
-/// per-commit cache, so a warm search reads no network for it).
-async fn signing_keys(client: &HubClient, hits: &mut [Hit], index: &mut SearchIndex) {
+/// per-commit cache, so a warm search reads no network for it); the hits whose file
+/// could not be read are returned as missing.
+async fn signing_keys(
+    client: &HubClient,
+    hits: &mut [Hit],
+    index: &mut SearchIndex,
+) -> Vec<Skipped> {
     use futures::StreamExt;
     let path: RepoPath = rskill_signing::SIGNATURE_FILE
         .parse()
@@ -376,28 +404,44 @@ async fn signing_keys(client: &HubClient, hits: &mut [Hit], index: &mut SearchIn
             None => wanted.push((i, repo, sha)),
         }
     }
-    let found: Vec<(usize, RepoId, CommitId, Option<String>)> = futures::stream::iter(wanted)
+    type Found = (usize, RepoId, CommitId, Result<Option<String>, HubError>);
+    let found: Vec<Found> = futures::stream::iter(wanted)
         .map(|(i, repo, sha)| {
             let path = path.clone();
             async move {
-                let key = client
-                    .read_file_cached(&repo, &sha, &path)
-                    .await
-                    .ok()
-                    .and_then(|b| rskill_signing::Bundle::parse(&b).ok())
-                    .and_then(|b| b.key_hint().map(str::to_string));
+                // A signature that was read and does not parse has no key to show; one
+                // that could not be read leaves the answer incomplete.
+                let key = match client.read_file_cached(&repo, &sha, &path).await {
+                    Ok(b) => Ok(rskill_signing::Bundle::parse(&b)
+                        .ok()
+                        .and_then(|b| b.key_hint().map(str::to_string))),
+                    Err(HubError::EntryNotFound { .. }) => Ok(None),
+                    Err(e) => Err(e),
+                };
                 (i, repo, sha, key)
             }
         })
         .buffer_unordered(FETCH_CONCURRENCY)
         .collect()
         .await;
+    let mut missing = Vec::new();
     for (i, repo, sha, key) in found {
+        let key = match key {
+            Ok(key) => key,
+            Err(e) => {
+                missing.push(Skipped {
+                    repo_id: repo.to_string(),
+                    reason: format!("{}: {e}", rskill_signing::SIGNATURE_FILE),
+                });
+                None
+            }
+        };
         if let Some(key) = &key {
             index.set_key_id(repo.as_str(), &sha, key);
         }
         hits[i].key_id = key;
     }
+    missing
 }
 
 async fn online_candidates(
@@ -487,12 +531,13 @@ fn offline_candidates(client: &HubClient, query: &SearchQuery) -> Vec<Candidate>
 }
 
 /// The candidate's manifest facets, from their record, the cached manifest or the Hub:
-/// `Ok(None)` when the repo has none, `Err(reason)` when it cannot be used; the flags say
-/// whether the manifest was downloaded and whether it was parsed.
+/// `Ok(None)` when the repo has none, `Err` when it cannot be used (could not be read,
+/// or read and invalid); the flags say whether the manifest was downloaded and whether
+/// it was parsed.
 async fn load_manifest(
     client: &HubClient,
     c: &Candidate,
-) -> Result<Option<(Facets, bool, bool)>, String> {
+) -> Result<Option<(Facets, bool, bool)>, Unusable> {
     if c.has_manifest == Some(false) {
         return Ok(None);
     }
@@ -510,13 +555,13 @@ async fn load_manifest(
     });
     let (bytes, downloaded, sha) = match cached {
         Some((b, sha)) => (b, false, sha),
-        _ if client.env().offline => return Err("not in the cache".into()),
+        _ if client.env().offline => return Err(Unusable::Missing("not in the cache".into())),
         _ => {
             let sha = match &c.sha {
                 Some(sha) => sha.clone(),
                 None => match client.repo_info(&c.repo, None).await {
                     Ok(info) => info.sha,
-                    Err(e) => return Err(e.to_string()),
+                    Err(e) => return Err(Unusable::Missing(e.to_string())),
                 },
             };
             match client
@@ -527,9 +572,9 @@ async fn load_manifest(
                 Err(HubError::EntryNotFound { .. }) => return Ok(None),
                 // A private repo this token cannot read is skipped, never an error.
                 Err(HubError::RepoNotFound { .. }) => {
-                    return Err("not readable with this token".into());
+                    return Err(Unusable::Invalid("not readable with this token".into()));
                 }
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(Unusable::Missing(e.to_string())),
             }
         }
     };
@@ -539,29 +584,30 @@ async fn load_manifest(
         remember_main(&cache, &sha);
         let text = String::from_utf8_lossy(&bytes);
         let m = validate::parse_valid(&text).map_err(|v| {
-            format!(
+            Unusable::Invalid(format!(
                 "invalid manifest: {}",
                 v.first()
                     .map(|v| v.render(MANIFEST_FILE))
                     .unwrap_or_default()
-            )
+            ))
         })?;
         let facets = Facets::of(&m);
         search_facets::write(&cache, &sha, &facets);
         Ok(facets)
     })
     .await
-    .map_err(|e| format!("reading the manifest failed: {e}"))?;
+    .map_err(|e| Unusable::Missing(format!("reading the manifest failed: {e}")))?;
     parsed.map(|facets| Some((facets, downloaded, true)))
 }
 
 /// The candidate's validated registry file at its commit (cached per commit like the
 /// manifest): `Ok((None, _))` without one; `Err` for a file that does not validate (the
-/// skill is skipped, naming the problem). The flag says whether it was downloaded.
+/// skill is skipped, naming the problem) or could not be read (the answer is
+/// incomplete). The flag says whether it was downloaded.
 async fn load_registry(
     client: &HubClient,
     c: &Candidate,
-) -> Result<(Option<crate::lifecycle::Registry>, bool), String> {
+) -> Result<(Option<crate::lifecycle::Registry>, bool), Unusable> {
     let Some(sha) = &c.sha else {
         return Ok((None, false));
     };
@@ -579,12 +625,17 @@ async fn load_registry(
         None => match client.read_file_cached(&c.repo, sha, &path).await {
             Ok(b) => (b, true),
             Err(HubError::EntryNotFound { .. }) => return Ok((None, false)),
-            Err(e) => return Err(format!("{}: {e}", crate::lifecycle::remote::REGISTRY_FILE)),
+            Err(e) => {
+                return Err(Unusable::Missing(format!(
+                    "{}: {e}",
+                    crate::lifecycle::remote::REGISTRY_FILE
+                )));
+            }
         },
     };
     crate::lifecycle::Registry::parse(&bytes)
         .map(|r| (Some(r), fetched))
-        .map_err(|e| format!("{}: {e}", crate::lifecycle::remote::REGISTRY_FILE))
+        .map_err(|e| Unusable::Invalid(format!("{}: {e}", crate::lifecycle::remote::REGISTRY_FILE)))
 }
 
 /// Records the commit `main` points to (what offline search reads), writing only when

@@ -9,6 +9,7 @@ mod credentials;
 mod downloads;
 mod governance;
 mod groups;
+mod hub_load;
 mod install;
 mod publish;
 mod registry;

@@ -30,6 +30,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
     about = "Find, install and check robot skills (rSkills) on a Hugging Face Hub"
 )]
 struct Cli {
+    /// Longest rskill waits in all for the Hub's rate limits (e.g. 90s, 15m); past it,
+    /// what could not be read is a failure naming it
+    #[arg(long, global = true, env = "RSKILL_MAX_WAIT", default_value = "15m",
+          value_parser = rskill::wait_notice::parse_max_wait)]
+    max_wait: std::time::Duration,
     #[command(subcommand)]
     command: Command,
 }
@@ -77,6 +82,7 @@ enum Command {
 fn main() -> ExitCode {
     rskill::cli::quiet_on_closed_stdout();
     let cli = Cli::parse();
+    rskill::wait_notice::set_max_wait(cli.max_wait);
     let result = match cli.command {
         Command::Search(args) => search_cmd::run(args),
         Command::Install(args) => install_cmd::run(args),

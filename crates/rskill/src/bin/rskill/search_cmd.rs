@@ -74,6 +74,11 @@ pub struct Args {
     /// List the skipped repos with the reason
     #[arg(short, long)]
     verbose: bool,
+    /// When some manifests could not be read (rate limited past --max-wait, 5xx,
+    /// timeouts), still print the matches found, marked partial (`--json`: an object
+    /// `{partial: true, missing, hits}`); the exit code stays 1
+    #[arg(long)]
+    allow_partial: bool,
     /// Find groups (repos tagged rskill-group) instead of skills; QUERY matches their
     /// id, description and member ids
     #[arg(long)]
@@ -138,15 +143,47 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
     };
     let client = hub_client(args.token.as_deref())?;
     let outcome = runtime()?.block_on(search::search(&client, &query))?;
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&outcome.hits).expect("JSON")
+    let err_color = use_color(std::io::stderr().is_terminal());
+    let partial = !outcome.missing.is_empty();
+    if partial {
+        // Never a shorter table shown as the whole answer.
+        eprintln!(
+            "{} {} repo(s) could not be read, so the answer is incomplete:",
+            paint("error:", "1;31", err_color),
+            outcome.missing.len()
         );
+        for m in &outcome.missing {
+            eprintln!("  {}: {}", m.repo_id, m.reason);
+        }
+        if !args.allow_partial {
+            eprintln!(
+                "hint: run again (what was read is cached), raise --max-wait, or pass \
+                 --allow-partial to see the {} match(es) found so far",
+                outcome.hits.len()
+            );
+            return Ok(Outcome::Failure);
+        }
+    }
+    if args.json {
+        let shown = if partial {
+            serde_json::json!({
+                "partial": true,
+                "missing": outcome.missing,
+                "hits": outcome.hits,
+            })
+        } else {
+            serde_json::to_value(&outcome.hits).expect("JSON")
+        };
+        println!("{}", serde_json::to_string_pretty(&shown).expect("JSON"));
     } else {
         print_table(&outcome.hits, query.shown_benchmark());
+        if partial {
+            println!(
+                "PARTIAL: {} repo(s) could not be read; this table may lack matches",
+                outcome.missing.len()
+            );
+        }
     }
-    let err_color = use_color(std::io::stderr().is_terminal());
     if outcome.offline {
         eprintln!(
             "offline (HF_HUB_OFFLINE): searched {} cached manifest(s), no HTTP",
@@ -189,6 +226,9 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
                 eprintln!("  {}: {}", s.repo_id, s.reason);
             }
         }
+    }
+    if partial {
+        return Ok(Outcome::Failure);
     }
     if !args.json {
         // Suggest a hit the license guard would let through as things stand.
