@@ -127,5 +127,5 @@ say "rskill audit (exit 1 if anything installed was deleted)"
 
 say "air gap: rskill export $SKILL --with-weights, rskill-hub import into a second data directory"
 "$BIN/rskill" export "$SKILL" --with-weights --out "$WORK/airgap.tar"
-"$BIN/rskill-hub" import "$WORK/airgap.tar" --data "$WORK/airgap-hub"
+"$BIN/rskill-hub" import "$WORK/airgap.tar" --data "$WORK/airgap-hub" --governance-key "$WORK/signing-key.pub.pem"
 echo "quickstart done; its files are in $WORK" >&2
