@@ -2,7 +2,7 @@
 # Benchmark: what verifying a signed governance state costs an install and a warm search.
 #
 # One release `rskill-hub` on 127.0.0.1 holds two twins of one skill
-# (smolvla-franka-pick-cube of the corpus, the second renamed `…-twin`), each published
+# (rtdetr-coco-detector of the corpus, the second renamed `…-twin`), each published
 # signed at two versions with `production` on the newer one; the first one's governance
 # is signed (`--governance-key`), the twin's is not. Robots, each with its own HF_HOME
 # and data dir, all trusting the key:
@@ -14,10 +14,12 @@
 #   before     the build given with --before DIR (a revision before signed governance),
 #              installing the twin. Such a build cannot install the signed-governance
 #              skill at all: it takes rskill.registry.sig for a file added after signing
-#              and refuses the skill (upgrade robots before an org signs governance).
+#              and refuses the skill (upgrade robots before an org signs governance);
+#              nor one whose weights lock pins processors (hence this skill, which has
+#              none).
 # For each: `rskill install SKILL@production --no-smoke --yes` cold (fresh HF_HOME and
 # data dir every run) and warm (the same skill already installed: governance read, plan
-# checked, nothing downloaded), and `rskill search --embodiment franka_panda` warm.
+# checked, nothing downloaded), and `rskill search --author ORG` warm.
 # Whole-process wall time, median of RUNS (default 7) after one warm-up, in ms.
 #
 # Requests: `cargo test -p rskill --test it rollback::verifying_signed_governance` asserts
@@ -39,7 +41,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 RUNS=${RUNS:-7}
-SLUG=smolvla-franka-pick-cube
+SLUG=rtdetr-coco-detector
 
 echo "== building release binaries" >&2
 cargo build --release --quiet --bin rskill --bin rskill-hub --bin rskill-publisher --bin rskill-seed
@@ -70,6 +72,7 @@ SKILL="$(awk '/^name:/ {print $2; exit}' "$WORK/signed/$SLUG/rskill.yaml")"
 TWIN="$SKILL-twin"
 ORG=${SKILL%%/*}
 sed -i "s|^name: .*|name: $TWIN|" "$WORK/unsigned/$SLUG-twin/rskill.yaml"
+sed -i "s|^name: $SLUG\$|name: $SLUG-twin|" "$WORK/unsigned/$SLUG-twin/SKILL.md"
 ORG_FLAGS=()
 while read -r org; do ORG_FLAGS+=(--org "$org"); done < <("$BIN/rskill-seed" --print-orgs "$WORK/signed")
 TOKEN="$("$BIN/rskill-hub" token create --data "$WORK/hub" --user bench "${ORG_FLAGS[@]}" --manage)"
@@ -130,7 +133,7 @@ for i in $(seq 0 "$RUNS"); do
     IFS=: read -r name bin roles id <<< "$entry"
     t=$(ms run_robot "$name" "$bin" install "$id@production" --no-smoke --yes)
     [ "$i" -gt 0 ] && WARM[$name]+=" $t"
-    t=$(ms run_robot "$name" "$bin" search --embodiment franka_panda)
+    t=$(ms run_robot "$name" "$bin" search --author "$ORG")
     [ "$i" -gt 0 ] && SEARCH[$name]+=" $t"
   done
 done
