@@ -322,8 +322,28 @@ async fn write(
         edit(&mut next);
         let bytes = next.to_bytes();
         let has_sig = info.file(INDEX_SIGNATURE_FILE).is_some();
-        // Unchanged, and signed exactly when asked to be: nothing to commit.
-        if current.as_deref() == Some(&bytes[..]) && has_sig == signer.is_some() {
+        // Signed exactly as asked: not at all, or by this signer's key over these bytes
+        // (a signature by another key is replaced).
+        let signature_current = match signer {
+            None => !has_sig,
+            Some(s) => {
+                has_sig
+                    && read_cached_at_most(
+                        client,
+                        &repo,
+                        &info.sha,
+                        INDEX_SIGNATURE_FILE,
+                        rskill_signing::catalog_index::MAX_INDEX_SIGNATURE_BYTES,
+                    )
+                    .await
+                    .is_ok_and(|sig| {
+                        rskill_signing::SignedIndex::verify(&sig, &[s.key.public()], org, &bytes)
+                            .is_ok()
+                    })
+            }
+        };
+        // Unchanged and signed as asked: nothing to commit.
+        if current.as_deref() == Some(&bytes[..]) && signature_current {
             return Ok(Written {
                 repo: repo.to_string(),
                 commit: None,

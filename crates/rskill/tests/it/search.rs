@@ -1997,3 +1997,198 @@ async fn the_catalog_index_saves_requests_and_never_changes_the_answer() {
         "the index saves requests: {requests_with} against {requests_without}"
     );
 }
+
+/// `rskill` (or `rskill-publisher` when `publisher`) run as a machine whose data dir
+/// (trust policy) is `machine/data`, in `machine` (no project trust file), with its own
+/// `HF_HOME` `home`.
+fn run_as(
+    publisher: bool,
+    endpoint: &str,
+    machine: &Path,
+    home: &Path,
+    args: &[&str],
+) -> std::process::Output {
+    let bin = if publisher {
+        env!("CARGO_BIN_EXE_rskill-publisher")
+    } else {
+        env!("CARGO_BIN_EXE_rskill")
+    };
+    std::fs::create_dir_all(machine).unwrap();
+    Command::new(bin)
+        .args(args)
+        .current_dir(machine)
+        .env("HF_ENDPOINT", endpoint)
+        .env("HF_HOME", home)
+        .env("RSKILL_DATA_DIR", machine.join("data"))
+        .env("HF_TOKEN_PATH", "/nonexistent")
+        .env_remove("HF_TOKEN")
+        .env_remove("HF_HUB_CACHE")
+        .env_remove("HF_HUB_OFFLINE")
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("RSKILL_GOVERNANCE_KEY")
+        .env_remove("OPENRAL_REQUIRE_SIGNED_SKILLS")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn ok(what: &str, out: std::process::Output) -> std::process::Output {
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
+
+/// End to end, with the binaries: a machine that trusts a governance key of the org
+/// (`rskill trust add ORG --key PUB --role governance`) ignores an index that is
+/// unsigned, signed with another key, or changed after it was signed (forged facets
+/// that would change the answer): the search reads the manifests, says so on stderr and
+/// prints exactly the rows it prints without an index. An index signed with the trusted
+/// key is used (no manifest read), and so is the unsigned one by a machine that trusts
+/// no key of the org.
+#[tokio::test]
+async fn a_machine_trusting_the_orgs_governance_key_uses_only_an_index_it_signed() {
+    use rskill::catalog_index;
+    let fx = fixture().await;
+    let url = fx.url.clone();
+    let work = tempfile::tempdir().unwrap();
+    let publisher = work.path().join("publisher");
+    let robot = work.path().join("robot");
+    let untrusting = work.path().join("untrusting");
+    let key = |name: &str| {
+        let (k, p) = (
+            work.path().join(format!("{name}.pem")),
+            work.path().join(format!("{name}.pub.pem")),
+        );
+        let args = [
+            "keygen",
+            "--out",
+            k.to_str().unwrap(),
+            "--public",
+            p.to_str().unwrap(),
+        ];
+        ok(
+            "keygen",
+            run_as(true, &url, &publisher, &publisher.join("hf"), &args),
+        );
+        (k, p)
+    };
+    let (good, good_pub) = key("governance");
+    let (other, _) = key("other");
+    ok(
+        "trust add",
+        run_as(
+            false,
+            &url,
+            &robot,
+            &robot.join("hf-trust"),
+            &[
+                "trust",
+                "add",
+                ORG,
+                "--key",
+                good_pub.to_str().unwrap(),
+                "--role",
+                "governance",
+            ],
+        ),
+    );
+    let rebuild = |key: Option<&Path>| {
+        let mut args = vec!["index", "rebuild", ORG, "--token", fx.publisher.as_str()];
+        if let Some(k) = key {
+            args.extend(["--governance-key", k.to_str().unwrap()]);
+        }
+        ok(
+            "index rebuild",
+            run_as(true, &url, &publisher, &publisher.join("hf"), &args),
+        );
+    };
+    // A cold search (fresh HF_HOME) as `machine`: its rows, its stderr and the manifest
+    // reads (resolves of rskill.yaml are all but the index's two files).
+    let runs = std::cell::Cell::new(0);
+    let search = |machine: &Path| {
+        runs.set(runs.get() + 1);
+        let home = machine.join(format!("hf-{}", runs.get()));
+        fx.hub.handle().reset_counts();
+        let out = ok(
+            "search",
+            run_as(false, &url, machine, &home, &["search", "--json"]),
+        );
+        let resolves = fx.hub.handle().route_count(RouteLabel::Resolve);
+        (text(&out.stdout), text(&out.stderr), resolves)
+    };
+    let skills = fx.skills.len() as u64;
+
+    let (without, stderr, resolves) = search(&robot);
+    assert!(!stderr.contains("catalog index"), "{stderr}");
+    assert!(
+        resolves >= skills,
+        "no index: every manifest is read ({resolves})"
+    );
+
+    let refused = |what: &str, why: &str| {
+        let (rows, stderr, resolves) = search(&robot);
+        assert_eq!(rows, without, "{what}: the same rows as without an index");
+        assert!(
+            stderr.contains("warning: catalog index not used: rskill-project/rskill-index")
+                && stderr.contains(why)
+                && stderr.contains("manifests were read instead"),
+            "{what}: {stderr}"
+        );
+        assert!(
+            resolves >= skills,
+            "{what}: the manifests are read ({resolves})"
+        );
+    };
+
+    // Unsigned: refused by the robot, used by a machine that trusts no key of the org.
+    rebuild(None);
+    refused("unsigned", "rskill-index.sig");
+    let (rows, stderr, resolves) = search(&untrusting);
+    assert_eq!(rows, without);
+    assert!(!stderr.contains("catalog index"), "{stderr}");
+    assert!(
+        resolves <= 2,
+        "the unsigned index serves an untrusting machine ({resolves})"
+    );
+
+    // Signed with a key the robot does not trust.
+    rebuild(Some(&other));
+    refused("signed with another key", "which is not trusted");
+
+    // Signed with the trusted key: used, no manifest read.
+    rebuild(Some(&good));
+    let (rows, stderr, resolves) = search(&robot);
+    assert_eq!(rows, without, "signed with the trusted key");
+    assert!(!stderr.contains("catalog index"), "{stderr}");
+    assert!(
+        resolves <= 2,
+        "the signed index is used: index file and signature only ({resolves})"
+    );
+
+    // The signed index changed afterwards (forged facets, the signature kept).
+    let index_repo: RepoId = format!("{ORG}/rskill-index").parse().unwrap();
+    let signed = fx
+        .client
+        .read_file(&index_repo, "main", catalog_index::INDEX_FILE)
+        .await
+        .unwrap();
+    let mut forged: catalog_index::IndexFile = serde_json::from_slice(&signed).unwrap();
+    for e in forged.skills.values_mut() {
+        e.facets.kind = Kind::Detector;
+        e.facets.description = "forged after signing".into();
+    }
+    commit(
+        &fx.client,
+        &index_repo,
+        &[(
+            catalog_index::INDEX_FILE,
+            serde_json::to_vec(&forged).unwrap(),
+        )],
+    )
+    .await;
+    refused("changed after signing", "SHA-256");
+}
