@@ -7,6 +7,11 @@
 //! when the manifest still validates. Each repo holds `rskill.yaml` and a `README.md` whose
 //! reserved tags are regenerated from the manifest. Writes go straight to the store (no
 //! HTTP, no fsync), so the server must not be running on DIR; start it afterwards.
+//!
+//! `--change-every K` on a DIR seeded earlier with the same `--count`/`--org` changes
+//! one skill in K (those with `i % K == 0`) instead: a new commit on its `main` whose
+//! manifest has another patch version (README unchanged), as a publish after the
+//! org's catalog index was written would. What a search finds is unchanged.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,7 +41,9 @@ struct Template {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: seed_catalog --data DIR --count N [--org ORG] [--corpus DIR]");
+    eprintln!(
+        "usage: seed_catalog --data DIR --count N [--org ORG] [--corpus DIR] [--change-every K]"
+    );
     ExitCode::from(2)
 }
 
@@ -45,6 +52,7 @@ fn main() -> ExitCode {
     let mut count: Option<usize> = None;
     let mut org = "bench".to_string();
     let mut corpus = rskill_test_support::paths::corpus_dir();
+    let mut change_every: Option<usize> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let value = args.next();
@@ -53,13 +61,21 @@ fn main() -> ExitCode {
             ("--count", Some(v)) => count = v.parse().ok(),
             ("--org", Some(v)) => org = v,
             ("--corpus", Some(v)) => corpus = v.into(),
+            ("--change-every", Some(v)) => match v.parse() {
+                Ok(k) if k > 0 => change_every = Some(k),
+                _ => return usage(),
+            },
             _ => return usage(),
         }
     }
     let (Some(data), Some(count)) = (data, count) else {
         return usage();
     };
-    match seed(&data, count, &org, &corpus) {
+    let done = match change_every {
+        None => seed(&data, count, &org, &corpus),
+        Some(k) => change(&data, count, &org, &corpus, k),
+    };
+    match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -125,13 +141,11 @@ fn generate(t: &Template, i: usize, org: &str) -> Result<(String, Manifest), Str
     Ok((base, original))
 }
 
-fn seed(
+/// The templates of `corpus` and the catalog stored in `data` (no fsync).
+fn open(
     data: &std::path::Path,
-    count: usize,
-    org: &str,
     corpus: &std::path::Path,
-) -> Result<(), String> {
-    let started = Instant::now();
+) -> Result<(Vec<Template>, Catalog), String> {
     let templates = templates(corpus)?;
     if templates.is_empty() {
         return Err(format!("no skills under {}", corpus.display()));
@@ -146,6 +160,92 @@ fn seed(
     )
     .map_err(|e| e.to_string())?;
     let (catalog, _) = Catalog::open(store).map_err(|e| e.to_string())?;
+    Ok((templates, catalog))
+}
+
+/// Commits `files` on `id`'s `main`.
+fn commit(
+    catalog: &Catalog,
+    id: &RepoId,
+    summary: String,
+    files: Vec<(&str, Vec<u8>)>,
+) -> Result<(), String> {
+    let mut ops = Vec::new();
+    for (path, bytes) in files {
+        let blob = catalog
+            .store()
+            .stage_bytes(&bytes)
+            .map_err(|e| e.to_string())?;
+        ops.push(CommitOp::Put {
+            path: path.into(),
+            content: Content::Staged(blob),
+        });
+    }
+    let request = CommitRequest {
+        branch: "main".into(),
+        parent: None,
+        author: "seed".into(),
+        summary,
+        description: String::new(),
+        ops,
+    };
+    catalog
+        .apply_commit(RepoKind::Model, id, request)
+        .map_err(|e| format!("{id}: {e}"))?;
+    Ok(())
+}
+
+/// Gives one skill in `every` a new commit with another patch version.
+fn change(
+    data: &std::path::Path,
+    count: usize,
+    org: &str,
+    corpus: &std::path::Path,
+    every: usize,
+) -> Result<(), String> {
+    let started = Instant::now();
+    let (templates, catalog) = open(data, corpus)?;
+    let mut changed = 0;
+    for i in (0..count).step_by(every) {
+        let (yaml, m) = generate(&templates[i % templates.len()], i, org)?;
+        let bumped = bump_patch(&m.version)
+            .ok_or_else(|| format!("{}: version {} is not MAJOR.MINOR.PATCH", m.name, m.version))?;
+        let yaml = replace_line(&yaml, "version:", &format!("version: {bumped}"));
+        validate::parse_valid(&yaml)
+            .map_err(|v| format!("{} with version {bumped} is invalid: {v:?}", m.name))?;
+        let id = RepoId::parse(&m.name).map_err(|e| e.to_string())?;
+        commit(
+            &catalog,
+            &id,
+            format!("Publish {id} {bumped}"),
+            vec![("rskill.yaml", yaml.into_bytes())],
+        )?;
+        changed += 1;
+    }
+    eprintln!(
+        "changed {changed} of {count} skills under {org}/ in {:.2}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `1.2.3` → `1.2.4`, `0.1.0-beta.1` → `0.1.1`.
+fn bump_patch(version: &str) -> Option<String> {
+    let mut parts = version.splitn(3, '.');
+    let (major, minor, patch) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits: String = patch.chars().take_while(char::is_ascii_digit).collect();
+    let patch: u64 = digits.parse().ok()?;
+    Some(format!("{major}.{minor}.{}", patch + 1))
+}
+
+fn seed(
+    data: &std::path::Path,
+    count: usize,
+    org: &str,
+    corpus: &std::path::Path,
+) -> Result<(), String> {
+    let started = Instant::now();
+    let (templates, catalog) = open(data, corpus)?;
     let mut franka = 0;
     for i in 0..count {
         let t = &templates[i % templates.len()];
@@ -169,31 +269,15 @@ fn seed(
         catalog
             .create_repo(RepoKind::Model, &id, false, "seed")
             .map_err(|e| format!("{id}: {e}"))?;
-        let mut ops = Vec::new();
-        for (path, bytes) in [
-            ("rskill.yaml", yaml.into_bytes()),
-            ("README.md", card.into_bytes()),
-        ] {
-            let blob = catalog
-                .store()
-                .stage_bytes(&bytes)
-                .map_err(|e| e.to_string())?;
-            ops.push(CommitOp::Put {
-                path: path.into(),
-                content: Content::Staged(blob),
-            });
-        }
-        let request = CommitRequest {
-            branch: "main".into(),
-            parent: None,
-            author: "seed".into(),
-            summary: format!("Publish {id}"),
-            description: String::new(),
-            ops,
-        };
-        catalog
-            .apply_commit(RepoKind::Model, &id, request)
-            .map_err(|e| format!("{id}: {e}"))?;
+        commit(
+            &catalog,
+            &id,
+            format!("Publish {id}"),
+            vec![
+                ("rskill.yaml", yaml.into_bytes()),
+                ("README.md", card.into_bytes()),
+            ],
+        )?;
     }
     eprintln!(
         "seeded {count} skills under {org}/ in {:.2}s ({franka} match --embodiment franka_panda)",
