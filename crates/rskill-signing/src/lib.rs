@@ -15,12 +15,14 @@
 //! - [`check`]: comparing a signed manifest with the files actually present;
 //! - [`governance`]: the signed governance state of a skill repo (released versions and
 //!   their commits, the current registry file, a version and an expiry), in the same
-//!   bundle format.
+//!   bundle format;
+//! - [`catalog_index`]: the signature of an org's catalog index (`ORG/rskill-index`).
 //!
 //! No cryptography is written here: ECDSA, SHA-256 and the encodings come from the
 //! `p256`, `sha2` and `base64` crates. Depends on no other rskill crate.
 
 pub mod bundle;
+pub mod catalog_index;
 pub mod check;
 pub mod error;
 pub mod folder;
@@ -30,6 +32,7 @@ pub mod statement;
 pub mod weights_lock;
 
 pub use bundle::{Bundle, SIGNATURE_FILE};
+pub use catalog_index::{INDEX_SIGNATURE_FILE, IndexState, SignedIndex};
 pub use check::{FileProblem, compare};
 pub use error::SigningError;
 pub use folder::{Resource, hash_folder};

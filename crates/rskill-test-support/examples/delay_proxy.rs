@@ -11,8 +11,18 @@
 //! request costs about one delay more than on loopback, and a request on a fresh
 //! connection about two. Answers flow back at once. The proxy exits by itself after
 //! `--max-seconds`, so a benchmark that dies cannot leave it running.
+//!
+//! With `--log FILE` it also appends one line per HTTP/1 request it forwards (`METHOD
+//! TARGET`, written when the request's head has arrived, before it goes upstream), so a
+//! benchmark counts the requests a run made with `wc -l` and groups them by route. Heads
+//! are found by following each request's `Content-Length`; a connection that sends a
+//! chunked body is logged `UNCOUNTED chunked` once and not followed further (searches
+//! send no bodies).
 
+use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Parser;
@@ -34,6 +44,75 @@ struct Args {
     /// Exit after this many seconds, whatever is in flight.
     #[arg(long = "max-seconds", default_value_t = 3600)]
     max_seconds: u64,
+    /// Append `METHOD TARGET` for every request forwarded to this file.
+    #[arg(long)]
+    log: Option<PathBuf>,
+}
+
+/// The request log, shared by every connection.
+type Log = Option<Arc<Mutex<std::fs::File>>>;
+
+/// Follows one connection's client-to-server bytes request by request.
+#[derive(Default)]
+struct Requests {
+    /// Bytes not consumed yet (a head not complete, or body bytes to skip).
+    buf: Vec<u8>,
+    /// Body bytes still to skip before the next head.
+    body_left: u64,
+    /// A chunked body or an oversize head was seen: the rest is not followed.
+    lost: bool,
+}
+
+/// The longest request head followed (a longer one stops the count for its connection).
+const MAX_HEAD: usize = 64 * 1024;
+
+impl Requests {
+    /// Feeds `bytes`; returns the request lines of the heads completed.
+    fn feed(&mut self, bytes: &[u8]) -> Vec<String> {
+        let mut lines = Vec::new();
+        if self.lost {
+            return lines;
+        }
+        self.buf.extend_from_slice(bytes);
+        loop {
+            if self.body_left > 0 {
+                let n = (self.buf.len() as u64).min(self.body_left);
+                self.body_left -= n;
+                self.buf.drain(..n as usize);
+            }
+            if self.buf.is_empty() || self.body_left > 0 {
+                return lines;
+            }
+            let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                if self.buf.len() > MAX_HEAD {
+                    lines.push("UNCOUNTED oversize-head".to_string());
+                    self.lost = true;
+                }
+                return lines;
+            };
+            let head: Vec<u8> = self.buf.drain(..end + 4).collect();
+            let head = String::from_utf8_lossy(&head);
+            let mut head_lines = head.split("\r\n");
+            let mut parts = head_lines.next().unwrap_or_default().split(' ');
+            let method = parts.next().unwrap_or_default();
+            lines.push(format!("{method} {}", parts.next().unwrap_or_default()));
+            for h in head_lines {
+                let Some((name, value)) = h.split_once(':') else {
+                    continue;
+                };
+                let value = value.trim();
+                if name.eq_ignore_ascii_case("content-length") {
+                    self.body_left = value.parse().unwrap_or(0);
+                } else if name.eq_ignore_ascii_case("transfer-encoding")
+                    && value.to_ascii_lowercase().contains("chunked")
+                {
+                    lines.push("UNCOUNTED chunked".to_string());
+                    self.lost = true;
+                    return lines;
+                }
+            }
+        }
+    }
 }
 
 #[tokio::main]
@@ -49,14 +128,24 @@ async fn main() -> std::io::Result<()> {
     println!("listening on http://{}", listener.local_addr()?);
     let delay = Duration::from_millis(args.delay_ms);
     let upstream = args.upstream;
+    let log: Log = match &args.log {
+        Some(path) => Some(Arc::new(Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?,
+        ))),
+        None => None,
+    };
     let serve = async move {
         loop {
             let Ok((client, _)) = listener.accept().await else {
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 continue;
             };
+            let log = log.clone();
             tokio::spawn(async move {
-                let _ = forward(client, upstream, delay).await;
+                let _ = forward(client, upstream, delay, log).await;
             });
         }
     };
@@ -67,7 +156,12 @@ async fn main() -> std::io::Result<()> {
     Ok(())
 }
 
-async fn forward(client: TcpStream, upstream: SocketAddr, delay: Duration) -> std::io::Result<()> {
+async fn forward(
+    client: TcpStream,
+    upstream: SocketAddr,
+    delay: Duration,
+    log: Log,
+) -> std::io::Result<()> {
     tokio::time::sleep(delay).await;
     let server = TcpStream::connect(upstream).await?;
     client.set_nodelay(true)?;
@@ -79,8 +173,18 @@ async fn forward(client: TcpStream, upstream: SocketAddr, delay: Duration) -> st
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
     let reader = async move {
         let mut buf = vec![0u8; 64 * 1024];
+        let mut requests = Requests::default();
         loop {
             let n = client_rd.read(&mut buf).await?;
+            if let Some(log) = &log {
+                let lines = requests.feed(&buf[..n]);
+                if !lines.is_empty() {
+                    let mut file = log.lock().expect("the log lock");
+                    for line in lines {
+                        writeln!(file, "{line}")?;
+                    }
+                }
+            }
             if n == 0
                 || tx
                     .send((Instant::now() + delay, buf[..n].to_vec()))

@@ -89,14 +89,11 @@ fn generate(t: &Template, i: usize, org: &str) -> Result<(String, Manifest), Str
     Ok((base, original))
 }
 
-/// Seeds `count` skills under `org/`; returns how many match `--embodiment franka_panda`.
-pub fn seed(
+/// The templates of `corpus` and the catalog stored in `data` (no fsync).
+fn open(
     data: &std::path::Path,
-    count: usize,
-    org: &str,
     corpus: &std::path::Path,
-) -> Result<usize, String> {
-    let started = Instant::now();
+) -> Result<(Vec<Template>, Catalog), String> {
     let templates = templates(corpus)?;
     if templates.is_empty() {
         return Err(format!("no skills under {}", corpus.display()));
@@ -111,6 +108,50 @@ pub fn seed(
     )
     .map_err(|e| e.to_string())?;
     let (catalog, _) = Catalog::open(store).map_err(|e| e.to_string())?;
+    Ok((templates, catalog))
+}
+
+/// Commits `files` on `id`'s `main`.
+fn commit(
+    catalog: &Catalog,
+    id: &RepoId,
+    summary: String,
+    files: Vec<(&str, Vec<u8>)>,
+) -> Result<(), String> {
+    let mut ops = Vec::new();
+    for (path, bytes) in files {
+        let blob = catalog
+            .store()
+            .stage_bytes(&bytes)
+            .map_err(|e| e.to_string())?;
+        ops.push(CommitOp::Put {
+            path: path.into(),
+            content: Content::Staged(blob),
+        });
+    }
+    let request = CommitRequest {
+        branch: "main".into(),
+        parent: None,
+        author: "seed".into(),
+        summary,
+        description: String::new(),
+        ops,
+    };
+    catalog
+        .apply_commit(RepoKind::Model, id, request)
+        .map_err(|e| format!("{id}: {e}"))?;
+    Ok(())
+}
+
+/// Seeds `count` skills under `org/`; returns how many match `--embodiment franka_panda`.
+pub fn seed(
+    data: &std::path::Path,
+    count: usize,
+    org: &str,
+    corpus: &std::path::Path,
+) -> Result<usize, String> {
+    let started = Instant::now();
+    let (templates, catalog) = open(data, corpus)?;
     let mut franka = 0;
     for i in 0..count {
         let t = &templates[i % templates.len()];
@@ -134,35 +175,63 @@ pub fn seed(
         catalog
             .create_repo(RepoKind::Model, &id, false, "seed")
             .map_err(|e| format!("{id}: {e}"))?;
-        let mut ops = Vec::new();
-        for (path, bytes) in [
-            ("rskill.yaml", yaml.into_bytes()),
-            ("README.md", card.into_bytes()),
-        ] {
-            let blob = catalog
-                .store()
-                .stage_bytes(&bytes)
-                .map_err(|e| e.to_string())?;
-            ops.push(CommitOp::Put {
-                path: path.into(),
-                content: Content::Staged(blob),
-            });
-        }
-        let request = CommitRequest {
-            branch: "main".into(),
-            parent: None,
-            author: "seed".into(),
-            summary: format!("Publish {id}"),
-            description: String::new(),
-            ops,
-        };
-        catalog
-            .apply_commit(RepoKind::Model, &id, request)
-            .map_err(|e| format!("{id}: {e}"))?;
+        commit(
+            &catalog,
+            &id,
+            format!("Publish {id}"),
+            vec![
+                ("rskill.yaml", yaml.into_bytes()),
+                ("README.md", card.into_bytes()),
+            ],
+        )?;
     }
     eprintln!(
         "seeded {count} skills under {org}/ in {:.2}s ({franka} match --embodiment franka_panda)",
         started.elapsed().as_secs_f64()
     );
     Ok(franka)
+}
+
+/// Gives one seeded skill in `every` a new commit with the next patch version (a
+/// catalog changed since its index was written).
+pub fn change(
+    data: &std::path::Path,
+    count: usize,
+    org: &str,
+    corpus: &std::path::Path,
+    every: usize,
+) -> Result<usize, String> {
+    let started = Instant::now();
+    let (templates, catalog) = open(data, corpus)?;
+    let mut changed = 0;
+    for i in (0..count).step_by(every.max(1)) {
+        let (yaml, m) = generate(&templates[i % templates.len()], i, org)?;
+        let bumped = bump_patch(&m.version)
+            .ok_or_else(|| format!("{}: version {} is not MAJOR.MINOR.PATCH", m.name, m.version))?;
+        let yaml = replace_line(&yaml, "version:", &format!("version: {bumped}"));
+        validate::parse_valid(&yaml)
+            .map_err(|v| format!("{} with version {bumped} is invalid: {v:?}", m.name))?;
+        let id = RepoId::parse(&m.name).map_err(|e| e.to_string())?;
+        commit(
+            &catalog,
+            &id,
+            format!("Publish {id} {bumped}"),
+            vec![("rskill.yaml", yaml.into_bytes())],
+        )?;
+        changed += 1;
+    }
+    eprintln!(
+        "changed {changed} of {count} skills under {org}/ in {:.2}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(changed)
+}
+
+/// `1.2.3` → `1.2.4`, `0.1.0-beta.1` → `0.1.1`.
+fn bump_patch(version: &str) -> Option<String> {
+    let mut parts = version.splitn(3, '.');
+    let (major, minor, patch) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits: String = patch.chars().take_while(char::is_ascii_digit).collect();
+    let patch: u64 = digits.parse().ok()?;
+    Some(format!("{major}.{minor}.{}", patch + 1))
 }

@@ -11,6 +11,7 @@
 //! Must never depend on the server (`rskill-hub`) outside its tests, nor on
 //! `rskill-test-support`.
 
+pub mod catalog_index;
 pub mod cli;
 pub mod drift;
 pub mod export;

@@ -187,6 +187,11 @@ pub struct SearchOutcome {
     /// Skills left out for their status (draft, deleted, no active version).
     pub hidden: usize,
     pub offline: bool,
+    /// Catalog indexes read (`ORG/rskill-index`) and the skills their entries served.
+    pub indexes_read: usize,
+    pub index_entries_used: usize,
+    /// Said on stderr: catalog indexes refused (and why); the search went on without them.
+    pub notes: Vec<String>,
 }
 
 /// A candidate repo at a commit.
@@ -236,10 +241,27 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
         outcome.listing_pages = pages;
         c
     };
+    // The orgs' catalog indexes are no skills: their commits are kept aside.
+    let mut index_shas = std::collections::HashMap::new();
+    let candidates: Vec<Candidate> = candidates
+        .into_iter()
+        .filter(|c| {
+            if !crate::catalog_index::is_index_repo(&c.repo) || c.has_manifest != Some(false) {
+                return true;
+            }
+            if let Some(sha) = &c.sha {
+                index_shas.insert(c.repo.org().to_string(), sha.clone());
+            }
+            false
+        })
+        .collect();
     outcome.candidates = candidates.len();
 
     // A warm search finds every candidate's facets in the index: one read in all.
     let mut index = SearchIndex::load(client.env());
+    if !outcome.offline {
+        org_indexes(client, &candidates, &index_shas, &mut index, &mut outcome).await;
+    }
     let mut loaded = Vec::new();
     // Candidates the index served: nothing new to record for them.
     let mut from_index = std::collections::HashSet::new();
@@ -379,6 +401,106 @@ pub async fn search(client: &HubClient, query: &SearchQuery) -> Result<SearchOut
         .await
         .map_err(|e| HubError::Other(format!("writing the search index failed: {e}")))?;
     Ok(outcome)
+}
+
+/// Reads the catalog index (`ORG/rskill-index`, [`crate::catalog_index`]) of each
+/// org with candidates this machine's search index cannot serve, and records in the
+/// search index every entry made for the very commit the listing names (and agreeing
+/// with the listing on which files the commit holds): those skills then need no
+/// manifest, registry or signature request. An org is asked when its index commit came
+/// with the listing (one request) and one candidate is missing, or else when three are
+/// (then two requests: the index repo's info and the file). An index that is refused
+/// (a signature that fails for an org whose governance key this machine trusts, an
+/// oversize file, another org's index) is left unused and said in `notes`.
+async fn org_indexes(
+    client: &HubClient,
+    candidates: &[Candidate],
+    index_shas: &std::collections::HashMap<String, CommitId>,
+    local: &mut SearchIndex,
+    outcome: &mut SearchOutcome,
+) {
+    use futures::StreamExt;
+    let mut misses: std::collections::BTreeMap<&str, usize> = Default::default();
+    for c in candidates {
+        if c.has_manifest != Some(false)
+            && let Some(sha) = &c.sha
+            && !local.has(c.repo.as_str(), sha)
+        {
+            *misses.entry(c.repo.org()).or_default() += 1;
+        }
+    }
+    let orgs: Vec<(String, Option<CommitId>)> = misses
+        .into_iter()
+        .filter_map(|(org, n)| {
+            let sha = index_shas.get(org).cloned();
+            (n >= if sha.is_some() { 1 } else { 3 }).then(|| (org.to_string(), sha))
+        })
+        .collect();
+    if orgs.is_empty() {
+        return;
+    }
+    let trust = match crate::trust::Policy::load() {
+        Ok(t) => t,
+        Err(e) => {
+            outcome.notes.push(format!(
+                "catalog indexes not used: the trust policy cannot be read ({e})"
+            ));
+            return;
+        }
+    };
+    let read: Vec<_> = futures::stream::iter(orgs)
+        .map(|(org, sha)| {
+            let keys = trust.for_org(&org).governance_public_keys();
+            async move {
+                let index = crate::catalog_index::read(client, &org, sha, &keys).await;
+                (org, index)
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let by_id: std::collections::HashMap<&str, &Candidate> =
+        candidates.iter().map(|c| (c.repo.as_str(), c)).collect();
+    for (org, index) in read {
+        let index = match index {
+            Ok(i) => i,
+            Err(crate::catalog_index::NotUsed::Absent) => continue,
+            Err(crate::catalog_index::NotUsed::Refused(why)) => {
+                outcome.notes.push(format!(
+                    "catalog index not used: {why}; {org}'s manifests were read instead"
+                ));
+                continue;
+            }
+        };
+        outcome.indexes_read += 1;
+        for (id, e) in &index.skills {
+            let Some(c) = by_id.get(id.as_str()) else {
+                continue;
+            };
+            let Some(sha) = &c.sha else {
+                continue;
+            };
+            let agrees = &e.sha == sha
+                && c.has_manifest != Some(false)
+                && c.has_registry.is_none_or(|has| has == e.registry.is_some())
+                && c.signed == e.signed;
+            if !agrees || local.has(c.repo.as_str(), sha) {
+                continue;
+            }
+            let registry = match &e.registry {
+                None => None,
+                Some(file) => match crate::lifecycle::Registry::from_file(file) {
+                    Ok(r) => Some(r),
+                    Err(_) => continue,
+                },
+            };
+            local.record(c.repo.as_str(), sha, &e.facets, registry.as_ref());
+            if let Some(key) = &e.key_id {
+                local.set_key_id(c.repo.as_str(), sha, key);
+            }
+            outcome.index_entries_used += 1;
+        }
+    }
 }
 
 /// Fills in the key id of each signed hit from its signature file (read through the

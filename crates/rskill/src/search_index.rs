@@ -139,6 +139,11 @@ impl SearchIndex {
         self.changed = true;
     }
 
+    /// Whether the index holds an entry made for `repo` at `sha` (not checked further).
+    pub fn has(&self, repo: &str, sha: &CommitId) -> bool {
+        self.entry(repo, sha).is_some()
+    }
+
     /// The key id recorded for `repo`'s signature at `sha`.
     pub fn key_id(&self, repo: &str, sha: &CommitId) -> Option<&str> {
         self.entry(repo, sha)?.key_id.as_deref()

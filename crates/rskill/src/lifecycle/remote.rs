@@ -383,12 +383,41 @@ fn apply(
     }
 }
 
+/// [`change_registry`], then, when it committed, the skill's entry in its org's
+/// catalog index (`ORG/rskill-index`, [`crate::catalog_index`]) rewritten, signed with
+/// the same `signer`. An index that could not be written fails nothing (search only
+/// loses the saved requests): it is said in the notes with how to rebuild it.
+pub async fn change(
+    client: &HubClient,
+    seen: &Seen,
+    repo: &RepoId,
+    op: &Op,
+    why: &str,
+    signer: Option<&GovernanceSigner>,
+) -> Result<Applied, LifecycleError> {
+    let mut applied = change_registry(client, seen, repo, op, why, signer).await?;
+    if applied.committed
+        && let Err(e) =
+            crate::catalog_index::update(client, repo.org(), std::slice::from_ref(repo), signer)
+                .await
+    {
+        applied.notes.push(format!(
+            "the catalog index was not updated: {e}{}",
+            e.hint()
+                .map(|h| format!(" (hint: {h})"))
+                .unwrap_or_default()
+        ));
+    }
+    Ok(applied)
+}
+
 /// Makes one change: reads, checks the move, commits with `parentCommit`; on a
 /// conflict re-reads (the move is checked again against the new state) and retries,
 /// at most [`MAX_ATTEMPTS`] times. With a `signer`, the commit also carries the new
 /// signed governance state; without one, a skill whose governance is signed is not
-/// changed (the file would no longer match its signature).
-pub async fn change(
+/// changed (the file would no longer match its signature). The catalog index is left
+/// as it is (publishing rewrites it once, at the end).
+pub async fn change_registry(
     client: &HubClient,
     seen: &Seen,
     repo: &RepoId,

@@ -83,7 +83,51 @@ pub async fn publish_all(
             outcomes[i] = Some(outcome);
         }
     }
-    outcomes.into_iter().flatten().collect()
+    let mut outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
+    update_indexes(client, &mut outcomes, opts).await;
+    outcomes
+}
+
+/// Rewrites the catalog index (`ORG/rskill-index`) of each org a skill was published
+/// to, once for all of its skills, and says so in their outcomes. A failure fails no
+/// publish (the index only saves search requests): the outcome says how to rebuild it.
+async fn update_indexes(client: &HubClient, outcomes: &mut [Outcome], opts: &PublishOptions) {
+    let mut by_org: std::collections::BTreeMap<String, Vec<RepoId>> = Default::default();
+    for o in outcomes.iter() {
+        if o.result != PublishStatus::Failed
+            && let Ok(repo) = o.skill.parse::<RepoId>()
+        {
+            by_org.entry(repo.org().to_string()).or_default().push(repo);
+        }
+    }
+    for (org, repos) in by_org {
+        let note = match crate::catalog_index::update(
+            client,
+            &org,
+            &repos,
+            opts.governance.as_ref(),
+        )
+        .await
+        {
+            Ok(w) => match w.commit {
+                Some(_) => format!("; {} updated", w.repo),
+                None => String::new(),
+            },
+            Err(e) => format!(
+                "; the catalog index {org}/{} was not updated: {e}{}",
+                rskill_signing::catalog_index::INDEX_REPO_NAME,
+                e.hint()
+                    .map(|h| format!(" (hint: {h})"))
+                    .unwrap_or_default()
+            ),
+        };
+        for o in outcomes.iter_mut().filter(|o| {
+            o.result != PublishStatus::Failed
+                && o.skill.split_once('/').is_some_and(|(x, _)| x == org)
+        }) {
+            o.message.push_str(&note);
+        }
+    }
 }
 
 /// Publishes one skill.
@@ -334,7 +378,7 @@ async fn release(
     if released {
         return Ok(());
     }
-    let applied = crate::lifecycle::remote::change(
+    let applied = crate::lifecycle::remote::change_registry(
         client,
         &seen,
         repo,
@@ -387,7 +431,7 @@ async fn record_draft(
         policy = policy.for_signer(repo.org(), &signer.key.public());
     }
     let seen = crate::lifecycle::Seen::default().with_policy(policy);
-    crate::lifecycle::remote::change(
+    crate::lifecycle::remote::change_registry(
         client,
         &seen,
         repo,

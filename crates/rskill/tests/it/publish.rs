@@ -701,12 +701,14 @@ fn public_flag_flips_a_verified_repo_public_for_anonymous_readers() {
     assert_eq!(flipped.result, PublishStatus::Unchanged, "{flipped:?}");
     assert_eq!(flipped.visibility, Some("public"));
     assert!(
-        flipped.message.ends_with("; made public"),
+        flipped.message.contains("; made public")
+            && flipped.message.ends_with("/rskill-index updated"),
         "{}",
         flipped.message
     );
     assert_eq!(flipped.commits, 0);
-    assert_eq!(fx.count(RouteLabel::Commit), commit_routes);
+    // No commit to the skill; one to its org's catalog index, which now lists it.
+    assert_eq!(fx.count(RouteLabel::Commit), commit_routes + 1);
     let info = block_on(anonymous.repo_info(&repo, None)).unwrap();
     assert!(!info.private);
     assert_eq!(
@@ -850,7 +852,8 @@ fn an_existing_public_repo_is_not_updated_by_a_private_publish() {
     );
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(single_json(&r)["visibility"], "public");
-    assert_eq!(fx.count(RouteLabel::Commit), 1);
+    // The skill's commit, and its org's catalog index.
+    assert_eq!(fx.count(RouteLabel::Commit), 2);
 }
 
 #[test]

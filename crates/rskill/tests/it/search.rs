@@ -955,7 +955,9 @@ async fn warm_search_over_1000_skills_makes_one_request_per_listing_page() {
     );
     assert_eq!(hub.route_count(RouteLabel::List), pages);
     assert_eq!(hub.route_count(RouteLabel::Resolve), total as u64);
-    assert_eq!(hub.route_count(RouteLabel::Info), 0);
+    // Each org with uncached skills is asked once for its catalog index (neither has one).
+    assert_eq!(hub.route_count(RouteLabel::Info), 2);
+    assert_eq!(cold.indexes_read, 0);
     assert!(cold.skipped.is_empty());
     let franka = |m: &Manifest| embodiment_hit(m, &[EmbodimentTag::FrankaPanda], false);
     let per_template = fx.expect(franka).len();
@@ -1763,4 +1765,430 @@ fn cli_unreachable_hub_exits_1_with_a_hint() {
     assert_eq!(errors, 1, "one error:\n{stderr}");
     assert!(!stderr.contains("hf_secret_token_value"));
     assert!(out.stdout.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// The catalog index (ORG/rskill-index)
+// ---------------------------------------------------------------------------------------
+
+/// A client with the publisher's token and a cache of its own (a cold search).
+fn cold_client(fx: &Fx) -> (TempDir, HubClient) {
+    let home = tempfile::tempdir().unwrap();
+    let client =
+        HubClient::new(client_env(&fx.url, Some(&fx.publisher), home.path(), false)).unwrap();
+    (home, client)
+}
+
+/// What a search answers, whole: the rows as `--json` prints them, the skipped repos
+/// with their reasons, the drift and how many were hidden.
+fn answer(o: &SearchOutcome) -> Value {
+    serde_json::json!({
+        "hits": o.hits,
+        "skipped": o.skipped,
+        "drifted": o.drifted,
+        "hidden": o.hidden,
+        "candidates": o.candidates,
+    })
+}
+
+/// The queries compared with and without an index.
+fn index_queries() -> Vec<SearchQuery> {
+    use rskill::lifecycle::Status;
+    vec![
+        q(),
+        SearchQuery {
+            authors: vec![ORG.to_string(), "other".to_string()],
+            ..q()
+        },
+        SearchQuery {
+            embodiments: vec![EmbodimentTag::FrankaPanda],
+            ..q()
+        },
+        SearchQuery {
+            kind: Some(Kind::Vla),
+            ..q()
+        },
+        SearchQuery {
+            status: rskill::lifecycle::resolve::StatusFilter {
+                only: Some(vec![
+                    Status::Draft,
+                    Status::Active,
+                    Status::Deprecated,
+                    Status::Deleted,
+                ]),
+                include_deprecated: true,
+            },
+            ..q()
+        },
+    ]
+}
+
+/// Every query's answer from a cold cache, and the server requests they cost.
+async fn cold_answers(fx: &Fx) -> (Vec<Value>, Vec<SearchOutcome>, u64) {
+    let mut answers = Vec::new();
+    let mut outcomes = Vec::new();
+    fx.hub.handle().reset_counts();
+    for query in index_queries() {
+        let (_home, client) = cold_client(fx);
+        let out = search::search(&client, &query).await.unwrap();
+        answers.push(answer(&out));
+        outcomes.push(out);
+    }
+    (answers, outcomes, fx.hub.handle().request_count())
+}
+
+#[tokio::test]
+async fn the_catalog_index_saves_requests_and_never_changes_the_answer() {
+    use rskill::catalog_index;
+    let fx = fixture().await;
+    let index_repo: RepoId = format!("{ORG}/rskill-index").parse().unwrap();
+    // A third-party skill, in no index of its own.
+    let third = "other/rskill-third-party";
+    let (yaml, _) = manifest_as(&fx, Kind::Vla, third);
+    fx.put(
+        &fx.hub.carol.clone(),
+        third,
+        false,
+        &[("rskill.yaml", yaml), ("README.md", card(&["rskill"]))],
+    )
+    .await;
+    // One skill with a status change, so the index carries a registry file.
+    let deprecated: RepoId = fx.skills[1].m.name.parse().unwrap();
+    let manage = rskill_hub::tokens::Rights {
+        write: true,
+        manage: true,
+    };
+    let ops = rskill_hub::tokens::create_with(fx.hub.dir.path(), "ops", &[ORG.to_string()], manage)
+        .unwrap();
+    let ops = HubClient::new(fx.env(Some(&ops), false)).unwrap();
+    rskill::lifecycle::remote::change_registry(
+        &ops,
+        &rskill::lifecycle::Seen::default(),
+        &deprecated,
+        &rskill::lifecycle::Op::Status {
+            version: fx.skills[1].m.version.parse().unwrap(),
+            to: rskill::lifecycle::Status::Deprecated,
+        },
+        "recalled",
+        None,
+    )
+    .await
+    .unwrap();
+
+    let written = catalog_index::rebuild(&fx.client, ORG, None).await.unwrap();
+    assert_eq!(written.entries, fx.skills.len());
+    assert!(written.commit.is_some());
+    let again = catalog_index::rebuild(&fx.client, ORG, None).await.unwrap();
+    assert_eq!(
+        again.commit, None,
+        "an unchanged index is not committed again"
+    );
+
+    // After the index: one skill changes (another kind), one is new.
+    let changed = fx.skills[0].m.name.clone();
+    let other_kind = if fx.skills[0].m.kind == Kind::Vla {
+        Kind::Wam
+    } else {
+        Kind::Vla
+    };
+    let (yaml, _) = manifest_as(&fx, other_kind, &changed);
+    commit(
+        &fx.client,
+        &changed.parse().unwrap(),
+        &[("rskill.yaml", yaml)],
+    )
+    .await;
+    let new = format!("{ORG}/rskill-new-after-index");
+    let (yaml, _) = manifest_as(&fx, Kind::Vla, &new);
+    fx.put(
+        &fx.publisher,
+        &new,
+        false,
+        &[("rskill.yaml", yaml), ("README.md", card(&["rskill"]))],
+    )
+    .await;
+
+    let (with_index, outcomes, requests_with) = cold_answers(&fx).await;
+    for out in &outcomes {
+        assert!(out.notes.is_empty(), "{:?}", out.notes);
+    }
+    // The unfiltered search used every entry but the changed skill's.
+    assert_eq!(outcomes[0].indexes_read, 1);
+    assert_eq!(outcomes[0].index_entries_used, fx.skills.len() - 1);
+    assert_eq!(
+        outcomes[0].manifests_fetched, 3,
+        "changed, new, third-party"
+    );
+    assert!(ids(&outcomes[0]).contains(&new) && ids(&outcomes[0]).contains(third));
+
+    // Hostile indexes: entries for another org's repo and for wrong commits (facets
+    // that would change the answer), then a file past the read bound.
+    let good = fx
+        .client
+        .read_file(&index_repo, "main", catalog_index::INDEX_FILE)
+        .await
+        .unwrap();
+    let mut hostile: catalog_index::IndexFile = serde_json::from_slice(&good).unwrap();
+    let template = hostile.skills.values().next().unwrap().clone();
+    let third_sha = fx
+        .client
+        .repo_info(&third.parse().unwrap(), None)
+        .await
+        .unwrap()
+        .sha;
+    let mut forged = template.clone();
+    forged.sha = third_sha;
+    forged.facets.name = third.to_string();
+    forged.facets.kind = Kind::Detector;
+    forged.facets.description = "forged by another org's index".into();
+    hostile.skills.insert(third.to_string(), forged);
+    for e in hostile
+        .skills
+        .values_mut()
+        .filter(|e| e.facets.name != third)
+    {
+        e.sha = "0123456789abcdef0123456789abcdef01234567".parse().unwrap();
+        e.facets.kind = Kind::Detector;
+    }
+    // The true index, padded past the bound: only the bound refuses it.
+    let mut oversize = good.clone();
+    oversize.resize(catalog_index::MAX_INDEX_BYTES as usize + 1, b' ');
+    for (what, bytes) in [
+        (
+            "another org's entries and wrong commits",
+            serde_json::to_vec(&hostile).unwrap(),
+        ),
+        ("a file past the read bound", oversize),
+    ] {
+        commit(
+            &fx.client,
+            &index_repo,
+            &[(catalog_index::INDEX_FILE, bytes)],
+        )
+        .await;
+        let (answers, outcomes, _) = cold_answers(&fx).await;
+        assert_eq!(answers, with_index, "{what}");
+        assert_eq!(outcomes[0].index_entries_used, 0, "{what}");
+        if what.contains("bound") {
+            assert!(
+                outcomes[0].notes.iter().any(|n| n.contains("rskill-index")),
+                "{what}: {:?}",
+                outcomes[0].notes
+            );
+        }
+    }
+
+    // No index at all: today's answer, and it is the same.
+    fx.client
+        .commit(
+            &index_repo,
+            Vec::new(),
+            vec![catalog_index::INDEX_FILE.to_string()],
+            "remove the index",
+            None,
+        )
+        .await
+        .unwrap();
+    let (without_index, outcomes, requests_without) = cold_answers(&fx).await;
+    assert_eq!(outcomes[0].index_entries_used, 0);
+    assert_eq!(with_index, without_index);
+    assert!(
+        requests_with * 2 < requests_without,
+        "the index saves requests: {requests_with} against {requests_without}"
+    );
+}
+
+/// `rskill` (or `rskill-publisher` when `publisher`) run as a machine whose data dir
+/// (trust policy) is `machine/data`, in `machine` (no project trust file), with its own
+/// `HF_HOME` `home`.
+fn run_as(
+    publisher: bool,
+    endpoint: &str,
+    machine: &Path,
+    home: &Path,
+    args: &[&str],
+) -> std::process::Output {
+    let bin = if publisher {
+        env!("CARGO_BIN_EXE_rskill-publisher")
+    } else {
+        env!("CARGO_BIN_EXE_rskill")
+    };
+    std::fs::create_dir_all(machine).unwrap();
+    Command::new(bin)
+        .args(args)
+        .current_dir(machine)
+        .env("HF_ENDPOINT", endpoint)
+        .env("HF_HOME", home)
+        .env("RSKILL_DATA_DIR", machine.join("data"))
+        .env("HF_TOKEN_PATH", "/nonexistent")
+        .env_remove("HF_TOKEN")
+        .env_remove("HF_HUB_CACHE")
+        .env_remove("HF_HUB_OFFLINE")
+        .env_remove("XDG_CACHE_HOME")
+        .env_remove("RSKILL_GOVERNANCE_KEY")
+        .env_remove("OPENRAL_REQUIRE_SIGNED_SKILLS")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn ok(what: &str, out: std::process::Output) -> std::process::Output {
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
+
+/// End to end, with the binaries: a machine that trusts a governance key of the org
+/// (`rskill trust add ORG --key PUB --role governance`) ignores an index that is
+/// unsigned, signed with another key, or changed after it was signed (forged facets
+/// that would change the answer): the search reads the manifests, says so on stderr and
+/// prints exactly the rows it prints without an index. An index signed with the trusted
+/// key is used (no manifest read), and so is the unsigned one by a machine that trusts
+/// no key of the org.
+#[tokio::test]
+async fn a_machine_trusting_the_orgs_governance_key_uses_only_an_index_it_signed() {
+    use rskill::catalog_index;
+    let fx = fixture().await;
+    let url = fx.url.clone();
+    let work = tempfile::tempdir().unwrap();
+    let publisher = work.path().join("publisher");
+    let robot = work.path().join("robot");
+    let untrusting = work.path().join("untrusting");
+    let key = |name: &str| {
+        let (k, p) = (
+            work.path().join(format!("{name}.pem")),
+            work.path().join(format!("{name}.pub.pem")),
+        );
+        let args = [
+            "keygen",
+            "--out",
+            k.to_str().unwrap(),
+            "--public",
+            p.to_str().unwrap(),
+        ];
+        ok(
+            "keygen",
+            run_as(true, &url, &publisher, &publisher.join("hf"), &args),
+        );
+        (k, p)
+    };
+    let (good, good_pub) = key("governance");
+    let (other, _) = key("other");
+    ok(
+        "trust add",
+        run_as(
+            false,
+            &url,
+            &robot,
+            &robot.join("hf-trust"),
+            &[
+                "trust",
+                "add",
+                ORG,
+                "--key",
+                good_pub.to_str().unwrap(),
+                "--role",
+                "governance",
+            ],
+        ),
+    );
+    let rebuild = |key: Option<&Path>| {
+        let mut args = vec!["index", "rebuild", ORG, "--token", fx.publisher.as_str()];
+        if let Some(k) = key {
+            args.extend(["--governance-key", k.to_str().unwrap()]);
+        }
+        ok(
+            "index rebuild",
+            run_as(true, &url, &publisher, &publisher.join("hf"), &args),
+        );
+    };
+    // A cold search (fresh HF_HOME) as `machine`: its rows, its stderr and the manifest
+    // reads (resolves of rskill.yaml are all but the index's two files).
+    let runs = std::cell::Cell::new(0);
+    let search = |machine: &Path| {
+        runs.set(runs.get() + 1);
+        let home = machine.join(format!("hf-{}", runs.get()));
+        fx.hub.handle().reset_counts();
+        let out = ok(
+            "search",
+            run_as(false, &url, machine, &home, &["search", "--json"]),
+        );
+        let resolves = fx.hub.handle().route_count(RouteLabel::Resolve);
+        (text(&out.stdout), text(&out.stderr), resolves)
+    };
+    let skills = fx.skills.len() as u64;
+
+    let (without, stderr, resolves) = search(&robot);
+    assert!(!stderr.contains("catalog index"), "{stderr}");
+    assert!(
+        resolves >= skills,
+        "no index: every manifest is read ({resolves})"
+    );
+
+    let refused = |what: &str, why: &str| {
+        let (rows, stderr, resolves) = search(&robot);
+        assert_eq!(rows, without, "{what}: the same rows as without an index");
+        assert!(
+            stderr.contains("warning: catalog index not used: rskill-project/rskill-index")
+                && stderr.contains(why)
+                && stderr.contains("manifests were read instead"),
+            "{what}: {stderr}"
+        );
+        assert!(
+            resolves >= skills,
+            "{what}: the manifests are read ({resolves})"
+        );
+    };
+
+    // Unsigned: refused by the robot, used by a machine that trusts no key of the org.
+    rebuild(None);
+    refused("unsigned", "rskill-index.sig");
+    let (rows, stderr, resolves) = search(&untrusting);
+    assert_eq!(rows, without);
+    assert!(!stderr.contains("catalog index"), "{stderr}");
+    assert!(
+        resolves <= 2,
+        "the unsigned index serves an untrusting machine ({resolves})"
+    );
+
+    // Signed with a key the robot does not trust.
+    rebuild(Some(&other));
+    refused("signed with another key", "which is not trusted");
+
+    // Signed with the trusted key: used, no manifest read.
+    rebuild(Some(&good));
+    let (rows, stderr, resolves) = search(&robot);
+    assert_eq!(rows, without, "signed with the trusted key");
+    assert!(!stderr.contains("catalog index"), "{stderr}");
+    assert!(
+        resolves <= 2,
+        "the signed index is used: index file and signature only ({resolves})"
+    );
+
+    // The signed index changed afterwards (forged facets, the signature kept).
+    let index_repo: RepoId = format!("{ORG}/rskill-index").parse().unwrap();
+    let signed = fx
+        .client
+        .read_file(&index_repo, "main", catalog_index::INDEX_FILE)
+        .await
+        .unwrap();
+    let mut forged: catalog_index::IndexFile = serde_json::from_slice(&signed).unwrap();
+    for e in forged.skills.values_mut() {
+        e.facets.kind = Kind::Detector;
+        e.facets.description = "forged after signing".into();
+    }
+    commit(
+        &fx.client,
+        &index_repo,
+        &[(
+            catalog_index::INDEX_FILE,
+            serde_json::to_vec(&forged).unwrap(),
+        )],
+    )
+    .await;
+    refused("changed after signing", "SHA-256");
 }

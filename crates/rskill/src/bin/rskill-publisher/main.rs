@@ -4,6 +4,7 @@
 
 mod governance_cmd;
 mod group_cmd;
+mod index_cmd;
 mod scan_cmd;
 
 use std::io::IsTerminal;
@@ -91,6 +92,9 @@ enum Command {
     /// Publish groups (rskill-group.yaml) to their own repos, after checking every
     /// member on the Hub; dry run unless --publish
     Group(group_cmd::Args),
+    /// The org's catalog index (ORG/rskill-index) that search reads instead of every
+    /// manifest: `index rebuild ORG` rewrites it from all of the org's public skills
+    Index(index_cmd::Args),
 }
 
 #[derive(clap::Args)]
@@ -128,6 +132,7 @@ fn main() -> ExitCode {
         Some(Command::Scan(args)) => scan_cmd::run(args),
         Some(Command::Keygen(args)) => keygen(args),
         Some(Command::Group(args)) => group_cmd::run(args),
+        Some(Command::Index(args)) => index_cmd::run(args),
         None => publish_cmd(cli.publish),
     };
     rskill::cli::finish(result)

@@ -102,6 +102,9 @@ pub fn run(args: Args) -> Result<cli::Outcome, CliError> {
                 return Err(e.into());
             }
         };
+        for note in &applied.notes {
+            eprintln!("{note}");
+        }
         if args.json {
             value["recorded"] = serde_json::json!({
                 "registry_commit": applied.commit,

@@ -190,6 +190,9 @@ pub fn run(args: Args) -> Result<Outcome, CliError> {
             outcome.candidates
         );
     }
+    for note in &outcome.notes {
+        eprintln!("{} {note}", paint("warning:", "33", err_color));
+    }
     for d in &outcome.drifted {
         let mut what = Vec::new();
         if !d.missing.is_empty() {
