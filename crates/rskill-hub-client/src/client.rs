@@ -18,6 +18,9 @@ use rskill_hub_protocol::repo_id::RepoId;
 /// Attempts for a request that fails transiently (408, 429 without limits, 5xx, a
 /// reset connection): five retries, as huggingface_hub makes.
 const MAX_ATTEMPTS: usize = 6;
+/// Attempts when the server never answers: each one already waited the whole
+/// `HF_HUB_DOWNLOAD_TIMEOUT`, so a silent server is given up on sooner than a flaky one.
+const MAX_SILENT_ATTEMPTS: usize = 3;
 /// Longest wait between attempts of a transient failure, whatever Retry-After says
 /// (waits for a rate-limit window are bounded by the pacer's budget instead).
 const MAX_BACKOFF: Duration = Duration::from_secs(20);
@@ -376,6 +379,7 @@ impl HubClient {
             Via::Elsewhere => (&self.nofollow, false),
         };
         let mut attempt = 0;
+        let mut silent = 0;
         loop {
             attempt += 1;
             let timeout = self.env.download_timeout;
@@ -397,18 +401,22 @@ impl HubClient {
             let sent = http.execute(request);
             let result = match tokio::time::timeout(timeout, sent).await {
                 Ok(r) => r.map_err(|e| {
+                    silent += usize::from(e.is_timeout());
                     (
-                        e.is_connect() || !ctx.not_idempotent,
+                        e.is_connect() || (!ctx.not_idempotent && silent < MAX_SILENT_ATTEMPTS),
                         describe_transport_error(&e),
                     )
                 }),
-                Err(_) => Err((
-                    !ctx.not_idempotent,
-                    format!(
-                        "no answer within {} s (HF_HUB_DOWNLOAD_TIMEOUT)",
-                        timeout.as_secs_f64()
-                    ),
-                )),
+                Err(_) => {
+                    silent += 1;
+                    Err((
+                        !ctx.not_idempotent && silent < MAX_SILENT_ATTEMPTS,
+                        format!(
+                            "no answer within {} s (HF_HUB_DOWNLOAD_TIMEOUT)",
+                            timeout.as_secs_f64()
+                        ),
+                    ))
+                }
             };
             let response = match result {
                 Ok(r) => r,
