@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::SigningError;
+use crate::attestation::Statement;
 use crate::bundle::{self, Bundle};
 use crate::keys::{PrivateKey, PublicKey};
 use crate::statement::STATEMENT_TYPE;
@@ -49,30 +50,6 @@ pub struct SignedIndex {
     pub key_id: String,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Statement {
-    #[serde(rename = "_type")]
-    kind: String,
-    subject: Vec<Subject>,
-    #[serde(rename = "predicateType")]
-    predicate_type: String,
-    predicate: IndexState,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Subject {
-    name: String,
-    digest: SubjectDigest,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SubjectDigest {
-    sha256: String,
-}
-
 /// The SHA-256 (hex) of an index file's bytes, as the state names it.
 pub fn index_digest(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -97,17 +74,12 @@ impl IndexState {
     /// The signature file's bytes: the statement, signed with `key`.
     pub fn sign(&self, key: &PrivateKey) -> Result<Vec<u8>, SigningError> {
         self.check()?;
-        let statement = Statement {
-            kind: STATEMENT_TYPE.into(),
-            subject: vec![Subject {
-                name: index_repo(&self.org),
-                digest: SubjectDigest {
-                    sha256: self.index_sha256.clone(),
-                },
-            }],
-            predicate_type: INDEX_PREDICATE_TYPE.into(),
-            predicate: self.clone(),
-        };
+        let statement = Statement::new(
+            index_repo(&self.org),
+            self.index_sha256.clone(),
+            INDEX_PREDICATE_TYPE,
+            self.clone(),
+        );
         let payload = serde_json::to_vec_pretty(&statement).expect("a statement serializes");
         Ok(bundle::sign(&payload, key)?.to_json())
     }
@@ -154,7 +126,7 @@ impl SignedIndex {
             )));
         }
         let (payload, key_id) = Bundle::parse(bytes)?.verify_payload(keys)?;
-        let st: Statement = serde_json::from_slice(&payload)
+        let st: Statement<IndexState> = serde_json::from_slice(&payload)
             .map_err(|e| bad(format!("the DSSE payload is not an index statement: {e}")))?;
         if st.kind != STATEMENT_TYPE || st.predicate_type != INDEX_PREDICATE_TYPE {
             return Err(bad(format!(

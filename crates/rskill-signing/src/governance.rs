@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::SigningError;
+use crate::attestation::Statement;
 use crate::bundle::{self, Bundle};
 use crate::keys::{PrivateKey, PublicKey};
 use crate::statement::STATEMENT_TYPE;
@@ -67,30 +68,6 @@ pub struct SignedGovernance {
     pub verified: bool,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Statement {
-    #[serde(rename = "_type")]
-    kind: String,
-    subject: Vec<Subject>,
-    #[serde(rename = "predicateType")]
-    predicate_type: String,
-    predicate: GovernanceState,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Subject {
-    name: String,
-    digest: SubjectDigest,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SubjectDigest {
-    sha256: String,
-}
-
 /// The SHA-256 (hex) of a registry file's bytes, as the state names it.
 pub fn registry_digest(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
@@ -105,17 +82,12 @@ impl GovernanceState {
     /// The signature file's bytes: the statement, signed with `key`.
     pub fn sign(&self, key: &PrivateKey) -> Result<Vec<u8>, SigningError> {
         self.check()?;
-        let statement = Statement {
-            kind: STATEMENT_TYPE.into(),
-            subject: vec![Subject {
-                name: self.repo.clone(),
-                digest: SubjectDigest {
-                    sha256: self.registry_sha256.clone(),
-                },
-            }],
-            predicate_type: GOVERNANCE_PREDICATE_TYPE.into(),
-            predicate: self.clone(),
-        };
+        let statement = Statement::new(
+            self.repo.clone(),
+            self.registry_sha256.clone(),
+            GOVERNANCE_PREDICATE_TYPE,
+            self.clone(),
+        );
         let payload = serde_json::to_vec_pretty(&statement).expect("a statement serializes");
         Ok(bundle::sign(&payload, key)?.to_json())
     }
@@ -233,7 +205,7 @@ fn parse_statement(
     registry: Option<&[u8]>,
 ) -> Result<GovernanceState, SigningError> {
     let bad = |m: String| SigningError::Malformed(format!("{GOVERNANCE_SIGNATURE_FILE}: {m}"));
-    let st: Statement = serde_json::from_slice(payload).map_err(|e| {
+    let st: Statement<GovernanceState> = serde_json::from_slice(payload).map_err(|e| {
         bad(format!(
             "the DSSE payload is not a governance statement: {e}"
         ))
@@ -325,17 +297,12 @@ mod tests {
         let mut b: serde_json::Value = serde_json::from_slice(&sig).unwrap();
         let mut forged = state(file);
         forged.version = 99;
-        let payload = serde_json::to_vec(&Statement {
-            kind: STATEMENT_TYPE.into(),
-            subject: vec![Subject {
-                name: forged.repo.clone(),
-                digest: SubjectDigest {
-                    sha256: forged.registry_sha256.clone(),
-                },
-            }],
-            predicate_type: GOVERNANCE_PREDICATE_TYPE.into(),
-            predicate: forged,
-        })
+        let payload = serde_json::to_vec(&Statement::new(
+            forged.repo.clone(),
+            forged.registry_sha256.clone(),
+            GOVERNANCE_PREDICATE_TYPE,
+            forged,
+        ))
         .unwrap();
         use base64::Engine;
         b["dsseEnvelope"]["payload"] = base64::engine::general_purpose::STANDARD

@@ -21,6 +21,7 @@
 //! No cryptography is written here: ECDSA, SHA-256 and the encodings come from the
 //! `p256`, `sha2` and `base64` crates. Depends on no other rskill crate.
 
+mod attestation;
 pub mod bundle;
 pub mod catalog_index;
 pub mod check;
