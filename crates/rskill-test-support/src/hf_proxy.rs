@@ -258,18 +258,6 @@ fn forwarded_headers(headers: &HeaderMap) -> HeaderMap {
     out
 }
 
-fn stream_response(resp: reqwest::Response) -> Response {
-    let mut out = Response::builder().status(resp.status().as_u16());
-    for (n, v) in resp.headers() {
-        if !HOP_BY_HOP.contains(&n.as_str()) {
-            out = out.header(n.as_str(), v.as_bytes());
-        }
-    }
-    let stream = resp.bytes_stream().map_err(std::io::Error::other);
-    out.body(Body::from_stream(stream))
-        .unwrap_or_else(|e| (StatusCode::BAD_GATEWAY, e.to_string()).into_response())
-}
-
 async fn hub_side(State(shared): State<Shared>, req: Request) -> Response {
     shared.counters.requests.fetch_add(1, Ordering::SeqCst);
     let path = req.uri().path().to_owned();
@@ -312,7 +300,7 @@ async fn forward(shared: &Shared, req: Request) -> Response {
         .send()
         .await;
     match sent {
-        Ok(resp) => stream_response(resp),
+        Ok(resp) => crate::recording_proxy::stream_response(resp),
         Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
     }
 }
@@ -351,7 +339,7 @@ async fn listing_page(shared: &Shared, req: Request) -> Response {
                     Err(e) => return (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
                 };
                 if !resp.status().is_success() {
-                    return stream_response(resp);
+                    return crate::recording_proxy::stream_response(resp);
                 }
                 next = resp
                     .headers()
@@ -534,7 +522,7 @@ async fn store_side(
         }
     });
     let Some(at) = cut else {
-        let mut r = stream_response(resp);
+        let mut r = crate::recording_proxy::stream_response(resp);
         for n in ["x-linked-etag", "x-linked-size", "x-repo-commit"] {
             r.headers_mut().remove(n);
         }

@@ -159,19 +159,22 @@ async fn forward(State(shared): State<Shared>, req: Request) -> Response {
                 Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
             }
         }
-        Ok(resp) => {
-            let mut out = Response::builder().status(resp.status().as_u16());
-            for (n, v) in resp.headers() {
-                if !HOP_BY_HOP.contains(&n.as_str()) {
-                    out = out.header(n.as_str(), v.as_bytes());
-                }
-            }
-            let stream = resp.bytes_stream().map_err(std::io::Error::other);
-            out.body(Body::from_stream(stream))
-                .unwrap_or_else(|e| (StatusCode::BAD_GATEWAY, e.to_string()).into_response())
-        }
+        Ok(resp) => stream_response(resp),
         Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
     }
+}
+
+/// An upstream answer passed on as it streams in (its status and end-to-end headers).
+pub(crate) fn stream_response(resp: reqwest::Response) -> Response {
+    let mut out = Response::builder().status(resp.status().as_u16());
+    for (n, v) in resp.headers() {
+        if !HOP_BY_HOP.contains(&n.as_str()) {
+            out = out.header(n.as_str(), v.as_bytes());
+        }
+    }
+    let stream = resp.bytes_stream().map_err(std::io::Error::other);
+    out.body(Body::from_stream(stream))
+        .unwrap_or_else(|e| (StatusCode::BAD_GATEWAY, e.to_string()).into_response())
 }
 
 fn kept_response(k: Kept) -> Response {
